@@ -1,0 +1,60 @@
+// One build script, one esbuild context per bundle. `tsc --noEmit` type-checks separately
+// (npm run typecheck) because esbuild only strips types.
+import * as esbuild from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'warning',
+};
+
+const bundles = [
+  {
+    ...node,
+    entryPoints: ['extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    external: ['vscode'],
+  },
+  { ...node, entryPoints: ['host/server/main.ts'], outfile: 'dist/host.js' },
+  {
+    ...node,
+    entryPoints: ['host/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  { ...node, entryPoints: ['host/runtime/index.ts'], outfile: 'dist/runtime.js' },
+  {
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: production ? false : 'linked',
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview.js',
+  },
+];
+
+mkdirSync('dist', { recursive: true });
+// sql.js loads its wasm from beside the bundle (see host/store/sqljs-store.ts).
+copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
+copyFileSync('webview/style.css', 'dist/webview.css');
+
+const contexts = await Promise.all(bundles.map((options) => esbuild.context(options)));
+if (watch) {
+  await Promise.all(contexts.map((ctx) => ctx.watch()));
+} else {
+  await Promise.all(contexts.map((ctx) => ctx.rebuild()));
+  await Promise.all(contexts.map((ctx) => ctx.dispose()));
+}

@@ -1,0 +1,192 @@
+// Command-line parsing for `airlock`. Decision flags are order-sensitive (`--comment` belongs
+// to the `--approve` before it), so this walks node's parseArgs tokens in order.
+import { parseArgs } from 'node:util';
+import type { ResumeMap } from '../protocol/events.js';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `Usage:
+  airlock run PROMPT [--workspace DIR] [--db FILE] [--model M] [--base-url URL] [--config FILE] [--json]
+  airlock pending [--db FILE] [--json]
+  airlock resume RUN_ID [--approve ID [--comment T] [--approver NAME] [--override JSON] [--always run|workspace]]...
+                        [--deny ID [--reason T] [--always run|workspace]]... [--answer ID JSON]... [--cancel REASON]
+                        [--db FILE] [--json]
+  airlock runs [--db FILE] [--json]
+  airlock show RUN_ID [--db FILE] [--json]
+
+Exit codes: 0 success, 3 paused for a decision, 4 cancelled or already claimed, 1 run error, 2 bad usage.
+Environment: OPENAI_API_KEY, OPENAI_BASE_URL, AIRLOCK_MODEL, AIRLOCK_DB.`;
+
+export interface Common {
+  db: string | undefined;
+  workspace: string | undefined;
+  json: boolean;
+  model: string | undefined;
+  baseURL: string | undefined;
+  config: string | undefined;
+}
+
+export type Command =
+  | ({ cmd: 'run'; prompt: string } & Common)
+  | ({ cmd: 'resume'; runId: string; resume: ResumeMap } & Common)
+  | ({ cmd: 'pending' } & Common)
+  | ({ cmd: 'runs' } & Common)
+  | ({ cmd: 'show'; runId: string } & Common)
+  | { cmd: 'help' };
+
+const OPTIONS = {
+  db: { type: 'string' },
+  workspace: { type: 'string' },
+  json: { type: 'boolean' },
+  model: { type: 'string' },
+  'base-url': { type: 'string' },
+  config: { type: 'string' },
+  approve: { type: 'string', multiple: true },
+  deny: { type: 'string', multiple: true },
+  comment: { type: 'string', multiple: true },
+  approver: { type: 'string', multiple: true },
+  override: { type: 'string', multiple: true },
+  reason: { type: 'string', multiple: true },
+  always: { type: 'string', multiple: true },
+  answer: { type: 'string', multiple: true },
+  cancel: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parseJson(flag: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(
+      `${flag} expects JSON, got ${JSON.stringify(text)}. Quote strings: '"yes"'.`,
+    );
+  }
+}
+
+export function parseCommand(argv: string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: OPTIONS,
+      allowPositionals: true,
+      tokens: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values, positionals, tokens } = parsed;
+  if (values.help || positionals.length === 0 || positionals[0] === 'help') return { cmd: 'help' };
+  const common: Common = {
+    db: values.db,
+    workspace: values.workspace,
+    json: values.json ?? false,
+    model: values.model,
+    baseURL: values['base-url'],
+    config: values.config,
+  };
+  const [cmd, ...rest] = positionals;
+  const one = (what: string): string => {
+    if (rest.length !== 1 || !rest[0])
+      throw new UsageError(`airlock ${cmd} takes one ${what}.\n\n${USAGE}`);
+    return rest[0];
+  };
+  switch (cmd) {
+    case 'run':
+      if (rest.length < 1) throw new UsageError(`airlock run needs a PROMPT.\n\n${USAGE}`);
+      return { cmd: 'run', prompt: rest.join(' '), ...common };
+    case 'pending':
+    case 'runs':
+      if (rest.length) throw new UsageError(`airlock ${cmd} takes no arguments.\n\n${USAGE}`);
+      return { cmd, ...common };
+    case 'show':
+      return { cmd: 'show', runId: one('RUN_ID'), ...common };
+    case 'resume': {
+      const resume = resumeMap(tokens, positionals);
+      if (!rest[0]) throw new UsageError(`airlock resume needs a RUN_ID.\n\n${USAGE}`);
+      return { cmd: 'resume', runId: rest[0], resume, ...common };
+    }
+    default:
+      throw new UsageError(`Unknown command "${cmd}".\n\n${USAGE}`);
+  }
+}
+
+type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
+
+/** Builds the resume map from decision flags, attaching modifiers to the decision before them. */
+function resumeMap(tokens: Token[], positionals: string[]): ResumeMap {
+  const map: ResumeMap = {};
+  let current: { id: string; flag: 'approve' | 'deny'; value: Record<string, unknown> } | null =
+    null;
+  let answerId: string | null = null;
+  const answerPositionals = new Set<number>();
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      if (answerId !== null) {
+        map[answerId] = parseJson(`--answer ${answerId}`, token.value);
+        answerPositionals.add(token.index);
+        answerId = null;
+      }
+      continue;
+    }
+    if (token.kind !== 'option') continue;
+    const value = token.value ?? '';
+    switch (token.name) {
+      case 'approve':
+      case 'deny':
+        current = { id: value, flag: token.name, value: { approved: token.name === 'approve' } };
+        map[value] = current.value;
+        break;
+      case 'comment':
+      case 'approver':
+      case 'override':
+      case 'reason':
+      case 'always': {
+        if (!current)
+          throw new UsageError(`--${token.name} must follow an --approve ID or --deny ID.`);
+        if (token.name === 'comment') current.value.comment = value;
+        if (token.name === 'approver') current.value.approver_id = value;
+        if (token.name === 'reason') current.value.reason = value;
+        if (token.name === 'override') {
+          if (current.flag !== 'approve') throw new UsageError('--override goes with --approve.');
+          current.value.override_input = parseJson('--override', value);
+        }
+        if (token.name === 'always') {
+          if (value !== 'run' && value !== 'workspace') {
+            throw new UsageError('--always takes "run" or "workspace".');
+          }
+          current.value.scope = value;
+        }
+        break;
+      }
+      case 'answer':
+        answerId = value;
+        break;
+      case 'cancel':
+        map.__cancel__ = { type: 'cancel', reason: value };
+        break;
+    }
+  }
+  if (answerId !== null)
+    throw new UsageError(`--answer ${answerId} needs a JSON value after the id.`);
+  if (positionals.length - 2 !== answerPositionals.size) {
+    throw new UsageError(
+      `airlock resume takes one RUN_ID; decisions go in --approve / --deny / --answer flags.`,
+    );
+  }
+  for (const [id, value] of Object.entries(map)) {
+    if (!id) throw new UsageError(`A decision flag is missing its ID.`);
+    if (
+      typeof value === 'object' &&
+      value &&
+      'approved' in value &&
+      !(value as { comment?: unknown }).comment
+    ) {
+      delete (value as { comment?: unknown }).comment;
+    }
+  }
+  return map;
+}

@@ -1,0 +1,270 @@
+// `airlock`: run the workspace agent headless, list and decide pending gates, inspect runs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { resolveModel } from '../model/resolve.js';
+import type { Model } from '../model/model.js';
+import type { OutputEvent, ResumeMap, RunEvent } from '../protocol/events.js';
+import { ResumeRefusedError } from '../runtime/resume-plan.js';
+import { parseRunState } from '../runtime/run-state.js';
+import { defaultDbPath, loadSettings } from '../settings.js';
+import { SqlJsStore } from '../store/sqljs-store.js';
+import type { Store } from '../store/store.js';
+import { workspaceAgent } from '../workspace-agent.js';
+import { parseCommand, USAGE, UsageError, type Command, type Common } from './args.js';
+import { decideInline } from './decide.js';
+import { printEvent, type Out } from './transcript.js';
+
+export const EXIT = { success: 0, error: 1, usage: 2, paused: 3, cancelled: 4 } as const;
+
+export function exitCodeOf(output: OutputEvent): number {
+  const { code, reason } = output.status;
+  if (code === 'success') return EXIT.success;
+  if (reason === 'approval_required' || reason === 'input_required') return EXIT.paused;
+  if (reason === 'approval_policy_error' || code === 'error') return EXIT.error;
+  return EXIT.cancelled;
+}
+
+interface Io {
+  stdout: Out;
+  stderr: (text: string) => void;
+  interactive: boolean;
+}
+
+function workspaceOf(opts: Common, fallback?: string | null): string {
+  const dir = path.resolve(opts.workspace ?? fallback ?? process.cwd());
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new UsageError(`The workspace ${dir} is not a directory; pass --workspace DIR.`);
+  }
+  return dir;
+}
+
+function settingsOf(workspace: string, file: string | undefined) {
+  try {
+    return loadSettings(workspace, file);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+async function openStore(opts: Common, workspace: string): Promise<Store> {
+  return SqlJsStore.open(opts.db ?? defaultDbPath(workspace));
+}
+
+async function main(argv: string[], io: Io): Promise<number> {
+  const command = parseCommand(argv);
+  if (command.cmd === 'help') {
+    io.stdout.write(`${USAGE}\n`);
+    return EXIT.success;
+  }
+  switch (command.cmd) {
+    case 'run':
+    case 'resume':
+      return drive(command, io);
+    case 'pending':
+      return listPending(command, io);
+    case 'runs':
+      return listRuns(command, io);
+    case 'show':
+      return showRun(command, io);
+  }
+}
+
+/** Runs or resumes, printing events; with a terminal, asks for decisions inline and continues. */
+async function drive(
+  command: Extract<Command, { cmd: 'run' | 'resume' }>,
+  io: Io,
+): Promise<number> {
+  let workspace = workspaceOf(command);
+  const store = await openStore(command, workspace);
+  let runId: string | undefined;
+  let resume: ResumeMap | undefined;
+  let modelName = command.model;
+  if (command.cmd === 'resume') {
+    const existing = store.getRun(command.runId);
+    if (!existing)
+      throw new UsageError(
+        `No run ${command.runId} in ${command.db ?? defaultDbPath(workspace)}; check the id with \`airlock runs\`.`,
+      );
+    workspace = workspaceOf(command, existing.row.workspace);
+    modelName ??= parseRunState(existing.state, command.runId).labels.model;
+    runId = command.runId;
+    resume = keyCancel(command.resume, store, runId);
+  }
+  const settings = settingsOf(workspace, command.config);
+  let resolved: { model: Model; close(): Promise<void> } | undefined;
+  const model = async () => {
+    resolved ??= await resolveModel({
+      model: modelName ?? settings.model,
+      baseURL: command.baseURL ?? settings.baseURL,
+    });
+    return resolved.model;
+  };
+  const agent = workspaceAgent({ workspace, store, settings, model });
+  const rl =
+    io.interactive && !command.json
+      ? createInterface({ input: process.stdin, output: process.stdout })
+      : null;
+  try {
+    let output: OutputEvent;
+    let prompt: string | undefined = command.cmd === 'run' ? command.prompt : undefined;
+    const label = modelName || settings.model || process.env.AIRLOCK_MODEL || '';
+    for (;;) {
+      const printed = { midLine: false };
+      output = await agent
+        .run({
+          ...(prompt ? { prompt } : {}),
+          ...(runId ? { runId } : {}),
+          ...(resume ? { resume } : {}),
+          labels: label ? { model: label } : {},
+        })
+        .collect((event: RunEvent) => {
+          if (command.json) io.stdout.write(`${JSON.stringify(event)}\n`);
+          else printEvent(io.stdout, event, printed);
+        });
+      runId = output.run_id;
+      prompt = undefined;
+      if (!rl || exitCodeOf(output) !== EXIT.paused) break;
+      const state = parseRunState(store.getRun(runId)?.state, runId);
+      const proposal = (callId: string) => {
+        const args = state.calls.find((c) => c.call_id === callId)?.args;
+        return args && typeof args === 'object' ? (args as Record<string, unknown>) : undefined;
+      };
+      resume = await decideInline(rl, io.stdout, store.pending(runId), proposal);
+      if (!Object.keys(resume).length) break;
+    }
+    if (exitCodeOf(output) === EXIT.paused && !command.json) {
+      io.stdout.write('Paused. Decide with:\n');
+      for (const p of store.pending(output.run_id)) {
+        const how =
+          p.kind === 'approval'
+            ? `--approve ${p.id}   (or --deny ${p.id} --reason "...")`
+            : `--answer ${p.id} '<JSON answer>'`;
+        io.stdout.write(`  airlock resume ${output.run_id} ${how}\n`);
+      }
+    }
+    return exitCodeOf(output);
+  } finally {
+    rl?.close();
+    await resolved?.close();
+    store.close();
+  }
+}
+
+/** `--cancel REASON` applies to the whole run: key it to any pending id, as the runtime expects. */
+function keyCancel(map: ResumeMap, store: Store, runId: string): ResumeMap {
+  if (!('__cancel__' in map)) return map;
+  const { __cancel__: cancel, ...rest } = map;
+  const first = store.pending(runId)[0];
+  if (!first) throw new UsageError(`Run ${runId} has nothing pending to cancel.`);
+  return { ...rest, [first.id]: cancel };
+}
+
+async function listPending(command: Common, io: Io): Promise<number> {
+  const store = await openStore(command, workspaceOf(command));
+  try {
+    const rows = store.pending();
+    const interrupted = store.listRuns().filter((r) => r.status === 'interrupted');
+    if (command.json) {
+      io.stdout.write(
+        `${JSON.stringify({
+          approvals: rows.filter((r) => r.kind === 'approval').map((r) => r.event),
+          interactions: rows.filter((r) => r.kind === 'interaction').map((r) => r.event),
+          interrupted: interrupted.map((r) => r.run_id),
+        })}\n`,
+      );
+      return EXIT.success;
+    }
+    if (!rows.length && !interrupted.length)
+      io.stdout.write('Nothing is waiting for a decision.\n');
+    for (const r of rows) {
+      const e = r.event as { prompt?: string; tool?: string };
+      io.stdout.write(`${r.run_id}  ${r.id}  ${r.kind}  ${e.tool ?? ''}  ${e.prompt ?? ''}\n`);
+    }
+    for (const r of interrupted) {
+      io.stdout.write(`${r.run_id}  interrupted  (continue with: airlock resume ${r.run_id})\n`);
+    }
+    return EXIT.success;
+  } finally {
+    store.close();
+  }
+}
+
+async function listRuns(command: Common, io: Io): Promise<number> {
+  const store = await openStore(command, workspaceOf(command));
+  try {
+    const runs = store.listRuns();
+    if (command.json) {
+      io.stdout.write(`${JSON.stringify(runs)}\n`);
+      return EXIT.success;
+    }
+    if (!runs.length) io.stdout.write('No runs yet. Start one with `airlock run "PROMPT"`.\n');
+    for (const r of runs) {
+      const waiting = r.pending ? `  ${r.pending} pending` : '';
+      io.stdout.write(
+        `${r.run_id}  ${r.status.padEnd(11)} ${r.reason.padEnd(24)} ${r.updated_at}${waiting}  ${(r.prompt ?? '').slice(0, 60)}\n`,
+      );
+    }
+    return EXIT.success;
+  } finally {
+    store.close();
+  }
+}
+
+async function showRun(command: Extract<Command, { cmd: 'show' }>, io: Io): Promise<number> {
+  const store = await openStore(command, workspaceOf(command));
+  try {
+    const run = store.getRun(command.runId);
+    if (!run) throw new UsageError(`No run ${command.runId}; list them with \`airlock runs\`.`);
+    const trace = {
+      run: { ...run.row, status: store.statusOf(run.row) },
+      segments: store.segments(command.runId),
+      events: store.events(command.runId).map((e) => e.event),
+      decisions: store.decisions(command.runId),
+      claims: store.claims(command.runId),
+      pending: store.pending(command.runId).map((p) => p.event),
+    };
+    if (command.json) {
+      io.stdout.write(`${JSON.stringify(trace)}\n`);
+      return EXIT.success;
+    }
+    const r = trace.run;
+    io.stdout.write(
+      `${r.run_id}  ${r.status} (${r.reason})  ${r.message}\n  created ${r.created_at}  updated ${r.updated_at}  segments ${trace.segments.length}\n`,
+    );
+    const printed = { midLine: false };
+    for (const e of trace.events) printEvent(io.stdout, e as RunEvent, printed);
+    for (const d of trace.decisions)
+      io.stdout.write(`decision ${d.id} at ${d.decided_at}: ${JSON.stringify(d.resolution)}\n`);
+    return EXIT.success;
+  } finally {
+    store.close();
+  }
+}
+
+export async function cli(argv: string[]): Promise<number> {
+  const io: Io = {
+    stdout: {
+      write: (t) => void process.stdout.write(t),
+      color: !!process.stdout.isTTY && !process.env.NO_COLOR,
+    },
+    stderr: (t) => void process.stderr.write(t),
+    interactive: !!process.stdin.isTTY && !!process.stdout.isTTY,
+  };
+  try {
+    return await main(argv, io);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ResumeRefusedError) {
+      io.stderr(`airlock: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr(`airlock: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT.error;
+  }
+}
+
+if (require.main === module) {
+  void cli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,26 @@
+// Picks the model from flags/settings, then the environment, the way the `openai` package does;
+// with no key and no endpoint at all, the offline demo is the useful default.
+import { startDemoModel } from './demo.js';
+import type { Model } from './model.js';
+import { OpenAIChatModel } from './openai-model.js';
+
+export interface ResolveModelOptions {
+  model?: string;
+  baseURL?: string;
+  apiKey?: string;
+}
+
+export async function resolveModel(
+  opts: ResolveModelOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ model: Model; close(): Promise<void> }> {
+  // Empty strings (unset settings) fall through to the environment.
+  const baseURL = opts.baseURL || env.OPENAI_BASE_URL || undefined;
+  const apiKey = opts.apiKey || env.OPENAI_API_KEY || undefined;
+  const name = opts.model || env.AIRLOCK_MODEL || (!apiKey && !baseURL ? 'demo' : 'gpt-4o-mini');
+  if (name === 'demo') return startDemoModel();
+  return {
+    model: new OpenAIChatModel({ model: name, baseURL, apiKey, env }),
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,158 @@
+// The event vocabulary of a run. The same objects flow out of `agent.run()`, over JSON-RPC
+// notifications and as CLI `--json` lines, so this module is the single definition.
+import { z } from 'zod';
+
+export const Usage = z.record(z.string(), z.number());
+export type Usage = z.infer<typeof Usage>;
+
+export const StatusCode = z.enum(['success', 'error', 'cancelled']);
+export const StatusReason = z.enum([
+  'completed',
+  'approval_required',
+  'input_required',
+  'approval_denied',
+  'approval_already_claimed',
+  'approval_policy_error',
+  'cancelled',
+  'interrupted',
+  'model_error',
+  'tool_error',
+  'max_turns',
+]);
+export type StatusReason = z.infer<typeof StatusReason>;
+
+export const RunStatus = z.object({
+  code: StatusCode,
+  reason: StatusReason,
+  message: z.string(),
+});
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const FilePreview = z.object({
+  kind: z.enum(['edit', 'create', 'delete']),
+  path: z.string(),
+  base_sha256: z.string().nullable(),
+  before_bytes: z.number(),
+  after_bytes: z.number(),
+  diff: z.string(),
+  stale: z.boolean().optional(),
+});
+export type FilePreview = z.infer<typeof FilePreview>;
+
+const base = { run_id: z.string() };
+
+export const StartEvent = z.object({
+  type: z.literal('start'),
+  ...base,
+  segment_id: z.string(),
+  parent_segment_id: z.string().nullable(),
+  agent: z.string(),
+  prompt: z.string().nullable(),
+});
+export const DeltaEvent = z.object({ type: z.literal('delta'), ...base, text: z.string() });
+export const ToolCallEvent = z.object({
+  type: z.literal('tool_call'),
+  ...base,
+  call_id: z.string(),
+  tool: z.string(),
+  input: z.unknown(),
+});
+export const ToolResultEvent = z.object({
+  type: z.literal('tool_result'),
+  ...base,
+  call_id: z.string(),
+  tool: z.string(),
+  ok: z.boolean(),
+  output: z.string(),
+});
+export const ApprovalEvent = z.object({
+  type: z.literal('approval'),
+  ...base,
+  approval_id: z.string(),
+  call_id: z.string(),
+  tool: z.string(),
+  path: z.string(),
+  prompt: z.string(),
+  input: z.unknown(),
+  preview: FilePreview.nullable(),
+  expires_at: z.string().nullable(),
+});
+export type ApprovalEvent = z.infer<typeof ApprovalEvent>;
+
+export const Question = z.object({
+  id: z.string(),
+  question: z.string(),
+  options: z.array(z.string()).optional(),
+});
+export type Question = z.infer<typeof Question>;
+
+export const InteractionEvent = z.object({
+  type: z.literal('interaction'),
+  ...base,
+  interaction_id: z.string(),
+  call_id: z.string(),
+  tool: z.string(),
+  prompt: z.string(),
+  questions: z.array(Question),
+  schema: z.record(z.string(), z.unknown()),
+});
+export type InteractionEvent = z.infer<typeof InteractionEvent>;
+
+export const WarningEvent = z.object({
+  type: z.literal('warning'),
+  ...base,
+  code: z.string(),
+  message: z.string(),
+});
+export const OutputEvent = z.object({
+  type: z.literal('output'),
+  ...base,
+  status: RunStatus,
+  output: z.string().nullable(),
+  pending: z.array(z.string()),
+  usage: Usage,
+});
+export type OutputEvent = z.infer<typeof OutputEvent>;
+
+export const RunEvent = z.discriminatedUnion('type', [
+  StartEvent,
+  DeltaEvent,
+  ToolCallEvent,
+  ToolResultEvent,
+  ApprovalEvent,
+  InteractionEvent,
+  WarningEvent,
+  OutputEvent,
+]);
+export type RunEvent = z.infer<typeof RunEvent>;
+
+/** A resolution for an approval gate: a bare boolean or the full object (SPEC §2). */
+export const ApprovalResolution = z.union([
+  z.boolean(),
+  z
+    .object({
+      approved: z.boolean(),
+      approver_id: z.string().optional(),
+      comment: z.string().optional(),
+      reason: z.string().optional(),
+      override_input: z.record(z.string(), z.unknown()).optional(),
+      expires_at: z.string().optional(),
+      /** "always allow / deny this tool": for the rest of this run, or for this workspace. */
+      scope: z.enum(['once', 'run', 'workspace']).optional(),
+    })
+    .strict(),
+]);
+export type ApprovalResolution = z.infer<typeof ApprovalResolution>;
+
+export const Cancel = z
+  .object({ type: z.literal('cancel'), reason: z.string().optional() })
+  .strict();
+export type Cancel = z.infer<typeof Cancel>;
+
+/** `resume` maps a pending id (apr_… or int_…) to a decision, an answer, or a Cancel. */
+export const ResumeMap = z.record(z.string(), z.unknown());
+export type ResumeMap = z.infer<typeof ResumeMap>;
+
+export function isCancel(value: unknown): value is Cancel {
+  return Cancel.safeParse(value).success;
+}

@@ -1,0 +1,717 @@
+// The run loop shared by agents and direct tool calls: model turns, gates, suspends, decisions,
+// claims and durable checkpoints. Every non-delta event is committed to the store before it is
+// yielded, so an event anyone saw is never lost.
+import { z } from 'zod';
+import type {
+  ApprovalEvent,
+  FilePreview,
+  InteractionEvent,
+  OutputEvent,
+  ResumeMap,
+  RunEvent,
+  RunStatus,
+  StatusReason,
+  Usage,
+} from '../protocol/events.js';
+import type { ChatMessage, Model } from '../model/model.js';
+import { ModelError } from '../model/model.js';
+import type { CommitResult, PendingRow, Store, StoreOp } from '../store/store.js';
+import { selfOwner } from '../store/file-lock.js';
+import { approvalId, newSegmentId } from './ids.js';
+import { matchPolicy, type Policy, type PolicyAction } from './policy.js';
+import type { Redactor } from './redact.js';
+import { planResume, ResumeRefusedError } from './resume-plan.js';
+import { parseRunState, type CallState, type RunStateDoc } from './run-state.js';
+import { SuspendSignal, withSuspendScope } from './suspend.js';
+import { resultText, StaleBaseError, type Tool } from './tool.js';
+import { bump, emptyUsage } from './usage.js';
+
+export interface EngineConfig {
+  agent: string;
+  kind: 'agent' | 'tool';
+  tools: ReadonlyMap<string, Tool>;
+  store: Store;
+  redactor: Redactor;
+  policy: Policy;
+  workspace: string | null;
+  approvalTimeoutMs: number | null;
+  maxTurns: number;
+  /** Resolved lazily: a resumed run that only settles gates never needs the model. */
+  model: (() => Promise<Model>) | null;
+}
+
+export interface RunRequest {
+  runId: string;
+  prompt: string | null;
+  resume: ResumeMap | null;
+  /** A fresh run's state; ignored when the run exists. */
+  initial: () => Omit<RunStateDoc, 'segment_id'>;
+  signal?: AbortSignal;
+}
+
+class PolicyError extends Error {}
+
+/** Ends the run: thrown inside the loop, turned into the output event. */
+class Finish extends Error {
+  constructor(readonly status: RunStatus) {
+    super(status.message);
+  }
+}
+
+interface Opening {
+  ops: StoreOp[];
+  events: RunEvent[];
+  /** Set when the resume map cancels the run: its reason. */
+  cancel: string | null;
+}
+
+const ALREADY_CLAIMED = status(
+  'cancelled',
+  'approval_already_claimed',
+  'Another resume already consumed this decision; nothing ran here.',
+);
+
+function status(code: RunStatus['code'], reason: StatusReason, message: string): RunStatus {
+  return { code, reason, message };
+}
+
+export async function* execute(cfg: EngineConfig, req: RunRequest): AsyncGenerator<RunEvent, void> {
+  const run = new RunDriver(cfg, req);
+  yield* run.drive();
+}
+
+class RunDriver {
+  private state!: RunStateDoc;
+  private createdAt = new Date().toISOString();
+  private parentSegment: string | null = null;
+  private readonly segmentId = newSegmentId();
+  private readonly runId: string;
+  private fresh = false;
+  /** The run row's version as this process last wrote or read it (optimistic concurrency). */
+  private version = 0;
+  private pendingRows = new Map<string, PendingRow>();
+
+  constructor(
+    private readonly cfg: EngineConfig,
+    private readonly req: RunRequest,
+  ) {
+    this.runId = req.runId;
+  }
+
+  async *drive(): AsyncGenerator<RunEvent, void> {
+    const opening = this.open();
+    if (opening === 'claimed') {
+      yield this.output(ALREADY_CLAIMED);
+      return;
+    }
+    try {
+      const segment: StoreOp = {
+        op: 'addSegment',
+        row: {
+          segment_id: this.segmentId,
+          run_id: this.runId,
+          parent_segment_id: this.parentSegment,
+          kind: this.fresh ? 'start' : 'resume',
+          resume: this.req.resume ? this.cfg.redactor.value(this.req.resume) : null,
+          started_at: new Date().toISOString(),
+        },
+      };
+      // One atomic commit takes the claims, records the decisions and the new segment: if any
+      // claim is taken or the run moved on in another process, nothing here is written.
+      const first = this.tryCommit([
+        segment,
+        ...opening.ops,
+        ...this.runOps('running', 'running', 'The run is in progress.'),
+        this.eventsOp([this.startEvent(), ...opening.events]),
+      ]);
+      if (!first.ok) {
+        yield this.output(ALREADY_CLAIMED);
+        return;
+      }
+      yield this.startEvent();
+      yield* opening.events;
+      if (opening.cancel) throw new Finish(status('cancelled', 'cancelled', opening.cancel));
+      yield* this.loop();
+    } catch (err) {
+      const finish = this.asFinish(err);
+      yield* this.finish(finish.status);
+    }
+  }
+
+  /**
+   * Loads or creates the run and turns the resume map into store operations, validating every
+   * value before anything is written (an invalid one throws ResumeRefusedError).
+   */
+  private open(): Opening | 'claimed' {
+    const nothing: Opening = { ops: [], events: [], cancel: null };
+    const existing = this.cfg.store.getRun(this.runId);
+    if (!existing) {
+      if (this.req.resume && Object.keys(this.req.resume).length) {
+        throw new ResumeRefusedError(`There is no run ${this.runId} to resume in this database.`);
+      }
+      this.fresh = true;
+      this.state = { ...this.req.initial(), segment_id: this.segmentId };
+      return nothing;
+    }
+    const { row, state } = existing;
+    this.createdAt = row.created_at;
+    this.version = row.version;
+    this.state = parseRunState(state, this.runId);
+    this.parentSegment = this.state.segment_id;
+    this.state.segment_id = this.segmentId;
+    for (const p of this.cfg.store.pending(this.runId)) this.pendingRows.set(p.id, p);
+    const claimed = new Set(this.cfg.store.claims(this.runId).map((c) => c.id));
+    const resumeIds = Object.keys(this.req.resume ?? {});
+    const visible = this.cfg.store.statusOf(row);
+    if (visible === 'success' || visible === 'error' || visible === 'cancelled') {
+      if (resumeIds.some((id) => claimed.has(id))) return 'claimed';
+      throw new ResumeRefusedError(
+        `Run ${this.runId} already ended (${row.status}: ${row.reason}); there is nothing to resume.`,
+      );
+    }
+    if (visible === 'running' && row.owner !== selfOwner) {
+      if (resumeIds.some((id) => claimed.has(id))) return 'claimed';
+      throw new ResumeRefusedError(
+        `Run ${this.runId} is being driven by process ${row.owner}; wait until it pauses.`,
+      );
+    }
+    if (!this.req.resume) return nothing;
+    const plan = planResume(
+      this.runId,
+      this.state.calls,
+      this.req.resume,
+      this.cfg.tools,
+      claimed,
+      new Date(),
+    );
+    if (plan.alreadyClaimed.length) return 'claimed';
+    return this.applyPlan(plan);
+  }
+
+  private applyPlan(plan: ReturnType<typeof planResume>): Opening {
+    const events: RunEvent[] = plan.unknown.map((id) => ({
+      type: 'warning',
+      run_id: this.runId,
+      code: 'unknown_id',
+      message: `Ignored ${id}: it matches no pending approval or question of this run.`,
+    }));
+    if (plan.cancel) {
+      if (plan.cancel.kind === 'approval') bump(this.state.usage, 'approvals:cancelled');
+      for (const call of this.state.calls) {
+        if (!call.done) call.done = { ok: false, output: 'Cancelled by the developer.' };
+      }
+      this.pendingRows.clear();
+      return { ops: [], events, cancel: plan.cancel.reason };
+    }
+    const now = new Date().toISOString();
+    const ops: StoreOp[] = [];
+    const ids: string[] = [];
+    for (const d of plan.decisions) {
+      d.call.decision = {
+        approval_id: d.id,
+        approved: d.approved,
+        input: d.input,
+        base_sha256: d.call.gate?.base_sha256 ?? null,
+        decided_at: now,
+        ...(d.reason !== undefined ? { reason: d.reason } : {}),
+      };
+      bump(this.state.usage, d.approved ? 'approvals:approved' : 'approvals:denied');
+      if (d.scope !== 'once') {
+        const rule = { tool: d.call.tool, action: (d.approved ? 'allow' : 'deny') as PolicyAction };
+        if (d.scope === 'run') this.state.rules.unshift(rule);
+        else
+          ops.push({
+            op: 'addRule',
+            rule: { ...rule, workspace: this.cfg.workspace ?? '' },
+            at: now,
+          });
+      }
+      ops.push({
+        op: 'decide',
+        run_id: this.runId,
+        id: d.id,
+        resolution: this.cfg.redactor.value(d.record),
+        at: now,
+      });
+      this.pendingRows.delete(d.id);
+      ids.push(d.id);
+    }
+    for (const a of plan.answers) {
+      a.call.answers[a.id] = a.value;
+      delete a.call.waiting;
+      ops.push({
+        op: 'decide',
+        run_id: this.runId,
+        id: a.id,
+        resolution: this.cfg.redactor.value({ answer: a.value }),
+        at: now,
+      });
+      this.pendingRows.delete(a.id);
+      ids.push(a.id);
+    }
+    if (ids.length) ops.push({ op: 'claim', run_id: this.runId, ids, owner: selfOwner, at: now });
+    for (const e of plan.expired) {
+      bump(this.state.usage, 'approvals:expired');
+      delete e.call.gate; // the loop emits it again with a new time limit
+      this.pendingRows.delete(e.id);
+      events.push({
+        type: 'warning',
+        run_id: this.runId,
+        code: 'approval_expired',
+        message: `The decision on ${e.id} arrived after it expired; it was ignored and the approval is asked again.`,
+      });
+    }
+    return { ops, events, cancel: null };
+  }
+
+  private async *loop(): AsyncGenerator<RunEvent, void> {
+    for (;;) {
+      if (this.req.signal?.aborted) {
+        throw new Finish(status('cancelled', 'cancelled', 'The run was stopped.'));
+      }
+      if (this.state.calls.length) {
+        yield* this.settleCalls();
+        const waiting = this.state.calls.filter((c) => !c.done);
+        if (waiting.length) throw this.pause();
+        if (this.cfg.kind === 'tool') {
+          const only = this.state.calls[0]!.done!;
+          this.state.output = only.output;
+          if (!only.ok) throw new Finish(status('error', 'tool_error', only.output));
+          throw new Finish(status('success', 'completed', 'The tool ran.'));
+        }
+        for (const call of this.state.calls) {
+          this.state.messages.push({
+            role: 'tool',
+            tool_call_id: call.call_id,
+            content: call.done!.output,
+          });
+        }
+        this.state.calls = [];
+        yield* this.commit([], 'running', 'running', 'The run is in progress.');
+      }
+      yield* this.modelTurn();
+      if (!this.state.calls.length) {
+        throw new Finish(status('success', 'completed', 'The agent finished.'));
+      }
+    }
+  }
+
+  private async *modelTurn(): AsyncGenerator<RunEvent, void> {
+    if (this.state.turns >= this.cfg.maxTurns) {
+      throw new Finish(
+        status(
+          'error',
+          'max_turns',
+          `The agent used all ${this.cfg.maxTurns} turns; raise airlock.maxTurns or --max-turns to let it go further.`,
+        ),
+      );
+    }
+    if (!this.cfg.model) throw new Error('This run has no model.');
+    const model = await this.cfg.model();
+    const tools = [...this.cfg.tools.values()].map((t) => ({
+      name: t.name,
+      description: t.description,
+      parameters: t.jsonSchema,
+    }));
+    const stream = model.stream(
+      { messages: this.state.messages as unknown as ChatMessage[], tools },
+      this.req.signal,
+    );
+    let step = await stream.next();
+    while (!step.done) {
+      const text = this.cfg.redactor.text(step.value.text);
+      if (text) yield { type: 'delta', run_id: this.runId, text };
+      step = await stream.next();
+    }
+    const turn = step.value;
+    this.state.turns++;
+    bump(this.state.usage, 'prompt_tokens', turn.usage.prompt_tokens);
+    bump(this.state.usage, 'completion_tokens', turn.usage.completion_tokens);
+    this.state.messages.push({
+      role: 'assistant',
+      content: turn.text || null,
+      ...(turn.toolCalls.length
+        ? {
+            tool_calls: turn.toolCalls.map((c) => ({
+              id: c.id,
+              type: 'function',
+              function: { name: c.name, arguments: c.arguments },
+            })),
+          }
+        : {}),
+    });
+    if (turn.text) this.state.output = turn.text;
+    this.state.calls = turn.toolCalls.map((c) => ({
+      call_id: c.id,
+      tool: c.name,
+      args: c.arguments.trim() ? (JSON.parse(c.arguments) as unknown) : {},
+      answers: {},
+    }));
+    const events: RunEvent[] = [];
+    // The whole turn's text is kept as one delta so a replayed trace reads like the live one.
+    if (turn.text)
+      events.push({ type: 'delta', run_id: this.runId, text: this.cfg.redactor.text(turn.text) });
+    for (const call of this.state.calls) {
+      const tool = this.cfg.tools.get(call.tool);
+      events.push({
+        type: 'tool_call',
+        run_id: this.runId,
+        call_id: call.call_id,
+        tool: call.tool,
+        input: tool ? this.publicInput(tool, call.args) : this.cfg.redactor.value(call.args),
+      });
+    }
+    yield* this.commit(events, 'running', 'running', 'The run is in progress.', [], false);
+  }
+
+  /** Settles every unfinished call of the turn; calls that need no decision still run. */
+  private async *settleCalls(): AsyncGenerator<RunEvent, void> {
+    for (const call of this.state.calls) {
+      if (call.done) continue;
+      yield* this.settle(call);
+      const done = settled(call);
+      if (done) {
+        yield* this.commit(
+          [
+            {
+              type: 'tool_result',
+              run_id: this.runId,
+              call_id: call.call_id,
+              tool: call.tool,
+              ok: done.ok,
+              output: this.cfg.redactor.text(done.output),
+            },
+          ],
+          'running',
+          'running',
+          'The run is in progress.',
+        );
+      }
+    }
+  }
+
+  private async *settle(call: CallState): AsyncGenerator<RunEvent, void> {
+    const tool = this.cfg.tools.get(call.tool);
+    if (!tool) {
+      call.done = {
+        ok: false,
+        output: `Unknown tool "${call.tool}". Available tools: ${[...this.cfg.tools.keys()].join(', ')}.`,
+      };
+      return;
+    }
+    const parsed = tool.params.safeParse(call.args);
+    if (!parsed.success) {
+      call.done = {
+        ok: false,
+        output: `Invalid arguments for ${tool.name}: ${z.prettifyError(parsed.error)}`,
+      };
+      return;
+    }
+    let input: unknown = parsed.data;
+    let approval: { approvalId: string; baseSha256: string | null } | null = null;
+    if (call.decision) {
+      if (!call.decision.approved) {
+        const reason = call.decision.reason ? `: ${call.decision.reason}` : '.';
+        if (this.cfg.kind === 'tool') {
+          call.done = { ok: false, output: `Denied${reason}` };
+          throw new Finish(
+            status('cancelled', 'approval_denied', `The developer denied ${tool.name}${reason}`),
+          );
+        }
+        call.done = { ok: false, output: `The developer denied this ${tool.name} call${reason}` };
+        return;
+      }
+      input = call.decision.input;
+      approval = { approvalId: call.decision.approval_id, baseSha256: call.decision.base_sha256 };
+    } else {
+      const action = await this.policyAction(tool, input);
+      if (action === 'deny') {
+        const output = `Denied by policy: ${tool.name} is not allowed here.`;
+        if (this.cfg.kind === 'tool') {
+          call.done = { ok: false, output };
+          throw new Finish(status('cancelled', 'approval_denied', output));
+        }
+        call.done = { ok: false, output };
+        return;
+      }
+      if (action === 'ask') {
+        yield* this.gate(call, tool, input, false);
+        return;
+      }
+    }
+    yield* this.runHandler(call, tool, input, approval);
+  }
+
+  private async policyAction(tool: Tool, input: unknown): Promise<PolicyAction> {
+    const path = tool.policyPath?.(input);
+    const rule =
+      matchPolicy(this.state.rules, tool.name, path) ??
+      matchPolicy(
+        this.cfg.workspace !== null ? this.cfg.store.rules(this.cfg.workspace) : [],
+        tool.name,
+        path,
+      ) ??
+      matchPolicy(this.cfg.policy, tool.name, path);
+    if (rule) return rule.action;
+    const gate = tool.requiresApproval ?? false;
+    if (typeof gate === 'boolean') return gate ? 'ask' : 'allow';
+    try {
+      return (await gate(input)) ? 'ask' : 'allow';
+    } catch (err) {
+      throw new PolicyError(`The approval policy of ${tool.name} failed: ${errorText(err)}`);
+    }
+  }
+
+  /** Emits the approval gate for a call (again, when stale or expired). */
+  private async *gate(
+    call: CallState,
+    tool: Tool,
+    input: unknown,
+    stale: boolean,
+  ): AsyncGenerator<RunEvent, void> {
+    let preview: FilePreview | null = null;
+    try {
+      preview = (await tool.preview?.(input)) ?? null;
+    } catch (err) {
+      call.done = { ok: false, output: `Error: ${errorText(err)}` };
+      return;
+    }
+    const path = this.cfg.kind === 'agent' ? `${this.cfg.agent}.${tool.name}` : tool.name;
+    const id = approvalId(this.runId, call.call_id, path, input, preview?.base_sha256 ?? null);
+    if (call.gate?.approval_id === id && this.pendingRows.has(id)) return; // still waiting
+    let prompt: string;
+    try {
+      const p = tool.approvalPrompt;
+      prompt = typeof p === 'function' ? await p(input) : (p ?? `Allow ${tool.name}?`);
+    } catch (err) {
+      throw new PolicyError(`The approval prompt of ${tool.name} failed: ${errorText(err)}`);
+    }
+    const timeout = tool.approvalTimeoutMs ?? this.cfg.approvalTimeoutMs;
+    const expires = timeout ? new Date(Date.now() + timeout).toISOString() : null;
+    call.gate = { approval_id: id, expires_at: expires, base_sha256: preview?.base_sha256 ?? null };
+    const event: ApprovalEvent = this.cfg.redactor.strings({
+      type: 'approval',
+      run_id: this.runId,
+      approval_id: id,
+      call_id: call.call_id,
+      tool: tool.name,
+      path,
+      prompt,
+      input: this.publicInput(tool, input),
+      preview: preview ? { ...preview, ...(stale ? { stale: true } : {}) } : null,
+      expires_at: expires,
+    });
+    bump(this.state.usage, 'approvals:required');
+    this.pendingRows.set(id, {
+      id,
+      run_id: this.runId,
+      kind: 'approval',
+      event,
+      created_at: new Date().toISOString(),
+    });
+    yield* this.emit([event]);
+  }
+
+  private async *runHandler(
+    call: CallState,
+    tool: Tool,
+    input: unknown,
+    approval: { approvalId: string; baseSha256: string | null } | null,
+  ): AsyncGenerator<RunEvent, void> {
+    const ctx = {
+      runId: this.runId,
+      callId: call.call_id,
+      approval,
+      signal: this.req.signal ?? new AbortController().signal,
+    };
+    try {
+      const value = await withSuspendScope(this.runId, call.call_id, call.answers, () =>
+        tool.handler(input, ctx),
+      );
+      call.done = { ok: true, output: resultText(value) };
+    } catch (err) {
+      if (err instanceof SuspendSignal) {
+        const id = err.interaction.interactionId;
+        if (call.waiting?.interaction_id === id && this.pendingRows.has(id)) return;
+        call.waiting = { interaction_id: id, schema: err.interaction.schema };
+        const event: InteractionEvent = this.cfg.redactor.strings({
+          type: 'interaction',
+          run_id: this.runId,
+          interaction_id: id,
+          call_id: call.call_id,
+          tool: tool.name,
+          prompt: err.interaction.prompt,
+          questions: err.interaction.questions,
+          schema: err.interaction.schema,
+        });
+        bump(this.state.usage, 'suspends:required');
+        this.pendingRows.set(id, {
+          id,
+          run_id: this.runId,
+          kind: 'interaction',
+          event,
+          created_at: new Date().toISOString(),
+        });
+        yield* this.emit([event]);
+        return;
+      }
+      if (err instanceof StaleBaseError) {
+        // The file changed under the approved diff: ask again on the fresh content.
+        delete call.decision;
+        delete call.gate;
+        yield* this.emit([
+          { type: 'warning', run_id: this.runId, code: 'stale_diff', message: err.message },
+        ]);
+        yield* this.gate(call, tool, input, true);
+        return;
+      }
+      call.done = { ok: false, output: `Error: ${errorText(err)}` };
+    }
+  }
+
+  private pause(): Finish {
+    const ids = [...this.pendingRows.values()];
+    const approvals = ids.filter((p) => p.kind === 'approval').length;
+    const reason: StatusReason = approvals ? 'approval_required' : 'input_required';
+    const message =
+      [
+        approvals ? `${approvals} approval(s)` : '',
+        ids.length - approvals ? `${ids.length - approvals} question(s)` : '',
+      ]
+        .filter(Boolean)
+        .join(' and ') + ' waiting for the developer.';
+    return new Finish(status('cancelled', reason, message));
+  }
+
+  private asFinish(err: unknown): Finish {
+    if (err instanceof Finish) return err;
+    if (err instanceof ResumeRefusedError) throw err;
+    if (err instanceof PolicyError)
+      return new Finish(status('cancelled', 'approval_policy_error', err.message));
+    if (err instanceof ModelError) return new Finish(status('error', 'model_error', err.message));
+    if (err instanceof SyntaxError) {
+      return new Finish(
+        status(
+          'error',
+          'model_error',
+          `The model returned unreadable tool-call arguments: ${err.message}`,
+        ),
+      );
+    }
+    return new Finish(status('error', 'tool_error', `The run failed: ${errorText(err)}`));
+  }
+
+  private output(st: RunStatus): OutputEvent {
+    const paused = st.reason === 'approval_required' || st.reason === 'input_required';
+    return this.cfg.redactor.strings({
+      type: 'output',
+      run_id: this.runId,
+      status: st,
+      output: st.code === 'success' ? this.state.output : null,
+      pending: paused ? [...this.pendingRows.keys()] : [],
+      usage: { ...emptyUsage(), ...this.state.usage },
+    });
+  }
+
+  private async *finish(st: RunStatus): AsyncGenerator<RunEvent, void> {
+    const paused = st.reason === 'approval_required' || st.reason === 'input_required';
+    if (!paused) this.pendingRows.clear();
+    yield* this.commit([this.output(st)], paused ? 'paused' : st.code, st.reason, st.message);
+  }
+
+  private startEvent(): RunEvent {
+    return {
+      type: 'start',
+      run_id: this.runId,
+      segment_id: this.segmentId,
+      parent_segment_id: this.parentSegment,
+      agent: this.cfg.agent,
+      prompt: this.req.prompt === null ? null : this.cfg.redactor.text(this.req.prompt),
+    };
+  }
+
+  private publicInput(tool: Tool, input: unknown): unknown {
+    const masked = tool.approvalRedactor ? tool.approvalRedactor(input) : input;
+    return this.cfg.redactor.value(masked, tool.approvalRedactKeys ?? []);
+  }
+
+  private runOps(
+    stored: 'running' | 'paused' | 'success' | 'error' | 'cancelled',
+    reason: string,
+    message: string,
+  ): StoreOp[] {
+    const now = new Date().toISOString();
+    return [
+      {
+        op: 'putRun',
+        row: {
+          run_id: this.runId,
+          agent: this.cfg.agent,
+          workspace: this.cfg.workspace,
+          prompt: this.req.prompt === null ? null : this.cfg.redactor.text(this.req.prompt),
+          status: stored,
+          reason,
+          message,
+          created_at: this.createdAt,
+          updated_at: now,
+          owner: stored === 'running' ? selfOwner : null,
+          version: this.version + 1,
+        },
+        expect_version: this.fresh && this.version === 0 ? null : this.version,
+        state: this.state,
+      },
+      { op: 'setPending', run_id: this.runId, rows: [...this.pendingRows.values()] },
+    ];
+  }
+
+  /** Commits the run's state with these events, then yields them. */
+  private async *commit(
+    events: RunEvent[],
+    stored: 'running' | 'paused' | 'success' | 'error' | 'cancelled',
+    reason: string,
+    message: string,
+    extra: StoreOp[] = [],
+    yieldEvents = true,
+  ): AsyncGenerator<RunEvent, void> {
+    const ops: StoreOp[] = [...extra, ...this.runOps(stored, reason, message)];
+    if (events.length) ops.push(this.eventsOp(events));
+    const result = this.tryCommit(ops);
+    if (!result.ok) {
+      throw new Error(
+        `Run ${this.runId} was changed by another process while this one drove it; stopped here.`,
+      );
+    }
+    // Deltas were already streamed live; their coalesced copy is only for the stored trace.
+    for (const e of events) if (yieldEvents || e.type !== 'delta') yield e;
+  }
+
+  private tryCommit(ops: StoreOp[]): CommitResult {
+    const result = this.cfg.store.commit(ops);
+    if (result.ok) this.version++;
+    return result;
+  }
+
+  private eventsOp(events: RunEvent[]): StoreOp {
+    return {
+      op: 'appendEvents',
+      run_id: this.runId,
+      segment_id: this.segmentId,
+      events: events as Record<string, unknown>[],
+    };
+  }
+
+  private async *emit(events: RunEvent[]): AsyncGenerator<RunEvent, void> {
+    yield* this.commit(events, 'running', 'running', 'The run is in progress.');
+  }
+}
+
+/** Read through a function: TypeScript's narrowing does not see the mutation in `settle`. */
+function settled(call: CallState): CallState['done'] {
+  return call.done;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export type { Usage };

@@ -1,0 +1,143 @@
+// Turning a `resume` map into decisions, before anything runs. Every value is validated first:
+// an invalid resolution or answer refuses the whole resume (nothing runs, the gate stays
+// pending), so a resume either applies cleanly or not at all.
+import { z } from 'zod';
+import { ApprovalResolution, isCancel, type ResumeMap } from '../protocol/events.js';
+import type { CallState } from './run-state.js';
+import type { Tool } from './tool.js';
+
+export class ResumeRefusedError extends Error {
+  override name = 'ResumeRefusedError';
+}
+
+export interface PlannedDecision {
+  call: CallState;
+  id: string;
+  approved: boolean;
+  input: unknown;
+  reason: string | undefined;
+  scope: 'once' | 'run' | 'workspace';
+  /** The redacted-later resolution as given, stamped with decided_at, for the audit trail. */
+  record: Record<string, unknown>;
+}
+
+export interface ResumePlan {
+  cancel: { id: string; kind: 'approval' | 'interaction'; reason: string } | null;
+  decisions: PlannedDecision[];
+  answers: { call: CallState; id: string; value: unknown }[];
+  expired: { call: CallState; id: string }[];
+  /** Ids that match nothing pending (warned about, never fatal). */
+  unknown: string[];
+  /** Ids some resume already consumed: this one must not run anything. */
+  alreadyClaimed: string[];
+}
+
+export function planResume(
+  runId: string,
+  calls: CallState[],
+  resume: ResumeMap,
+  tools: ReadonlyMap<string, Tool>,
+  claimed: ReadonlySet<string>,
+  now: Date,
+): ResumePlan {
+  const plan: ResumePlan = {
+    cancel: null,
+    decisions: [],
+    answers: [],
+    expired: [],
+    unknown: [],
+    alreadyClaimed: [],
+  };
+  const gates = new Map<string, CallState>();
+  const waits = new Map<string, CallState>();
+  for (const call of calls) {
+    if (call.done) continue;
+    if (call.gate && !call.decision) gates.set(call.gate.approval_id, call);
+    if (call.waiting) waits.set(call.waiting.interaction_id, call);
+  }
+  for (const [id, value] of Object.entries(resume)) {
+    const gate = gates.get(id);
+    const wait = waits.get(id);
+    if (isCancel(value)) {
+      if (gate || wait) {
+        plan.cancel ??= {
+          id,
+          kind: gate ? 'approval' : 'interaction',
+          reason: value.reason ?? 'Cancelled by the developer.',
+        };
+      } else if (claimed.has(id)) plan.alreadyClaimed.push(id);
+      else plan.unknown.push(id);
+      continue;
+    }
+    if (gate) plan.decisions.push(...decide(runId, gate, id, value, tools, now, plan));
+    else if (wait) plan.answers.push({ call: wait, id, value: validateAnswer(id, wait, value) });
+    else if (claimed.has(id)) plan.alreadyClaimed.push(id);
+    else plan.unknown.push(id);
+  }
+  return plan;
+}
+
+function decide(
+  runId: string,
+  call: CallState,
+  id: string,
+  value: unknown,
+  tools: ReadonlyMap<string, Tool>,
+  now: Date,
+  plan: ResumePlan,
+): PlannedDecision[] {
+  const parsed = ApprovalResolution.safeParse(value);
+  if (!parsed.success) {
+    throw new ResumeRefusedError(
+      `The resolution for ${id} is invalid: give true, false, { "approved": true|false, ... } or { "type": "cancel" } (${z.prettifyError(parsed.error)}).`,
+    );
+  }
+  const resolution = typeof parsed.data === 'boolean' ? { approved: parsed.data } : parsed.data;
+  const tool = tools.get(call.tool);
+  if (!tool) throw new ResumeRefusedError(`Run ${runId} calls an unknown tool "${call.tool}".`);
+  let input: unknown = tool.params.parse(call.args);
+  if (resolution.approved && resolution.override_input) {
+    const merged = { ...(input as Record<string, unknown>), ...resolution.override_input };
+    const checked = tool.params.safeParse(merged);
+    if (!checked.success) {
+      throw new ResumeRefusedError(
+        `override_input for ${id} does not fit ${tool.name}'s parameters; nothing ran and the approval is still pending: ${z.prettifyError(checked.error)}`,
+      );
+    }
+    input = checked.data;
+  }
+  if (resolution.expires_at !== undefined && Number.isNaN(Date.parse(resolution.expires_at))) {
+    throw new ResumeRefusedError(
+      `expires_at for ${id} is not an ISO date: ${JSON.stringify(resolution.expires_at)}.`,
+    );
+  }
+  const lapsed =
+    (resolution.expires_at !== undefined && Date.parse(resolution.expires_at) <= now.getTime()) ||
+    (call.gate?.expires_at != null && Date.parse(call.gate.expires_at) <= now.getTime());
+  if (lapsed) {
+    plan.expired.push({ call, id });
+    return [];
+  }
+  return [
+    {
+      call,
+      id,
+      approved: resolution.approved,
+      input,
+      reason: resolution.reason,
+      scope: resolution.scope ?? 'once',
+      record: { ...resolution, decided_at: now.toISOString() },
+    },
+  ];
+}
+
+function validateAnswer(id: string, call: CallState, value: unknown): unknown {
+  const schema = z.fromJSONSchema(call.waiting!.schema as Parameters<typeof z.fromJSONSchema>[0]);
+  const checked = schema.safeParse(value);
+  if (!checked.success) {
+    throw new ResumeRefusedError(
+      `The answer for ${id} does not fit the question's schema; the question is still pending: ${z.prettifyError(checked.error)}`,
+    );
+  }
+  return checked.data;
+}

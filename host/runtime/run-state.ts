@@ -1,0 +1,67 @@
+// The durable state of one run: everything needed to continue it in another process.
+// Parsed with zod when loaded, since it crosses a process boundary through the database.
+import { z } from 'zod';
+import { PolicyRule } from './policy.js';
+
+export const CallState = z.object({
+  call_id: z.string(),
+  tool: z.string(),
+  /** The model's arguments, unredacted (the handler needs them). */
+  args: z.unknown(),
+  /** Set once the call settled; its output is the tool message the model reads. */
+  done: z.object({ ok: z.boolean(), output: z.string() }).optional(),
+  /** An emitted gate awaiting a decision. */
+  gate: z
+    .object({
+      approval_id: z.string(),
+      expires_at: z.string().nullable(),
+      base_sha256: z.string().nullable(),
+    })
+    .optional(),
+  /** A consumed (claimed) decision on the gate. */
+  decision: z
+    .object({
+      approval_id: z.string(),
+      approved: z.boolean(),
+      input: z.unknown(),
+      base_sha256: z.string().nullable(),
+      reason: z.string().optional(),
+      decided_at: z.string(),
+    })
+    .optional(),
+  /** An emitted interaction awaiting an answer. */
+  waiting: z
+    .object({ interaction_id: z.string(), schema: z.record(z.string(), z.unknown()) })
+    .optional(),
+  answers: z.record(z.string(), z.unknown()),
+});
+export type CallState = z.infer<typeof CallState>;
+
+export const RunStateDoc = z.object({
+  v: z.literal(1),
+  kind: z.enum(['agent', 'tool']),
+  agent: z.string(),
+  /** Chat messages so far (OpenAI shape), unredacted. */
+  messages: z.array(z.record(z.string(), z.unknown())),
+  /** The current turn's tool calls; empty between turns. */
+  calls: z.array(CallState),
+  turns: z.number(),
+  /** "Always allow / deny" rules chosen for this run. */
+  rules: z.array(PolicyRule),
+  usage: z.record(z.string(), z.number()),
+  segment_id: z.string(),
+  output: z.string().nullable(),
+  /** Free-form facts the caller wants back on resume (e.g. which model the run used). */
+  labels: z.record(z.string(), z.string()).default({}),
+});
+export type RunStateDoc = z.infer<typeof RunStateDoc>;
+
+export function parseRunState(value: unknown, runId: string): RunStateDoc {
+  const parsed = RunStateDoc.safeParse(value);
+  if (!parsed.success) {
+    throw new Error(
+      `The stored state of run ${runId} is unreadable (${z.prettifyError(parsed.error)}); it was written by an incompatible Airlock.`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,69 @@
+// `Tool({...})`: a named, schema-validated function the agent may call, optionally behind an
+// approval gate. The vocabulary follows the seeds (requires_approval, approval_prompt, …).
+import { z } from 'zod';
+import type { FilePreview } from '../protocol/events.js';
+
+export interface ToolContext {
+  readonly runId: string;
+  readonly callId: string;
+  /** Set when the call passed an approval gate: what the reviewer saw. */
+  readonly approval: { readonly approvalId: string; readonly baseSha256: string | null } | null;
+  readonly signal: AbortSignal;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
+export interface ToolConfig<P extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  params: P;
+  handler: (input: z.output<P>, ctx: ToolContext) => Awaitable<unknown>;
+  /** `true`, `false`, or a function of the validated input; evaluated before the handler. */
+  requiresApproval?: boolean | ((input: z.output<P>) => Awaitable<boolean>);
+  approvalPrompt?: string | ((input: z.output<P>) => Awaitable<string>);
+  approvalRedactKeys?: readonly string[];
+  approvalRedactor?: (input: z.output<P>) => unknown;
+  approvalTimeoutMs?: number;
+  /** For file tools: the diff the reviewer sees (SPEC §4). */
+  preview?: (input: z.output<P>) => Awaitable<FilePreview | null>;
+  /** The workspace-relative path a call touches, for path-narrowed policy rules. */
+  policyPath?: (input: z.output<P>) => string | undefined;
+}
+
+export interface Tool<P extends z.ZodType = z.ZodType> extends Readonly<ToolConfig<P>> {
+  readonly kind: 'tool';
+  /** The JSON Schema the model sees, from zod's own converter. */
+  readonly jsonSchema: Record<string, unknown>;
+}
+
+export function Tool<P extends z.ZodType>(config: ToolConfig<P>): Tool<P> {
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(config.name)) {
+    throw new Error(`Tool name "${config.name}" is invalid: use 1-64 letters, digits, "_" or "-".`);
+  }
+  const jsonSchema = z.toJSONSchema(config.params, { io: 'input' }) as Record<string, unknown>;
+  delete jsonSchema.$schema;
+  return { ...config, kind: 'tool', jsonSchema };
+}
+
+/** The handler result as the text the model reads. */
+export function resultText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined) return 'ok';
+  return JSON.stringify(value);
+}
+
+/**
+ * Thrown by a file tool whose approved base no longer matches the file on disk: nothing was
+ * written and the runtime re-emits the gate with a fresh diff.
+ */
+export class StaleBaseError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} changed since the diff was approved; nothing was written.`);
+    this.name = 'StaleBaseError';
+  }
+}
+
+/** A tool error the model should read (bad path, missing old_string…): not a crash. */
+export class ToolError extends Error {
+  override name = 'ToolError';
+}

@@ -1,0 +1,58 @@
+// Settings shared by the CLI's config file and the editor's `airlock.*` settings, with the same
+// names and defaults, parsed with zod wherever they enter.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { Policy } from './runtime/policy.js';
+import { DEFAULT_REDACT_KEYS, DEFAULT_REDACT_PATTERNS } from './runtime/redact.js';
+import { sha256 } from './runtime/ids.js';
+
+export const Settings = z
+  .object({
+    /** Model name; "demo" is the offline scripted model. Empty: AIRLOCK_MODEL, then a default. */
+    model: z.string().default(''),
+    /** OpenAI-compatible endpoint. Empty: OPENAI_BASE_URL, then api.openai.com. */
+    baseURL: z.string().default(''),
+    policy: Policy.default([]),
+    redactKeys: z.array(z.string()).default([...DEFAULT_REDACT_KEYS]),
+    redactPatterns: z.array(z.string()).default([...DEFAULT_REDACT_PATTERNS]),
+    /** Seconds a gate waits for a decision before it expires; 0 = never. */
+    approvalTimeout: z.number().min(0).default(0),
+    maxTurns: z.number().int().min(1).default(25),
+  })
+  .strict();
+export type Settings = z.infer<typeof Settings>;
+
+export const CONFIG_FILE = 'airlock.config.json';
+
+/** Reads `<workspace>/airlock.config.json` (or an explicit file); defaults when absent. */
+export function loadSettings(workspace: string, file?: string): Settings {
+  const configPath = file ?? path.join(workspace, CONFIG_FILE);
+  if (!fs.existsSync(configPath)) {
+    if (file) throw new Error(`The config file ${file} does not exist.`);
+    return Settings.parse({});
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new Error(`${configPath} is not valid JSON (${String(err)}); fix or remove it.`, {
+      cause: err,
+    });
+  }
+  const parsed = Settings.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`${configPath} has invalid settings: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** One database per workspace, outside it (the agent must never edit its own audit trail). */
+export function defaultDbPath(workspace: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.AIRLOCK_DB) return path.resolve(env.AIRLOCK_DB);
+  const dataHome = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
+  const root = path.resolve(workspace);
+  const name = `${path.basename(root) || 'root'}-${sha256(root).slice(0, 12)}.db`;
+  return path.join(dataHome, 'airlock', name);
+}

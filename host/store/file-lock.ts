@@ -1,0 +1,102 @@
+// A cross-process exclusive lock on a file path, for the processes (CLI, editor hosts) that share
+// one database. Node has no flock(), so this is an O_EXCL lock file holding the owner's pid; a
+// lock whose owner died is broken by renaming it away (only one breaker's rename succeeds).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+export function processAlive(owner: string): boolean {
+  const [host, pidText] = owner.split(':');
+  const pid = Number(pidText);
+  if (host !== os.hostname() || !Number.isInteger(pid)) return true; // cannot tell: assume alive
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export const selfOwner = `${os.hostname()}:${process.pid}`;
+
+export class FileLock {
+  private held = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly timeoutMs = 15_000,
+  ) {}
+
+  /** Runs `fn` holding the lock; re-entrant within this process. */
+  with<T>(fn: () => T): T {
+    if (this.held > 0) {
+      this.held++;
+      try {
+        return fn();
+      } finally {
+        this.held--;
+      }
+    }
+    this.acquire();
+    this.held = 1;
+    try {
+      return fn();
+    } finally {
+      this.held = 0;
+      fs.rmSync(this.path, { force: true });
+    }
+  }
+
+  private acquire(): void {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = fs.openSync(this.path, 'wx');
+        fs.writeSync(fd, selfOwner);
+        fs.closeSync(fd);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      this.breakIfStale();
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Timed out waiting for the database lock ${this.path}. If no other Airlock process is running, delete that file.`,
+        );
+      }
+      sleepSync(Math.min(1 + attempt, 20));
+    }
+  }
+
+  private breakIfStale(): void {
+    let owner: string;
+    try {
+      owner = fs.readFileSync(this.path, 'utf8');
+    } catch {
+      return;
+    }
+    // An empty file is a lock being written right now: not stale.
+    if (!owner || processAlive(owner)) return;
+    const aside = `${this.path}.stale.${process.pid}`;
+    try {
+      fs.renameSync(this.path, aside);
+    } catch {
+      return; // another process broke it first
+    }
+    const moved = fs.readFileSync(aside, 'utf8');
+    if (moved !== owner) {
+      // We moved a live lock taken between our read and rename: put it back.
+      try {
+        fs.linkSync(aside, this.path);
+      } catch {
+        /* a newer lock exists; ours was stale by then anyway */
+      }
+    }
+    fs.rmSync(aside, { force: true });
+  }
+}

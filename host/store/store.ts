@@ -1,0 +1,100 @@
+// The run store's interface. Every write is one atomic batch of logical operations, so a
+// durable implementation can journal batches and replay them, and a claim can fail the whole
+// batch (exclusive across processes).
+import type { PolicyRule } from '../runtime/policy.js';
+
+export type StoredStatus = 'running' | 'paused' | 'success' | 'error' | 'cancelled';
+/** What readers see: a `running` run whose owner process is gone is `interrupted`. */
+export type RunState = StoredStatus | 'interrupted';
+
+export interface RunRow {
+  run_id: string;
+  agent: string;
+  workspace: string | null;
+  /** Redacted. */
+  prompt: string | null;
+  status: StoredStatus;
+  reason: string;
+  message: string;
+  created_at: string;
+  updated_at: string;
+  /** `host:pid` of the process driving the run while it is `running`. */
+  owner: string | null;
+  /** Bumped by every write of the run: a writer holding an older version lost a race. */
+  version: number;
+}
+
+export interface RunSummary extends Omit<RunRow, 'status'> {
+  status: RunState;
+  pending: number;
+}
+
+export interface PendingRow {
+  id: string;
+  run_id: string;
+  kind: 'approval' | 'interaction';
+  /** The redacted ApprovalEvent / InteractionEvent. */
+  event: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface EventRow {
+  seq: number;
+  run_id: string;
+  segment_id: string;
+  event: Record<string, unknown>;
+}
+
+export interface SegmentRow {
+  segment_id: string;
+  run_id: string;
+  parent_segment_id: string | null;
+  kind: 'start' | 'resume';
+  /** The redacted resume map. */
+  resume: Record<string, unknown> | null;
+  started_at: string;
+}
+
+export interface WorkspaceRule extends PolicyRule {
+  workspace: string;
+}
+
+export type StoreOp =
+  | {
+      op: 'putRun';
+      row: RunRow;
+      /** The version the writer read; null for a new run. A mismatch fails the batch. */
+      expect_version: number | null;
+      /** The full run state (unredacted: handlers need the real input); stored as a BLOB. */
+      state: unknown;
+    }
+  | { op: 'addSegment'; row: SegmentRow }
+  | { op: 'appendEvents'; run_id: string; segment_id: string; events: Record<string, unknown>[] }
+  | { op: 'setPending'; run_id: string; rows: PendingRow[] }
+  | { op: 'claim'; run_id: string; ids: string[]; owner: string; at: string }
+  | { op: 'decide'; run_id: string; id: string; resolution: unknown; at: string }
+  | { op: 'addRule'; rule: WorkspaceRule; at: string };
+
+export type CommitResult =
+  | { ok: true }
+  | { ok: false; claimed: string[] }
+  | { ok: false; conflict: 'version'; run_id: string };
+
+export interface Store {
+  /**
+   * Applies the batch atomically and durably; fails whole if any claim is already taken or a
+   * run changed since the writer read it.
+   */
+  commit(ops: StoreOp[]): CommitResult;
+  getRun(runId: string): { row: RunRow; state: unknown } | undefined;
+  listRuns(): RunSummary[];
+  pending(runId?: string): PendingRow[];
+  events(runId: string): EventRow[];
+  segments(runId: string): SegmentRow[];
+  claims(runId: string): { id: string; owner: string; claimed_at: string }[];
+  decisions(runId: string): { id: string; resolution: unknown; decided_at: string }[];
+  rules(workspace: string): WorkspaceRule[];
+  /** `running` runs whose owner died read as `interrupted`. */
+  statusOf(row: RunRow): RunState;
+  close(): void;
+}

@@ -1,0 +1,567 @@
+// The built-in file tools (SPEC §4). Reads run freely; writes, edits and deletes sit behind the
+// approval gate with a diff preview, check that the file still has the approved hash, and are
+// idempotent so a handler re-run after a crash never applies a change twice.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { createTwoFilesPatch, diffLines, FILE_HEADERS_ONLY } from 'diff';
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import type { FilePreview } from '../protocol/events.js';
+import { sha256 } from '../runtime/ids.js';
+import { StaleBaseError, Tool, ToolError, type ToolContext } from '../runtime/tool.js';
+import { Workspace, type ResolvedPath } from './workspace.js';
+
+const MAX_READ_BYTES = 256 * 1024;
+const MAX_LIST_ENTRIES = 500;
+const MAX_SEARCH_MATCHES = 200;
+const MAX_SEARCH_FILE_BYTES = 1024 * 1024;
+const MAX_MATCH_LINE_CHARS = 200;
+const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
+
+// ---------------------------------------------------------------------------------------------
+// Reading the current state of a file
+
+interface Current {
+  bytes: Buffer;
+  /** The content as text, or null when the file is binary (NUL bytes or invalid UTF-8). */
+  text: string | null;
+  sha: string;
+  mode: number;
+}
+
+// ignoreBOM keeps a byte-order mark in the text, so decoding and re-encoding round-trips exactly.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function decode(bytes: Buffer): string | null {
+  if (bytes.includes(0)) return null;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** The file as it is now, or null when nothing is there; directories and devices are refused. */
+async function readCurrent(target: ResolvedPath): Promise<Current | null> {
+  let info;
+  try {
+    info = await stat(target.abs);
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
+  if (info.isDirectory()) throw new ToolError(`${target.rel} is a directory, not a file.`);
+  if (!info.isFile()) throw new ToolError(`${target.rel} is not a regular file.`);
+  const bytes = await readFile(target.abs);
+  return { bytes, text: decode(bytes), sha: sha256(bytes), mode: info.mode & 0o7777 };
+}
+
+function requireText(current: Current, rel: string): string {
+  if (current.text === null) {
+    throw new ToolError(
+      `${rel} is a binary file (${current.bytes.length} bytes); it cannot be edited as text.`,
+    );
+  }
+  return current.text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diffs and edits
+
+function unifiedDiff(rel: string, before: Current | null, after: string): string {
+  if (before && before.text === null) return `Binary files a/${rel} and b/${rel} differ\n`;
+  return createTwoFilesPatch(
+    `a/${rel}`,
+    `b/${rel}`,
+    before?.text ?? '',
+    after,
+    undefined,
+    undefined,
+    {
+      headerOptions: FILE_HEADERS_ONLY,
+    },
+  );
+}
+
+function lineCounts(before: string, after: string): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  for (const change of diffLines(before, after)) {
+    if (change.added) added += change.count;
+    if (change.removed) removed += change.count;
+  }
+  return { added, removed };
+}
+
+/** The file's text with `oldString` replaced, or a ToolError saying why that is impossible. */
+function applyEdit(text: string, rel: string, oldString: string, newString: string): string {
+  if (oldString === '') {
+    throw new ToolError(
+      'old_string is empty: give the exact text to replace (use write_file to create a file).',
+    );
+  }
+  if (oldString === newString) {
+    throw new ToolError('old_string and new_string are identical: there is nothing to change.');
+  }
+  let oldText = oldString;
+  let newText = newString;
+  // Models write "\n"; a CRLF file holds "\r\n". Retry in the file's own line endings.
+  if (!text.includes(oldText) && text.includes('\r\n') && !oldText.includes('\r')) {
+    oldText = oldText.replace(/\n/g, '\r\n');
+    newText = newText.replace(/\r?\n/g, '\r\n');
+  }
+  const first = text.indexOf(oldText);
+  if (first < 0) {
+    throw new ToolError(
+      `old_string was not found in ${rel}. Read the file again and copy the exact text, including whitespace.`,
+    );
+  }
+  if (text.indexOf(oldText, first + 1) >= 0) {
+    throw new ToolError(
+      `old_string is ambiguous: it occurs more than once in ${rel}. Include more surrounding context so it matches exactly one place.`,
+    );
+  }
+  // slice, not String.replace: `$&`-style patterns in new_string must stay literal.
+  return text.slice(0, first) + newText + text.slice(first + oldText.length);
+}
+
+/**
+ * After a crash between write and record, the file already holds the edit but old_string is gone.
+ * Undoing the edit (new_string → old_string at each occurrence) and finding the approved hash
+ * proves the edit was applied to exactly the approved base.
+ */
+function editAlreadyApplied(
+  text: string,
+  oldString: string,
+  newString: string,
+  baseSha: string | null,
+): boolean {
+  if (baseSha === null || newString === '' || oldString === '') return false;
+  const pairs: [string, string][] = [[oldString, newString]];
+  if (text.includes('\r\n') && !oldString.includes('\r')) {
+    pairs.push([oldString.replace(/\n/g, '\r\n'), newString.replace(/\r?\n/g, '\r\n')]);
+  }
+  for (const [before, after] of pairs) {
+    for (let at = text.indexOf(after); at >= 0; at = text.indexOf(after, at + 1)) {
+      const undone = text.slice(0, at) + before + text.slice(at + after.length);
+      if (sha256(Buffer.from(undone, 'utf8')) === baseSha) return true;
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing safely
+
+/** Nothing was approved against another version of the file (null: the file did not exist). */
+function checkBase(ctx: ToolContext, rel: string, currentSha: string | null): void {
+  if (ctx.approval && ctx.approval.baseSha256 !== currentSha) throw new StaleBaseError(rel);
+}
+
+/** Temp file in the same directory, fsync, then rename: a crash leaves the old or the new file. */
+async function atomicWrite(abs: string, content: string, mode: number | undefined): Promise<void> {
+  const dir = path.dirname(abs);
+  const temp = path.join(
+    dir,
+    `.${path.basename(abs)}.airlock-${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
+  );
+  try {
+    const handle = await open(temp, 'wx', 0o666);
+    try {
+      if (mode !== undefined) await handle.chmod(mode);
+      await handle.writeFile(content, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, abs);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await syncDir(dir);
+}
+
+/** Makes a rename or unlink durable; best effort, since some platforms cannot open directories. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Durability of the directory entry is a bonus; the data itself was already fsynced.
+  }
+}
+
+/** Runs a file operation, turning file-system failures into tool errors the model can read. */
+async function fsStep<T>(what: string, rel: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof ToolError || error instanceof StaleBaseError) throw error;
+    if (error instanceof Error && 'code' in error) {
+      throw new ToolError(`Could not ${what} ${rel}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    (error.code === 'ENOENT' || error.code === 'ENOTDIR')
+  );
+}
+
+function preview(
+  kind: FilePreview['kind'],
+  rel: string,
+  before: Current | null,
+  after: string,
+): FilePreview {
+  return {
+    kind,
+    path: rel,
+    base_sha256: before ? before.sha : null,
+    before_bytes: before ? before.bytes.length : 0,
+    after_bytes: kind === 'delete' ? 0 : Buffer.byteLength(after, 'utf8'),
+    diff: unifiedDiff(rel, before, after),
+  };
+}
+
+/** For prompts and policy: the resolved relative path, or the raw one when it cannot resolve. */
+function relOrRaw(ws: Workspace, raw: string): string {
+  try {
+    return ws.resolve(raw).rel;
+  } catch {
+    return raw;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walking the tree (list_files, search_text)
+
+interface Entry {
+  abs: string;
+  rel: string;
+  dir: boolean;
+}
+
+/**
+ * Breadth first, so a capped listing shows the top of the tree; skips .git and node_modules and
+ * does not follow symlinks (they may lead outside, or in circles).
+ */
+async function* walk(ws: Workspace, start: string, signal: AbortSignal): AsyncGenerator<Entry> {
+  const queue = [start];
+  for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
+    if (signal.aborted) return;
+    let names;
+    try {
+      names = await readdir(dir, { withFileTypes: true });
+    } catch {
+      continue; // unreadable directory: list what can be listed
+    }
+    names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const dirent of names) {
+      const abs = path.join(dir, dirent.name);
+      if (dirent.isDirectory()) {
+        if (SKIPPED_DIRS.has(dirent.name)) continue;
+        queue.push(abs);
+        yield { abs, rel: ws.relOf(abs), dir: true };
+      } else if (dirent.isFile()) {
+        yield { abs, rel: ws.relOf(abs), dir: false };
+      }
+    }
+  }
+}
+
+/** Matches the glob against the workspace-relative path or the path below the listed folder. */
+function globMatcher(glob: string | undefined, base: string): (rel: string) => boolean {
+  if (!glob) return () => true;
+  const isMatch = picomatch(glob, { dot: true, basename: true });
+  const prefix = base === '.' ? '' : `${base}/`;
+  return (rel) =>
+    isMatch(rel) || (prefix !== '' && rel.startsWith(prefix) && isMatch(rel.slice(prefix.length)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tools
+
+/** Factories accept a shared Workspace (one realpath of the root) or a root directory. */
+export type WorkspaceLike = Workspace | string;
+
+function asWorkspace(ws: WorkspaceLike): Workspace {
+  return typeof ws === 'string' ? new Workspace(ws) : ws;
+}
+
+export function readFileTool(workspace: WorkspaceLike) {
+  const ws = asWorkspace(workspace);
+  return Tool({
+    name: 'read_file',
+    description: 'Read a text file in the workspace. Returns its exact content.',
+    params: z.object({
+      path: z.string().min(1).describe('File path, relative to the workspace root.'),
+    }),
+    requiresApproval: false,
+    policyPath: (input) => relOrRaw(ws, input.path),
+    handler: async (input) => {
+      const target = ws.resolve(input.path);
+      const current = await fsStep('read', target.rel, () => readCurrent(target));
+      if (!current) throw new ToolError(`${target.rel} does not exist.`);
+      if (current.text === null)
+        return `${target.rel} is a binary file (${current.bytes.length} bytes); not shown.`;
+      if (current.text === '') return `(${target.rel} is empty)`;
+      if (current.bytes.length <= MAX_READ_BYTES) return current.text;
+      const shown =
+        decode(current.bytes.subarray(0, MAX_READ_BYTES)) ??
+        current.text.slice(0, MAX_READ_BYTES / 4);
+      return `${shown}\n… (${target.rel} is ${current.bytes.length} bytes; only the first ${MAX_READ_BYTES} are shown)`;
+    },
+  });
+}
+
+export function listFilesTool(workspace: WorkspaceLike) {
+  const ws = asWorkspace(workspace);
+  return Tool({
+    name: 'list_files',
+    description:
+      'List files and folders (folders end with "/") recursively under a workspace folder, skipping .git and node_modules. Optionally filter files by a glob.',
+    params: z.object({
+      path: z
+        .string()
+        .optional()
+        .describe('Folder to list, relative to the workspace root. Default: the root.'),
+      glob: z
+        .string()
+        .optional()
+        .describe('Only list files matching this glob, e.g. "**/*.ts" or "*.md".'),
+    }),
+    requiresApproval: false,
+    policyPath: (input) => (input.path === undefined ? undefined : relOrRaw(ws, input.path)),
+    handler: async (input, ctx) => {
+      const target = ws.resolve(input.path ?? '.');
+      const info = await fsStep('list', target.rel, () => stat(target.abs));
+      if (!info.isDirectory()) return target.rel;
+      const matches = globMatcher(input.glob, target.rel);
+      const lines: string[] = [];
+      let capped = false;
+      for await (const entry of walk(ws, target.abs, ctx.signal)) {
+        if (input.glob && (entry.dir || !matches(entry.rel))) continue;
+        if (lines.length === MAX_LIST_ENTRIES) {
+          capped = true;
+          break;
+        }
+        lines.push(entry.dir ? `${entry.rel}/` : entry.rel);
+      }
+      if (lines.length === 0)
+        return input.glob
+          ? `No files match ${input.glob} in ${target.rel}.`
+          : `${target.rel} is empty.`;
+      lines.sort();
+      if (capped)
+        lines.push(`… listing capped at ${MAX_LIST_ENTRIES} entries; narrow it with path or glob.`);
+      return lines.join('\n');
+    },
+  });
+}
+
+export function searchTextTool(workspace: WorkspaceLike) {
+  const ws = asWorkspace(workspace);
+  return Tool({
+    name: 'search_text',
+    description:
+      'Search the workspace text files for an exact, case-sensitive substring. Returns matching lines as "path:line: text".',
+    params: z.object({
+      query: z.string().min(1).describe('The exact text to look for (not a regular expression).'),
+      glob: z
+        .string()
+        .optional()
+        .describe('Only search files matching this glob, e.g. "src/**/*.ts".'),
+    }),
+    requiresApproval: false,
+    handler: async (input, ctx) => {
+      const matches = globMatcher(input.glob, '.');
+      const hits: string[] = [];
+      for await (const entry of walk(ws, ws.root, ctx.signal)) {
+        if (entry.dir || !matches(entry.rel)) continue;
+        const text = await readSearchable(entry.abs);
+        if (text === null || !text.includes(input.query)) continue;
+        const lines = text.split(/\r?\n/);
+        for (let i = 0; i < lines.length; i++) {
+          const line = lines[i] ?? '';
+          if (!line.includes(input.query)) continue;
+          if (hits.length === MAX_SEARCH_MATCHES) {
+            return `${hits.join('\n')}\n… stopped at ${MAX_SEARCH_MATCHES} matches; narrow the query or glob.`;
+          }
+          const shown =
+            line.length > MAX_MATCH_LINE_CHARS ? `${line.slice(0, MAX_MATCH_LINE_CHARS)}…` : line;
+          hits.push(`${entry.rel}:${i + 1}: ${shown.trim()}`);
+        }
+      }
+      return hits.length > 0 ? hits.join('\n') : `No matches for "${input.query}".`;
+    },
+  });
+}
+
+/** The text of a file worth searching; null for binary, huge or unreadable files. */
+async function readSearchable(abs: string): Promise<string | null> {
+  try {
+    const info = await stat(abs);
+    if (info.size > MAX_SEARCH_FILE_BYTES) return null;
+    return decode(await readFile(abs));
+  } catch {
+    return null;
+  }
+}
+
+export function writeFileTool(workspace: WorkspaceLike) {
+  const ws = asWorkspace(workspace);
+  return Tool({
+    name: 'write_file',
+    description:
+      "Create a file, or replace a file's whole content, in the workspace. Parent folders are created. Prefer edit_file for changes to an existing file.",
+    params: z.object({
+      path: z.string().min(1).describe('File path, relative to the workspace root.'),
+      content: z.string().describe('The complete new content of the file.'),
+    }),
+    requiresApproval: true,
+    approvalPrompt: async (input) => {
+      let target: ResolvedPath;
+      try {
+        target = ws.resolve(input.path);
+      } catch {
+        return `Write ${input.path}?`; // the preview reports the bad path as a tool error
+      }
+      const exists = await stat(target.abs).then(
+        () => true,
+        () => false,
+      );
+      return `${exists ? 'Overwrite' : 'Create'} ${target.rel}?`;
+    },
+    policyPath: (input) => relOrRaw(ws, input.path),
+    preview: async (input) => {
+      const target = ws.resolve(input.path);
+      const current = await fsStep('read', target.rel, () => readCurrent(target));
+      return preview(current ? 'edit' : 'create', target.rel, current, input.content);
+    },
+    handler: async (input, ctx) => {
+      const target = ws.resolve(input.path);
+      return fsStep('write', target.rel, async () => {
+        const current = await readCurrent(target);
+        if (current && current.bytes.equals(Buffer.from(input.content, 'utf8'))) {
+          return `${target.rel} already holds this content; nothing was written.`;
+        }
+        checkBase(ctx, target.rel, current?.sha ?? null);
+        await mkdir(path.dirname(target.abs), { recursive: true });
+        await atomicWrite(target.abs, input.content, current?.mode);
+        if (!current) return `Created ${target.rel} (${lineCounts('', input.content).added} lines)`;
+        const { added, removed } = lineCounts(current.text ?? '', input.content);
+        return `Wrote ${target.rel} (+${added} -${removed} lines)`;
+      });
+    },
+  });
+}
+
+export function editFileTool(workspace: WorkspaceLike) {
+  const ws = asWorkspace(workspace);
+  return Tool({
+    name: 'edit_file',
+    description:
+      'Replace one exact occurrence of old_string with new_string in an existing workspace file. old_string must match exactly one place, whitespace included.',
+    params: z.object({
+      path: z.string().min(1).describe('File path, relative to the workspace root.'),
+      old_string: z
+        .string()
+        .describe('The exact text to replace; must occur exactly once in the file.'),
+      new_string: z.string().describe('The text to put in its place.'),
+    }),
+    requiresApproval: true,
+    approvalPrompt: (input) => `Edit ${relOrRaw(ws, input.path)}?`,
+    policyPath: (input) => relOrRaw(ws, input.path),
+    preview: async (input) => {
+      const target = ws.resolve(input.path);
+      const current = await fsStep('read', target.rel, () => readCurrent(target));
+      if (!current)
+        throw new ToolError(`${target.rel} does not exist; use write_file to create it.`);
+      const after = applyEdit(
+        requireText(current, target.rel),
+        target.rel,
+        input.old_string,
+        input.new_string,
+      );
+      return preview('edit', target.rel, current, after);
+    },
+    handler: async (input, ctx) => {
+      const target = ws.resolve(input.path);
+      return fsStep('edit', target.rel, async () => {
+        const current = await readCurrent(target);
+        if (!current) {
+          checkBase(ctx, target.rel, null);
+          throw new ToolError(`${target.rel} does not exist; use write_file to create it.`);
+        }
+        const text = requireText(current, target.rel);
+        if (ctx.approval && ctx.approval.baseSha256 !== current.sha) {
+          if (
+            editAlreadyApplied(text, input.old_string, input.new_string, ctx.approval.baseSha256)
+          ) {
+            return `${target.rel} already has this edit; nothing was written.`;
+          }
+          throw new StaleBaseError(target.rel);
+        }
+        const after = applyEdit(text, target.rel, input.old_string, input.new_string);
+        await atomicWrite(target.abs, after, current.mode);
+        const { added, removed } = lineCounts(text, after);
+        return `Edited ${target.rel} (+${added} -${removed} lines)`;
+      });
+    },
+  });
+}
+
+export function deleteFileTool(workspace: WorkspaceLike) {
+  const ws = asWorkspace(workspace);
+  return Tool({
+    name: 'delete_file',
+    description: 'Delete one file in the workspace (not a folder).',
+    params: z.object({
+      path: z.string().min(1).describe('File path, relative to the workspace root.'),
+    }),
+    requiresApproval: true,
+    approvalPrompt: (input) => `Delete ${relOrRaw(ws, input.path)}?`,
+    policyPath: (input) => relOrRaw(ws, input.path),
+    preview: async (input) => {
+      const target = ws.resolve(input.path);
+      const current = await fsStep('read', target.rel, () => readCurrent(target));
+      if (!current) throw new ToolError(`${target.rel} does not exist.`);
+      return preview('delete', target.rel, current, '');
+    },
+    handler: async (input, ctx) => {
+      const target = ws.resolve(input.path);
+      return fsStep('delete', target.rel, async () => {
+        const current = await readCurrent(target);
+        if (!current) return `${target.rel} does not exist (already deleted); nothing to do.`;
+        checkBase(ctx, target.rel, current.sha);
+        await unlink(target.abs);
+        await syncDir(path.dirname(target.abs));
+        return `Deleted ${target.rel}`;
+      });
+    },
+  });
+}
+
+/** The six built-in file tools, confined to `root`. */
+export function fileTools(root: string): Tool[] {
+  const ws = new Workspace(root);
+  return [
+    readFileTool(ws),
+    listFilesTool(ws),
+    searchTextTool(ws),
+    writeFileTool(ws),
+    editFileTool(ws),
+    deleteFileTool(ws),
+  ];
+}

@@ -1,0 +1,37 @@
+// The coding agent Airlock runs in a workspace: file tools, interaction tools, the workspace's
+// policy and redaction. The CLI, the JSON-RPC host and tests build it the same way.
+import type { Model } from './model/model.js';
+import { Agent } from './runtime/agent.js';
+import type { Store } from './store/store.js';
+import type { Settings } from './settings.js';
+import { fileTools } from './tools/files.js';
+import { interactionTools } from './tools/interact.js';
+
+export const AGENT_NAME = 'agent';
+
+const INSTRUCTIONS = `You are Airlock's coding agent, working in the developer's workspace.
+Use the tools to read, search and change files; paths are relative to the workspace root.
+Every edit or delete is shown to the developer for approval: keep each change focused.
+If a change is denied, read the reason and adapt instead of retrying the same change.
+Use ask_user, ask_user_multi or confirm when you need the developer's input.`;
+
+export function workspaceAgent(options: {
+  workspace: string;
+  store: Store;
+  settings: Settings;
+  model: () => Promise<Model>;
+}): Agent {
+  const { settings } = options;
+  return new Agent({
+    name: AGENT_NAME,
+    model: options.model,
+    tools: [...fileTools(options.workspace), ...interactionTools()],
+    instructions: INSTRUCTIONS,
+    store: options.store,
+    workspace: options.workspace,
+    policy: settings.policy,
+    redaction: { keys: settings.redactKeys, patterns: settings.redactPatterns },
+    maxTurns: settings.maxTurns,
+    ...(settings.approvalTimeout > 0 ? { approvalTimeoutMs: settings.approvalTimeout * 1000 } : {}),
+  });
+}

@@ -1,0 +1,2 @@
+// The sidebar webview's entry point; the UI arrives with issue #4.
+export {};
