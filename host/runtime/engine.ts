@@ -19,7 +19,7 @@ import type { CommitResult, PendingRow, Store, StoreOp } from '../store/store.js
 import { selfOwner } from '../store/file-lock.js';
 import { approvalId, newSegmentId } from './ids.js';
 import { matchPolicy, type Policy, type PolicyAction } from './policy.js';
-import type { Redactor } from './redact.js';
+import { StreamRedactor, type Redactor } from './redact.js';
 import { planResume, ResumeRefusedError } from './resume-plan.js';
 import { parseRunState, type CallState, type RunStateDoc } from './run-state.js';
 import { SuspendSignal, withSuspendScope } from './suspend.js';
@@ -317,12 +317,15 @@ class RunDriver {
       { messages: this.state.messages as unknown as ChatMessage[], tools },
       this.req.signal,
     );
+    const visible = new StreamRedactor(this.cfg.redactor);
     let step = await stream.next();
     while (!step.done) {
-      const text = this.cfg.redactor.text(step.value.text);
+      const text = visible.push(step.value.text);
       if (text) yield { type: 'delta', run_id: this.runId, text };
       step = await stream.next();
     }
+    const tail = visible.flush();
+    if (tail) yield { type: 'delta', run_id: this.runId, text: tail };
     const turn = step.value;
     this.state.turns++;
     bump(this.state.usage, 'prompt_tokens', turn.usage.prompt_tokens);

@@ -84,3 +84,39 @@ export class Redactor {
     return value;
   }
 }
+
+/**
+ * Redacts streamed text. A secret may arrive split across chunks, so text is released only up
+ * to the last whitespace (credentials contain none), and nothing while a PEM block is open.
+ */
+export class StreamRedactor {
+  private held = '';
+
+  constructor(private readonly redactor: Redactor) {}
+
+  push(chunk: string): string {
+    this.held += chunk;
+    let cut = Math.max(
+      this.held.lastIndexOf(' '),
+      this.held.lastIndexOf('\n'),
+      this.held.lastIndexOf('\t'),
+    );
+    const open = this.held.lastIndexOf('-----BEGIN');
+    if (open !== -1) {
+      const end = /-----END [A-Z ]*-----/.exec(this.held.slice(open));
+      if (!end) return '';
+      // The END line has spaces of its own: release the block whole.
+      cut = Math.max(cut, open + end.index + end[0].length - 1);
+    }
+    if (cut === -1) return '';
+    const ready = this.held.slice(0, cut + 1);
+    this.held = this.held.slice(cut + 1);
+    return this.redactor.text(ready);
+  }
+
+  flush(): string {
+    const rest = this.redactor.text(this.held);
+    this.held = '';
+    return rest;
+  }
+}

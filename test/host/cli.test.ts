@@ -1,0 +1,625 @@
+// The `airlock` CLI end to end: every test spawns real `node dist/cli.js` processes (built by
+// `node esbuild.mjs`) in a fresh copy of sample-workspace with its own database. The model is
+// either the offline demo or a ScriptedModelServer on loopback running in this test process.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import {
+  ScriptedModelServer,
+  type Script,
+  type ScriptedToolCall,
+  type ScriptFn,
+} from '../../host/model/scripted-server.js';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const SAMPLE = path.join(ROOT, 'sample-workspace');
+const SECRET = `sk-${'A1b2C3d4E5'.repeat(3)}`; // sk- followed by 30 alphanumerics
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: a sandbox (workspace copy + database + optional scripted model), the CLI as a child
+// process, and JSON-lines parsing.
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+type Json = Record<string, unknown>;
+
+const sandboxes: string[] = [];
+after(() => {
+  for (const dir of sandboxes) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The environment every CLI process gets: nothing inherited that could pick a model or db. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(OPENAI_|AIRLOCK_)/.test(k) && k !== 'NODE_OPTIONS') env[k] = v;
+  }
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
+class Sandbox {
+  readonly dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-cli-')));
+  readonly ws = path.join(this.dir, 'ws');
+  readonly db = path.join(this.dir, 'airlock.db');
+  server: ScriptedModelServer | null = null;
+
+  constructor() {
+    sandboxes.push(this.dir);
+    fs.cpSync(SAMPLE, this.ws, { recursive: true });
+  }
+
+  static async withModel(script: Script): Promise<Sandbox> {
+    const box = new Sandbox();
+    box.server = await ScriptedModelServer.start(script);
+    return box;
+  }
+
+  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    const model = this.server ? { OPENAI_BASE_URL: this.server.baseURL, OPENAI_API_KEY: 'x' } : {};
+    return cleanEnv({ XDG_DATA_HOME: path.join(this.dir, 'data'), ...model, ...extra });
+  }
+
+  /** `airlock ARGS --db DB` in the workspace, stdin not a terminal. */
+  cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Result> {
+    return runProcess(process.execPath, [CLI, ...args, '--db', this.db], {
+      cwd: this.ws,
+      env: this.env(extraEnv),
+    });
+  }
+
+  /** `airlock run PROMPT --json` against the scripted model (or the demo without one). */
+  run(prompt: string, extraEnv: Record<string, string> = {}): Promise<Result> {
+    const model = this.server ? ['--model', 'scripted'] : ['--model', 'demo'];
+    return this.cli(['run', prompt, ...model, '--json'], extraEnv);
+  }
+
+  file(rel: string): string | null {
+    const p = path.join(this.ws, rel);
+    return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : null;
+  }
+
+  async pending(): Promise<{ approvals: Json[]; interactions: Json[] }> {
+    const r = await this.cli(['pending', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as { approvals: Json[]; interactions: Json[] };
+  }
+
+  async show(runId: string): Promise<Json & { run: Json; segments: Json[]; decisions: Json[] }> {
+    const r = await this.cli(['show', runId, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as Json & { run: Json; segments: Json[]; decisions: Json[] };
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+  }
+}
+
+function runProcess(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Every stdout line of a --json command parsed; fails on any line that is not JSON. */
+function jsonLines(stdout: string): Json[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Json;
+      } catch {
+        assert.fail(`not a JSON line: ${l}`);
+      }
+    });
+}
+
+function outputOf(r: Result): Json & { status: Json; pending: string[] } {
+  const events = jsonLines(r.stdout);
+  const last = events.at(-1);
+  assert.equal(last?.type, 'output', `the last line is the output event:\n${r.stdout}`);
+  return last as Json & { status: Json; pending: string[] };
+}
+
+/** A run paused on exactly one approval: its run id and approval id. */
+function pausedOn(r: Result): { runId: string; id: string } {
+  assert.equal(r.code, 3, `expected a pause (exit 3)\n${r.stdout}\n${r.stderr}`);
+  const out = outputOf(r);
+  assert.equal(out.pending.length, 1);
+  return { runId: out.run_id as string, id: out.pending[0]! };
+}
+
+/** A model that proposes one tool call, then finishes with text once the result comes back. */
+function proposeThenFinish(call: ScriptedToolCall, finalText = 'All done.'): ScriptFn {
+  return (request) =>
+    request.messages.at(-1)?.role === 'tool'
+      ? { text: finalText }
+      : { text: 'Proposing a change.', toolCalls: [{ id: 'call_1', ...call }] };
+}
+
+const createNote = (content = 'hello from the agent\n'): ScriptedToolCall => ({
+  name: 'write_file',
+  arguments: { path: 'notes/new.md', content },
+});
+
+/** The tool-result messages the model was sent (in every request after the first). */
+function toolMessages(server: ScriptedModelServer): string[] {
+  return server.requests.flatMap((req) =>
+    req.messages.flatMap((m) =>
+      m.role === 'tool'
+        ? [typeof m.content === 'string' ? m.content : JSON.stringify(m.content)]
+        : [],
+    ),
+  );
+}
+
+async function inSandbox(
+  script: Script | null,
+  body: (box: Sandbox) => Promise<void>,
+): Promise<void> {
+  const box = script ? await Sandbox.withModel(script) : new Sandbox();
+  try {
+    await body(box);
+  } finally {
+    await box.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+void describe('airlock run --json and pending --json', () => {
+  void it('prints one JSON event per line, ends with output, exits 3 when paused', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const r = await box.run('create a note');
+      const events = jsonLines(r.stdout);
+      assert.equal(events[0]?.type, 'start');
+      assert.ok(events.some((e) => e.type === 'approval'));
+      const out = outputOf(r);
+      assert.deepEqual(out.status, {
+        code: 'cancelled',
+        reason: 'approval_required',
+        message: out.status.message,
+      });
+      const runIds = new Set(events.map((e) => e.run_id));
+      assert.equal(runIds.size, 1, 'every event carries the same run_id');
+      const { id } = pausedOn(r);
+      assert.equal(box.file('notes/new.md'), null, 'nothing written before approval');
+
+      const pending = await box.pending();
+      assert.equal(pending.interactions.length, 0);
+      assert.equal(pending.approvals.length, 1);
+      const gate = pending.approvals[0] as Json & { input: Json; preview: Json };
+      assert.equal(gate.approval_id, id);
+      assert.equal(gate.tool, 'write_file');
+      assert.deepEqual(gate.input, { path: 'notes/new.md', content: 'hello from the agent\n' });
+      assert.equal(gate.preview.kind, 'create');
+      assert.match(gate.preview.diff as string, /\+hello from the agent/);
+    });
+  });
+});
+
+void describe('resume from another process', () => {
+  void it('approves with comment and approver; one run_id and chained segments', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const { runId, id } = pausedOn(await box.run('create a note'));
+      const r = await box.cli([
+        'resume',
+        runId,
+        '--approve',
+        id,
+        '--comment',
+        'ship it',
+        '--approver',
+        'alice',
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = outputOf(r);
+      assert.equal(out.run_id, runId);
+      assert.equal(out.status.code, 'success');
+      assert.equal(box.file('notes/new.md'), 'hello from the agent\n');
+
+      const trace = await box.show(runId);
+      assert.equal(trace.run.status, 'success');
+      const decision = trace.decisions.find((d) => d.id === id) as Json & { resolution: Json };
+      assert.ok(decision, 'the decision is recorded');
+      assert.equal(decision.resolution.approved, true);
+      assert.equal(decision.resolution.approver_id, 'alice');
+      assert.equal(decision.resolution.comment, 'ship it');
+      assert.ok(!Number.isNaN(Date.parse(String(decision.resolution.decided_at))));
+      assert.equal(trace.segments.length, 2);
+      const [first, second] = trace.segments as [Json, Json];
+      assert.equal(first.parent_segment_id, null);
+      assert.equal(second.parent_segment_id, first.segment_id);
+      assert.ok(trace.segments.every((s) => s.run_id === runId));
+    });
+  });
+
+  void it('--deny with a reason feeds the reason back to the model', async () => {
+    await inSandbox(proposeThenFinish(createNote(), 'Understood.'), async (box) => {
+      const { runId, id } = pausedOn(await box.run('create a note'));
+      const r = await box.cli([
+        'resume',
+        runId,
+        '--deny',
+        id,
+        '--reason',
+        'notes belong in the wiki',
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(box.file('notes/new.md'), null);
+      assert.equal(box.server!.requests.length, 2);
+      const last = box.server!.requests[1]!.messages.at(-1)!;
+      assert.equal(last.role, 'tool');
+      assert.match(JSON.stringify(last.content), /notes belong in the wiki/);
+    });
+  });
+
+  void it('an invalid --override is refused (exit 2), a valid one lands', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const { runId, id } = pausedOn(await box.run('create a note'));
+      const bad = await box.cli(['resume', runId, '--approve', id, '--override', '{"content":42}']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /override_input/);
+      assert.match(bad.stderr, /still pending/);
+      assert.equal(box.file('notes/new.md'), null, 'nothing written');
+      assert.deepEqual(
+        (await box.pending()).approvals.map((a) => a.approval_id),
+        [id],
+      );
+
+      const good = await box.cli([
+        'resume',
+        runId,
+        '--approve',
+        id,
+        '--override',
+        JSON.stringify({ content: 'edited by the developer\n' }),
+        '--json',
+      ]);
+      assert.equal(good.code, 0, good.stderr);
+      assert.equal(box.file('notes/new.md'), 'edited by the developer\n');
+    });
+  });
+
+  void it('--answer settles ask_user; an answer outside the options is refused', async () => {
+    const script: ScriptFn = (request) =>
+      request.messages.at(-1)?.role === 'tool'
+        ? { text: 'Thanks.' }
+        : {
+            toolCalls: [
+              {
+                id: 'call_ask',
+                name: 'ask_user',
+                arguments: { question: 'Which style?', options: ['Friendly', 'Formal'] },
+              },
+            ],
+          };
+    await inSandbox(script, async (box) => {
+      const r = await box.run('ask me');
+      assert.equal(r.code, 3);
+      const out = outputOf(r);
+      assert.equal(out.status.reason, 'input_required');
+      const pending = await box.pending();
+      assert.equal(pending.approvals.length, 0);
+      const interaction = pending.interactions[0]!;
+      const id = interaction.interaction_id as string;
+      assert.match(id, /^int_/);
+
+      const bad = await box.cli(['resume', out.run_id as string, '--answer', id, '"Casual"']);
+      assert.equal(bad.code, 2);
+      assert.ok(bad.stderr.trim(), 'a message on stderr');
+      assert.equal((await box.pending()).interactions.length, 1, 'still pending');
+
+      const good = await box.cli([
+        'resume',
+        out.run_id as string,
+        '--answer',
+        id,
+        '"Formal"',
+        '--json',
+      ]);
+      assert.equal(good.code, 0, good.stderr);
+      assert.match(toolMessages(box.server!).join('\n'), /Formal/);
+      assert.equal((await box.pending()).interactions.length, 0);
+    });
+  });
+
+  void it('--cancel ends the run cancelled (exit 4) and runs no handler', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const { runId } = pausedOn(await box.run('create a note'));
+      const r = await box.cli(['resume', runId, '--cancel', 'changed my mind', '--json']);
+      assert.equal(r.code, 4, r.stderr);
+      assert.equal(outputOf(r).status.reason, 'cancelled');
+      assert.equal(box.file('notes/new.md'), null);
+      assert.equal(box.server!.requests.length, 1, 'nothing fed back to the model');
+      const trace = await box.show(runId);
+      assert.equal(trace.run.status, 'cancelled');
+      assert.equal(trace.run.reason, 'cancelled');
+    });
+  });
+
+  void it('unknown ids in --approve are a warning, not a failure', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const { runId, id } = pausedOn(await box.run('create a note'));
+      const r = await box.cli(['resume', runId, '--approve', 'apr_nosuchgate', '--json']);
+      assert.equal(r.code, 3, r.stderr);
+      const warning = jsonLines(r.stdout).find((e) => e.type === 'warning');
+      assert.ok(warning, 'a warning event');
+      assert.match(String(warning.message), /apr_nosuchgate/);
+      assert.deepEqual(
+        (await box.pending()).approvals.map((a) => a.approval_id),
+        [id],
+      );
+    });
+  });
+});
+
+void describe('exactly once', () => {
+  void it('resuming the same approval after it finished exits 4 approval_already_claimed', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const { runId, id } = pausedOn(await box.run('create a note'));
+      assert.equal((await box.cli(['resume', runId, '--approve', id, '--json'])).code, 0);
+      const requests = box.server!.requests.length;
+      const again = await box.cli(['resume', runId, '--approve', id, '--json']);
+      assert.equal(again.code, 4, again.stderr);
+      assert.equal(outputOf(again).status.reason, 'approval_already_claimed');
+      assert.equal(box.server!.requests.length, requests, 'nothing ran the second time');
+    });
+  });
+
+  void it('two resume processes racing on one gate: exactly one applies', async () => {
+    await inSandbox(proposeThenFinish(createNote('written once\n')), async (box) => {
+      const { runId, id } = pausedOn(await box.run('create a note'));
+      const args = ['resume', runId, '--approve', id, '--json'];
+      const results = await Promise.all([box.cli(args), box.cli(args)]);
+      const winners = results.filter((r) => r.code === 0 || r.code === 3);
+      const losers = results.filter((r) => r.code === 4);
+      assert.equal(winners.length, 1, results.map((r) => `${r.code} ${r.stderr}`).join('\n'));
+      assert.equal(losers.length, 1, results.map((r) => `${r.code} ${r.stderr}`).join('\n'));
+      assert.equal(outputOf(losers[0]!).status.reason, 'approval_already_claimed');
+
+      // The handler ran in the winner only, and the model saw its result once.
+      const ran = (r: Result) =>
+        jsonLines(r.stdout).filter((e) => e.type === 'tool_result' && e.tool === 'write_file');
+      assert.equal(ran(winners[0]!).length, 1);
+      assert.equal(ran(losers[0]!).length, 0);
+      assert.equal(box.file('notes/new.md'), 'written once\n');
+      assert.equal(toolMessages(box.server!).length, 1);
+      const trace = await box.show(runId);
+      assert.equal((trace.claims as Json[]).length, 1);
+      const results_ = (trace.events as Json[]).filter((e) => e.type === 'tool_result');
+      assert.equal(results_.length, 1, 'one tool_result in the audit trail');
+    });
+  });
+});
+
+void describe('exit codes and errors', () => {
+  void it('a 401 from the model exits 1 with a message about the API key, no key leak', async () => {
+    const key = `sk-${'Zz9'.repeat(12)}`;
+    await inSandbox([{ status: 401 }], async (box) => {
+      const r = await box.run('anything', { OPENAI_API_KEY: key });
+      assert.equal(r.code, 1, r.stderr);
+      const out = outputOf(r);
+      assert.equal(out.status.code, 'error');
+      assert.match(String(out.status.message), /API key/);
+      assert.ok(!r.stdout.includes(key) && !r.stderr.includes(key), 'the key never printed');
+
+      // The readable transcript says the same.
+      const plain = await box.cli(['run', 'anything', '--model', 'scripted'], {
+        OPENAI_API_KEY: key,
+      });
+      assert.equal(plain.code, 1);
+      assert.match(plain.stdout + plain.stderr, /API key/);
+      assert.ok(!(plain.stdout + plain.stderr).includes(key));
+    });
+  });
+
+  void it('bad usage exits 2 with the message on stderr', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const { runId, id } = pausedOn(await box.run('create a note'));
+      const cases: [string[], RegExp][] = [
+        [['frobnicate'], /Unknown command "frobnicate"/],
+        [['resume'], /RUN_ID/],
+        [['show'], /RUN_ID/],
+        [['resume', 'run_doesnotexist', '--approve', id], /No run run_doesnotexist/],
+        [['show', 'run_doesnotexist'], /No run run_doesnotexist/],
+        [['resume', runId, '--approve', id, '--override', '{not json'], /--override expects JSON/],
+      ];
+      for (const [args, message] of cases) {
+        const r = await box.cli(args);
+        assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+        assert.match(r.stderr, message, args.join(' '));
+        assert.equal(r.stdout, '', `${args.join(' ')} prints nothing on stdout`);
+      }
+      assert.equal(box.file('notes/new.md'), null, 'nothing changed');
+      assert.equal((await box.pending()).approvals.length, 1, 'still pending');
+    });
+  });
+});
+
+void describe('redaction', () => {
+  void it('a secret in proposed content is *** on every surface but lands in the file', async () => {
+    const content = `const key = '${SECRET}';\n`;
+    await inSandbox(
+      proposeThenFinish({ name: 'write_file', arguments: { path: 'config.js', content } }),
+      async (box) => {
+        const r = await box.run('add config');
+        const { runId, id } = pausedOn(r);
+        const lines = r.stdout.split('\n').filter((l) => l.trim());
+        for (const line of lines) assert.ok(!line.includes(SECRET), `secret leaked: ${line}`);
+        const gate = jsonLines(r.stdout).find((e) => e.type === 'approval') as Json & {
+          input: Json;
+          preview: Json;
+        };
+        assert.match(String(gate.input.content), /\*\*\*/);
+        assert.match(String(gate.preview.diff), /\*\*\*/);
+
+        const pending = await box.cli(['pending', '--json']);
+        assert.ok(!pending.stdout.includes(SECRET), 'pending --json');
+        assert.match(pending.stdout, /\*\*\*/);
+
+        const resumed = await box.cli(['resume', runId, '--approve', id, '--json']);
+        assert.equal(resumed.code, 0, resumed.stderr);
+        for (const line of resumed.stdout.split('\n'))
+          assert.ok(!line.includes(SECRET), `secret leaked: ${line}`);
+
+        const show = await box.cli(['show', runId, '--json']);
+        assert.ok(!show.stdout.includes(SECRET), 'show --json');
+        assert.match(show.stdout, /\*\*\*/);
+
+        assert.equal(box.file('config.js'), content, 'the handler got the real content');
+      },
+    );
+  });
+});
+
+void describe('airlock runs', () => {
+  void it('--json lists runs with status; without --json a readable table', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const paused = pausedOn(await box.run('create a note'));
+      const second = pausedOn(await box.run('another note'));
+      assert.equal((await box.cli(['resume', second.runId, '--approve', second.id])).code, 0);
+
+      const r = await box.cli(['runs', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const runs = JSON.parse(r.stdout) as Json[];
+      const byId = new Map(runs.map((run) => [run.run_id, run]));
+      assert.equal(byId.get(paused.runId)?.status, 'paused');
+      assert.equal(byId.get(paused.runId)?.pending, 1);
+      assert.equal(byId.get(second.runId)?.status, 'success');
+
+      const table = await box.cli(['runs']);
+      assert.equal(table.code, 0, table.stderr);
+      const rows = table.stdout.trim().split('\n');
+      assert.equal(rows.length, 2);
+      const row = (runId: string) => rows.find((l) => l.startsWith(runId)) ?? '';
+      assert.match(row(paused.runId), /paused\s+approval_required.*1 pending.*create a note/);
+      assert.match(row(second.runId), /success\s+completed.*another note/);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The interactive path: `airlock run` with a terminal asks inline. `script` gives it a pty.
+
+const hasScript = spawnSync('which', ['script']).status === 0;
+
+/** A process on a pseudo-terminal: wait for text, then type. */
+class Terminal {
+  private text = '';
+  private cursor = 0;
+  private waiter: (() => void) | null = null;
+  readonly exited: Promise<number | null>;
+  private readonly child;
+
+  constructor(command: string, opts: { cwd: string; env: NodeJS.ProcessEnv }) {
+    this.child = spawn('script', ['-qec', command, '/dev/null'], {
+      ...opts,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const take = (d: string) => {
+      this.text += d;
+      this.waiter?.();
+    };
+    this.child.stdout.setEncoding('utf8').on('data', take);
+    this.child.stderr.setEncoding('utf8').on('data', take);
+    this.exited = new Promise((resolve, reject) => {
+      this.child.on('error', reject);
+      this.child.on('close', (code) => {
+        this.waiter?.();
+        resolve(code);
+      });
+    });
+  }
+
+  get transcript(): string {
+    return this.text;
+  }
+
+  /** Waits until `needle` appears after everything already consumed, then consumes it. */
+  async expect(needle: string): Promise<void> {
+    for (;;) {
+      const at = this.text.indexOf(needle, this.cursor);
+      if (at >= 0) {
+        this.cursor = at + needle.length;
+        return;
+      }
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        assert.fail(`exited before printing ${JSON.stringify(needle)}:\n${this.text}`);
+      }
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+      this.waiter = null;
+    }
+  }
+
+  type(keys: string): void {
+    this.child.stdin.write(keys);
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+void describe('interactive run on a terminal', () => {
+  void it(
+    'walks the demo: edit approved, question answered by number, delete denied with a reason',
+    { skip: hasScript ? false : 'util-linux `script` is not installed', timeout: 120_000 },
+    async () => {
+      const box = new Sandbox();
+      const command = [process.execPath, CLI, 'run', 'start the demo', '--model', 'demo']
+        .concat(['--db', box.db])
+        .map(shellQuote)
+        .join(' ');
+      const term = new Terminal(command, { cwd: box.ws, env: box.env() });
+      try {
+        await term.expect('Edit src/greet.js?');
+        await term.expect('[a]pprove');
+        term.type('a\n');
+        await term.expect('comment (optional) >');
+        term.type('\n');
+        await term.expect('Which greeting style');
+        await term.expect('2) Formal >');
+        term.type('2\n');
+        await term.expect('[a]pprove');
+        term.type('d\n');
+        await term.expect('reason (the agent reads it) >');
+        term.type('keep the old notes\n');
+        await term.expect("That's the tour.");
+        const code = await term.exited;
+        assert.equal(code, 0, term.transcript);
+      } finally {
+        term.close();
+      }
+      const out = term.transcript;
+      assert.match(box.file('src/greet.js') ?? '', /'Hello, '/);
+      assert.ok(box.file('notes/old-todo.md') !== null, 'the delete was denied');
+      assert.match(out, /You chose "Formal"/);
+      assert.match(out, /keep the old notes/);
+      assert.match(out, /■ done/);
+    },
+  );
+});
