@@ -15,7 +15,9 @@ const db = join(workspace, '..', `${workspace.split('/').pop()}.db`);
 const usingDemo = !process.env.OPENAI_API_KEY && !process.env.OPENAI_BASE_URL;
 console.log(`Sample workspace: ${workspace}`);
 console.log(`Database:         ${db}`);
-console.log(usingDemo ? 'Model:            demo (offline; set OPENAI_API_KEY for a real model)\n' : '');
+console.log(
+  usingDemo ? 'Model:            demo (offline; set OPENAI_API_KEY for a real model)\n' : '',
+);
 
 const prompt = process.argv[2] ?? 'Fix the typo in src/greet.js and tidy up the notes.';
 const run = spawnSync(

@@ -135,12 +135,14 @@ async function drive(
     }
     if (exitCodeOf(output) === EXIT.paused && !command.json) {
       io.stdout.write('Paused. Decide with:\n');
+      // The hint must reach the same database: repeat --db when it was given.
+      const db = command.db ? ` --db ${shellQuote(command.db)}` : '';
       for (const p of store.pending(output.run_id)) {
         const how =
           p.kind === 'approval'
             ? `--approve ${p.id}   (or --deny ${p.id} --reason "...")`
             : `--answer ${p.id} '<JSON answer>'`;
-        io.stdout.write(`  airlock resume ${output.run_id} ${how}\n`);
+        io.stdout.write(`  airlock resume ${output.run_id}${db} ${how}\n`);
       }
     }
     return exitCodeOf(output);
@@ -149,6 +151,10 @@ async function drive(
     await resolved?.close();
     store.close();
   }
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `--cancel REASON` applies to the whole run: key it to any pending id, as the runtime expects. */

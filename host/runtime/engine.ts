@@ -19,7 +19,7 @@ import type { CommitResult, PendingRow, Store, StoreOp } from '../store/store.js
 import { selfOwner } from '../store/file-lock.js';
 import { approvalId, newSegmentId } from './ids.js';
 import { matchPolicy, type Policy, type PolicyAction } from './policy.js';
-import { StreamRedactor, type Redactor } from './redact.js';
+import { MASK, StreamRedactor, type Redactor } from './redact.js';
 import { planResume, ResumeRefusedError } from './resume-plan.js';
 import { parseRunState, type CallState, type RunStateDoc } from './run-state.js';
 import { SuspendSignal, withSuspendScope } from './suspend.js';
@@ -90,6 +90,8 @@ class RunDriver {
   /** The run row's version as this process last wrote or read it (optimistic concurrency). */
   private version = 0;
   private pendingRows = new Map<string, PendingRow>();
+  /** The gates open when the run was loaded, by approval id (to mask the resume map). */
+  private readonly openGates = new Map<string, CallState>();
 
   constructor(
     private readonly cfg: EngineConfig,
@@ -112,7 +114,7 @@ class RunDriver {
           run_id: this.runId,
           parent_segment_id: this.parentSegment,
           kind: this.fresh ? 'start' : 'resume',
-          resume: this.req.resume ? this.cfg.redactor.value(this.req.resume) : null,
+          resume: this.req.resume ? this.auditResume(this.req.resume) : null,
           started_at: new Date().toISOString(),
         },
       };
@@ -160,6 +162,9 @@ class RunDriver {
     this.parentSegment = this.state.segment_id;
     this.state.segment_id = this.segmentId;
     for (const p of this.cfg.store.pending(this.runId)) this.pendingRows.set(p.id, p);
+    for (const call of this.state.calls) {
+      if (call.gate) this.openGates.set(call.gate.approval_id, call);
+    }
     const claimed = new Set(this.cfg.store.claims(this.runId).map((c) => c.id));
     const resumeIds = Object.keys(this.req.resume ?? {});
     const visible = this.cfg.store.statusOf(row);
@@ -230,7 +235,7 @@ class RunDriver {
         op: 'decide',
         run_id: this.runId,
         id: d.id,
-        resolution: this.cfg.redactor.value(d.record),
+        resolution: this.auditResolution(d.call, d.record),
         at: now,
       });
       this.pendingRows.delete(d.id);
@@ -361,7 +366,7 @@ class RunDriver {
         run_id: this.runId,
         call_id: call.call_id,
         tool: call.tool,
-        input: tool ? this.publicInput(tool, call.args) : this.cfg.redactor.value(call.args),
+        input: this.callInput(tool, call.args),
       });
     }
     yield* this.commit(events, 'running', 'running', 'The run is in progress.', [], false);
@@ -450,7 +455,8 @@ class RunDriver {
     const rule =
       matchPolicy(this.state.rules, tool.name, path) ??
       matchPolicy(
-        this.cfg.workspace !== null ? this.cfg.store.rules(this.cfg.workspace) : [],
+        // Keyed like addRule: a run without a workspace shares the store's '' bucket.
+        this.cfg.store.rules(this.cfg.workspace ?? ''),
         tool.name,
         path,
       ) ??
@@ -633,6 +639,61 @@ class RunDriver {
     };
   }
 
+  /**
+   * A tool_call event's input: masked like the approval card's. The approvalRedactor is written
+   * for the validated input, so it gets that; arguments that do not validate (the call will be
+   * reported to the model as invalid) must not crash the run through it.
+   */
+  private callInput(tool: Tool | undefined, args: unknown): unknown {
+    if (!tool) return this.cfg.redactor.value(args);
+    const parsed = tool.params.safeParse(args);
+    if (parsed.success) return this.publicInput(tool, parsed.data);
+    try {
+      return this.publicInput(tool, args);
+    } catch {
+      return MASK;
+    }
+  }
+
+  /**
+   * A resolution as the audit trail keeps it (decisions, segments): besides the configured keys
+   * and patterns, override_input is masked the way the tool's input is on the approval card
+   * (approvalRedactKeys, approvalRedactor), keeping only the overridden keys.
+   */
+  private auditResolution(call: CallState | undefined, value: unknown): unknown {
+    const tool = call && this.cfg.tools.get(call.tool);
+    if (!call || !tool || !isRecord(value) || !isRecord(value.override_input)) {
+      return this.cfg.redactor.value(value);
+    }
+    const override = value.override_input;
+    const merged = tool.params.safeParse({
+      ...(isRecord(call.args) ? call.args : {}),
+      ...override,
+    });
+    let shown: unknown = null;
+    if (merged.success) {
+      try {
+        shown = this.publicInput(tool, merged.data);
+      } catch {
+        shown = null;
+      }
+    }
+    const masked = Object.fromEntries(
+      Object.keys(override).map((k) => [k, isRecord(shown) && k in shown ? shown[k] : MASK]),
+    );
+    return this.cfg.redactor.value({ ...value, override_input: masked });
+  }
+
+  /** The resume map as the segment row keeps it: each resolution masked for the audit trail. */
+  private auditResume(resume: ResumeMap): Record<string, unknown> {
+    return Object.fromEntries(
+      Object.entries(resume).map(([id, v]) => [
+        id,
+        this.auditResolution(this.openGates.get(id), v),
+      ]),
+    );
+  }
+
   private publicInput(tool: Tool, input: unknown): unknown {
     const masked = tool.approvalRedactor ? tool.approvalRedactor(input) : input;
     return this.cfg.redactor.value(masked, tool.approvalRedactKeys ?? []);
@@ -711,6 +772,10 @@ class RunDriver {
 /** Read through a function: TypeScript's narrowing does not see the mutation in `settle`. */
 function settled(call: CallState): CallState['done'] {
   return call.done;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
 }
 
 function errorText(err: unknown): string {

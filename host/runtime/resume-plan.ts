@@ -97,7 +97,9 @@ function decide(
   if (!tool) throw new ResumeRefusedError(`Run ${runId} calls an unknown tool "${call.tool}".`);
   let input: unknown = tool.params.parse(call.args);
   if (resolution.approved && resolution.override_input) {
-    const merged = { ...(input as Record<string, unknown>), ...resolution.override_input };
+    // Over the model's own arguments, so the schema's transforms apply once (not to their output).
+    const proposal = call.args && typeof call.args === 'object' ? call.args : {};
+    const merged = { ...(proposal as Record<string, unknown>), ...resolution.override_input };
     const checked = tool.params.safeParse(merged);
     if (!checked.success) {
       throw new ResumeRefusedError(

@@ -63,7 +63,9 @@ class Sandbox {
   }
 
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const model = this.server ? { OPENAI_BASE_URL: this.server.baseURL, OPENAI_API_KEY: 'x' } : {};
+    const model: Record<string, string> = this.server
+      ? { OPENAI_BASE_URL: this.server.baseURL, OPENAI_API_KEY: 'x' }
+      : {};
     return cleanEnv({ XDG_DATA_HOME: path.join(this.dir, 'data'), ...model, ...extra });
   }
 
@@ -73,6 +75,11 @@ class Sandbox {
       cwd: this.ws,
       env: this.env(extraEnv),
     });
+  }
+
+  /** `airlock ARGS` exactly as given (no --db added), in the workspace. */
+  cliRaw(args: string[]): Promise<Result> {
+    return runProcess(process.execPath, [CLI, ...args], { cwd: this.ws, env: this.env() });
   }
 
   /** `airlock run PROMPT --json` against the scripted model (or the demo without one). */
@@ -217,6 +224,25 @@ void describe('airlock run --json and pending --json', () => {
   });
 });
 
+void describe('readable transcript', () => {
+  void it('without --json prints a transcript and a resume hint that works as printed', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const r = await box.cli(['run', 'create a note', '--model', 'scripted']);
+      assert.equal(r.code, 3, r.stderr);
+      assert.doesNotMatch(r.stdout, /^\{"type"/m, 'no JSON events without --json');
+      assert.match(r.stdout, /Proposing a change\./);
+      assert.match(r.stdout, /\+hello from the agent/, 'the diff is shown');
+      assert.match(r.stdout, /Paused\. Decide with:/);
+      const hint = /airlock (resume \S+ --db \S+ --approve \S+)/.exec(r.stdout);
+      assert.ok(hint, `a hint naming the database:\n${r.stdout}`);
+      const resumed = await box.cliRaw(hint[1]!.split(' '));
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(resumed.stdout, /■ done/);
+      assert.equal(box.file('notes/new.md'), 'hello from the agent\n');
+    });
+  });
+});
+
 void describe('resume from another process', () => {
   void it('approves with comment and approver; one run_id and chained segments', async () => {
     await inSandbox(proposeThenFinish(createNote()), async (box) => {
@@ -282,7 +308,9 @@ void describe('resume from another process', () => {
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /override_input/);
       assert.match(bad.stderr, /still pending/);
+      assert.equal(bad.stdout, '');
       assert.equal(box.file('notes/new.md'), null, 'nothing written');
+      assert.equal((await box.show(runId)).segments.length, 1, 'no segment recorded');
       assert.deepEqual(
         (await box.pending()).approvals.map((a) => a.approval_id),
         [id],
@@ -328,7 +356,8 @@ void describe('resume from another process', () => {
 
       const bad = await box.cli(['resume', out.run_id as string, '--answer', id, '"Casual"']);
       assert.equal(bad.code, 2);
-      assert.ok(bad.stderr.trim(), 'a message on stderr');
+      assert.match(bad.stderr, /Casual|Friendly|Formal/, 'a message on stderr about the answer');
+      assert.equal(bad.stdout, '');
       assert.equal((await box.pending()).interactions.length, 1, 'still pending');
 
       const good = await box.cli([
@@ -417,22 +446,25 @@ void describe('exactly once', () => {
 void describe('exit codes and errors', () => {
   void it('a 401 from the model exits 1 with a message about the API key, no key leak', async () => {
     const key = `sk-${'Zz9'.repeat(12)}`;
-    await inSandbox([{ status: 401 }], async (box) => {
-      const r = await box.run('anything', { OPENAI_API_KEY: key });
-      assert.equal(r.code, 1, r.stderr);
-      const out = outputOf(r);
-      assert.equal(out.status.code, 'error');
-      assert.match(String(out.status.message), /API key/);
-      assert.ok(!r.stdout.includes(key) && !r.stderr.includes(key), 'the key never printed');
+    await inSandbox(
+      () => ({ status: 401 }),
+      async (box) => {
+        const r = await box.run('anything', { OPENAI_API_KEY: key });
+        assert.equal(r.code, 1, r.stderr);
+        const out = outputOf(r);
+        assert.equal(out.status.code, 'error');
+        assert.match(String(out.status.message), /API key/);
+        assert.ok(!r.stdout.includes(key) && !r.stderr.includes(key), 'the key never printed');
 
-      // The readable transcript says the same.
-      const plain = await box.cli(['run', 'anything', '--model', 'scripted'], {
-        OPENAI_API_KEY: key,
-      });
-      assert.equal(plain.code, 1);
-      assert.match(plain.stdout + plain.stderr, /API key/);
-      assert.ok(!(plain.stdout + plain.stderr).includes(key));
-    });
+        // The readable transcript says the same.
+        const plain = await box.cli(['run', 'anything', '--model', 'scripted'], {
+          OPENAI_API_KEY: key,
+        });
+        assert.equal(plain.code, 1);
+        assert.match(plain.stdout + plain.stderr, /API key/);
+        assert.ok(!(plain.stdout + plain.stderr).includes(key));
+      },
+    );
   });
 
   void it('bad usage exits 2 with the message on stderr', async () => {
@@ -530,6 +562,7 @@ class Terminal {
   private text = '';
   private cursor = 0;
   private waiter: (() => void) | null = null;
+  private closed = false;
   readonly exited: Promise<number | null>;
   private readonly child;
 
@@ -547,6 +580,7 @@ class Terminal {
     this.exited = new Promise((resolve, reject) => {
       this.child.on('error', reject);
       this.child.on('close', (code) => {
+        this.closed = true;
         this.waiter?.();
         resolve(code);
       });
@@ -565,7 +599,7 @@ class Terminal {
         this.cursor = at + needle.length;
         return;
       }
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      if (this.closed) {
         assert.fail(`exited before printing ${JSON.stringify(needle)}:\n${this.text}`);
       }
       await new Promise<void>((resolve) => (this.waiter = resolve));
@@ -577,8 +611,10 @@ class Terminal {
     this.child.stdin.write(keys);
   }
 
+  /** Ends the input, and stops the process if it is still running (a failed test). */
   close(): void {
     this.child.stdin.end();
+    if (!this.closed) this.child.kill();
   }
 }
 
@@ -617,9 +653,22 @@ void describe('interactive run on a terminal', () => {
       const out = term.transcript;
       assert.match(box.file('src/greet.js') ?? '', /'Hello, '/);
       assert.ok(box.file('notes/old-todo.md') !== null, 'the delete was denied');
+      // The model's own words (not the terminal's echo of what was typed).
       assert.match(out, /You chose "Formal"/);
-      assert.match(out, /keep the old notes/);
+      assert.match(out, /Your reason: "keep the old notes"/);
       assert.match(out, /■ done/);
+      const runId = /▶ run (run_\w+)/.exec(out)?.[1];
+      assert.ok(runId, 'the transcript names the run');
+      const trace = await box.show(runId);
+      assert.equal(trace.run.status, 'success');
+      const resolutions = trace.decisions.map((d) => d.resolution);
+      assert.deepEqual(resolutions.slice(0, 1), [
+        { approved: true, decided_at: (resolutions[0] as Json).decided_at },
+      ]);
+      assert.deepEqual(resolutions[1], { answer: 'Formal' });
+      assert.equal((resolutions[2] as Json).approved, false);
+      assert.equal((resolutions[2] as Json).reason, 'keep the old notes');
+      assert.equal(trace.segments.length, 4, 'one run, resumed three times in one process');
     },
   );
 });
