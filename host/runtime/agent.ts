@@ -8,7 +8,11 @@ import { newRunId } from './ids.js';
 import type { Policy } from './policy.js';
 import { DEFAULT_REDACTION, Redactor, type RedactionConfig } from './redact.js';
 import { RunStream } from './run-stream.js';
-import type { Tool } from './tool.js';
+import { z } from 'zod';
+import type { ApprovalEvent, InteractionEvent } from '../protocol/events.js';
+import { planResume, ResumeRefusedError } from './resume-plan.js';
+import { parseRunState } from './run-state.js';
+import { NestedPause, Tool, ToolError } from './tool.js';
 import { emptyUsage } from './usage.js';
 
 export interface RunOptions {
@@ -20,6 +24,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Stored with a new run and readable from its state (e.g. the model it used). */
   labels?: Record<string, string>;
+  /** Set by `asTool()`: the parent run whose tool drives this one. */
+  nestedIn?: string;
 }
 
 interface CommonConfig {
@@ -74,6 +80,15 @@ export class Agent {
     this.tools = toolMap(config.tools);
   }
 
+  get toolsByName(): ReadonlyMap<string, Tool> {
+    return this.tools;
+  }
+
+  /** This agent as a tool of another agent: its runs nest inside the caller's (see agentTool). */
+  asTool(options: AsToolOptions): Tool {
+    return agentTool(this, () => storeOf(this.config), options);
+  }
+
   run(options: RunOptions): RunStream {
     const config = this.config;
     const tools = this.tools;
@@ -97,6 +112,7 @@ export class Agent {
         prompt: options.prompt ?? null,
         resume: options.resume ?? null,
         signal: options.signal,
+        ...(options.nestedIn ? { nestedIn: options.nestedIn } : {}),
         initial: () => {
           if (!options.prompt) throw new Error('A new run needs a prompt.');
           return {
@@ -113,11 +129,66 @@ export class Agent {
             usage: emptyUsage(),
             output: null,
             labels: options.labels ?? {},
+            child_usage: {},
+            nested_in: options.nestedIn ?? null,
           };
         },
       });
     });
   }
+}
+
+export interface AsToolOptions {
+  name?: string;
+  description: string;
+}
+
+/**
+ * The agent as another agent's tool. Its run is nested: its gates and questions pause the
+ * parent run under the same ids, the parent's resume hands the answers down (the handler re-runs
+ * from the top and continues the nested run), and its usage is summed into the parent's.
+ */
+export function agentTool(agent: Agent, store: () => Promise<Store>, options: AsToolOptions): Tool {
+  const childId = (runId: string, callId: string) => `${runId}~${callId}`;
+  let opened: Store | undefined;
+  return Tool({
+    name: options.name ?? agent.name,
+    description: options.description,
+    params: z.object({ prompt: z.string().min(1).describe('What the nested agent should do.') }),
+    requiresApproval: false,
+    nested: {
+      validate(childRunId, resume) {
+        const child = opened?.getRun(childRunId);
+        if (!child) throw new ResumeRefusedError(`The nested run ${childRunId} is missing.`);
+        const state = parseRunState(child.state, childRunId);
+        const claimed = new Set(opened!.claims(childRunId).map((c) => c.id));
+        planResume(childRunId, state.calls, resume, agent.toolsByName, claimed, new Date());
+      },
+    },
+    handler: async ({ prompt }, ctx) => {
+      opened ??= await store();
+      const id = childId(ctx.runId, ctx.callId);
+      const existing = opened.getRun(id);
+      if (existing && ['success', 'error', 'cancelled'].includes(existing.row.status)) {
+        // Finished before this run recorded it (a crash in between): its result stands.
+        const state = parseRunState(existing.state, id);
+        ctx.reportUsage(id, state.usage);
+        if (existing.row.status !== 'success') throw new ToolError(existing.row.message);
+        return state.output ?? '';
+      }
+      const events: (ApprovalEvent | InteractionEvent)[] = [];
+      const resume = Object.keys(ctx.forwarded).length ? { resume: { ...ctx.forwarded } } : {};
+      const output = await agent
+        .run({ prompt, runId: id, nestedIn: ctx.runId, ...resume })
+        .collect((e) => {
+          if (e.type === 'approval' || e.type === 'interaction') events.push(e);
+        });
+      ctx.reportUsage(id, output.usage);
+      if (output.status.code === 'success') return output.output ?? '';
+      if (output.pending.length) throw new NestedPause(id, output.pending, events);
+      throw new ToolError(`The nested agent ${agent.name} stopped: ${output.status.message}`);
+    },
+  });
 }
 
 export interface ToolRunOptions extends CommonConfig {
@@ -159,6 +230,8 @@ export function runTool(tool: Tool, options: ToolRunOptions): RunStream {
         usage: emptyUsage(),
         output: null,
         labels: {},
+        child_usage: {},
+        nested_in: null,
       }),
     });
   });

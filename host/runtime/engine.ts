@@ -23,8 +23,8 @@ import { MASK, StreamRedactor, type Redactor } from './redact.js';
 import { planResume, ResumeRefusedError } from './resume-plan.js';
 import { parseRunState, type CallState, type RunStateDoc } from './run-state.js';
 import { SuspendSignal, withSuspendScope } from './suspend.js';
-import { resultText, StaleBaseError, type Tool } from './tool.js';
-import { bump, emptyUsage } from './usage.js';
+import { NestedPause, resultText, StaleBaseError, type Tool } from './tool.js';
+import { addUsage, bump, emptyUsage } from './usage.js';
 
 export interface EngineConfig {
   agent: string;
@@ -42,6 +42,8 @@ export interface EngineConfig {
 
 export interface RunRequest {
   runId: string;
+  /** Set when a parent run's tool drives this run. */
+  nestedIn?: string;
   prompt: string | null;
   resume: ResumeMap | null;
   /** A fresh run's state; ignored when the run exists. */
@@ -180,6 +182,11 @@ class RunDriver {
         `Run ${this.runId} is being driven by process ${row.owner}; wait until it pauses.`,
       );
     }
+    if (this.state.nested_in && this.state.nested_in !== this.req.nestedIn) {
+      throw new ResumeRefusedError(
+        `Run ${this.runId} runs inside run ${this.state.nested_in}; resume that run instead.`,
+      );
+    }
     if (!this.req.resume) return nothing;
     const plan = planResume(
       this.runId,
@@ -190,7 +197,20 @@ class RunDriver {
       new Date(),
     );
     if (plan.alreadyClaimed.length) return 'claimed';
+    this.validateForwards(plan.forwards);
     return this.applyPlan(plan);
+  }
+
+  /** Values for nested runs are checked by those runs' own rules before anything is written. */
+  private validateForwards(forwards: ReturnType<typeof planResume>['forwards']): void {
+    const byCall = new Map<CallState, ResumeMap>();
+    for (const f of forwards) byCall.set(f.call, { ...byCall.get(f.call), [f.id]: f.value });
+    for (const [call, values] of byCall) {
+      const hook = this.cfg.tools.get(call.tool)?.nested;
+      if (!hook || !call.nested)
+        throw new ResumeRefusedError(`No nested run takes ${Object.keys(values).join(', ')}.`);
+      hook.validate(call.nested.run_id, values);
+    }
   }
 
   private applyPlan(plan: ReturnType<typeof planResume>): Opening {
@@ -253,6 +273,13 @@ class RunDriver {
       });
       this.pendingRows.delete(a.id);
       ids.push(a.id);
+    }
+    for (const f of plan.forwards) {
+      // Claimed here too, so a second resume of this run finds it taken; the nested run records
+      // the decision itself when the handler hands it down.
+      f.call.forward = { ...f.call.forward, [f.id]: f.value };
+      this.pendingRows.delete(f.id);
+      ids.push(f.id);
     }
     if (ids.length) ops.push({ op: 'claim', run_id: this.runId, ids, owner: selfOwner, at: now });
     for (const e of plan.expired) {
@@ -532,13 +559,23 @@ class RunDriver {
       callId: call.call_id,
       approval,
       signal: this.req.signal ?? new AbortController().signal,
+      forwarded: call.forward ?? {},
+      reportUsage: (childRunId: string, usage: Usage) => {
+        this.state.child_usage[childRunId] = usage;
+      },
     };
     try {
       const value = await withSuspendScope(this.runId, call.call_id, call.answers, () =>
         tool.handler(input, ctx),
       );
+      delete call.forward;
+      delete call.nested;
       call.done = { ok: true, output: resultText(value) };
     } catch (err) {
+      if (err instanceof NestedPause) {
+        yield* this.nestedPause(call, tool, err);
+        return;
+      }
       if (err instanceof SuspendSignal) {
         const id = err.interaction.interactionId;
         if (call.waiting?.interaction_id === id && this.pendingRows.has(id)) return;
@@ -576,6 +613,37 @@ class RunDriver {
       }
       call.done = { ok: false, output: `Error: ${errorText(err)}` };
     }
+  }
+
+  /** A nested run paused: this run waits on the same ids and shows their events as its own. */
+  private async *nestedPause(
+    call: CallState,
+    tool: Tool,
+    pause: NestedPause,
+  ): AsyncGenerator<RunEvent, void> {
+    delete call.forward;
+    for (const id of call.nested?.ids ?? []) {
+      if (!pause.pendingIds.includes(id)) this.pendingRows.delete(id);
+    }
+    call.nested = { run_id: pause.childRunId, ids: pause.pendingIds };
+    const fresh: RunEvent[] = [];
+    for (const inner of pause.events) {
+      const id = inner.type === 'approval' ? inner.approval_id : inner.interaction_id;
+      if (this.pendingRows.has(id) || !pause.pendingIds.includes(id)) continue;
+      const event =
+        inner.type === 'approval'
+          ? { ...inner, run_id: this.runId, path: `${this.cfg.agent}.${tool.name}.${inner.path}` }
+          : { ...inner, run_id: this.runId };
+      this.pendingRows.set(id, {
+        id,
+        run_id: this.runId,
+        kind: inner.type,
+        event,
+        created_at: new Date().toISOString(),
+      });
+      fresh.push(event);
+    }
+    if (fresh.length) yield* this.emit(fresh);
   }
 
   private pause(): Finish {
@@ -618,7 +686,10 @@ class RunDriver {
       status: st,
       output: st.code === 'success' ? this.state.output : null,
       pending: paused ? [...this.pendingRows.keys()] : [],
-      usage: { ...emptyUsage(), ...this.state.usage },
+      usage: [this.state.usage, ...Object.values(this.state.child_usage)].reduce(
+        (sum, u) => addUsage(sum, u),
+        emptyUsage(),
+      ),
     });
   }
 
@@ -724,7 +795,12 @@ class RunDriver {
         expect_version: this.fresh && this.version === 0 ? null : this.version,
         state: this.state,
       },
-      { op: 'setPending', run_id: this.runId, rows: [...this.pendingRows.values()] },
+      {
+        op: 'setPending',
+        run_id: this.runId,
+        // A nested run's items are listed under the run that drives it, which is resumed instead.
+        rows: this.state.nested_in ? [] : [...this.pendingRows.values()],
+      },
     ];
   }
 

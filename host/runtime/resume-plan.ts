@@ -30,6 +30,8 @@ export interface ResumePlan {
   unknown: string[];
   /** Ids some resume already consumed: this one must not run anything. */
   alreadyClaimed: string[];
+  /** Values for a nested run's pending ids, handed to the call that drives it. */
+  forwards: { call: CallState; id: string; value: unknown }[];
 }
 
 export function planResume(
@@ -47,22 +49,30 @@ export function planResume(
     expired: [],
     unknown: [],
     alreadyClaimed: [],
+    forwards: [],
   };
   const gates = new Map<string, CallState>();
   const waits = new Map<string, CallState>();
+  const nested = new Map<string, CallState>();
   for (const call of calls) {
     if (call.done) continue;
     if (call.gate && !call.decision) gates.set(call.gate.approval_id, call);
     if (call.waiting) waits.set(call.waiting.interaction_id, call);
+    for (const id of call.nested?.ids ?? []) nested.set(id, call);
   }
   for (const [id, value] of Object.entries(resume)) {
     const gate = gates.get(id);
     const wait = waits.get(id);
+    const inner = nested.get(id);
+    if (inner && !isCancel(value)) {
+      plan.forwards.push({ call: inner, id, value });
+      continue;
+    }
     if (isCancel(value)) {
-      if (gate || wait) {
+      if (gate || wait || inner) {
         plan.cancel ??= {
           id,
-          kind: gate ? 'approval' : 'interaction',
+          kind: gate || (inner && id.startsWith('apr_')) ? 'approval' : 'interaction',
           reason: value.reason ?? 'Cancelled by the developer.',
         };
       } else if (claimed.has(id)) plan.alreadyClaimed.push(id);

@@ -34,6 +34,10 @@ export const CallState = z.object({
     .object({ interaction_id: z.string(), schema: z.record(z.string(), z.unknown()) })
     .optional(),
   answers: z.record(z.string(), z.unknown()),
+  /** A nested run this call drives, paused on these ids. */
+  nested: z.object({ run_id: z.string(), ids: z.array(z.string()) }).optional(),
+  /** Resume values for the nested run, handed down when the handler re-runs. */
+  forward: z.record(z.string(), z.unknown()).optional(),
 });
 export type CallState = z.infer<typeof CallState>;
 
@@ -53,6 +57,10 @@ export const RunStateDoc = z.object({
   output: z.string().nullable(),
   /** Free-form facts the caller wants back on resume (e.g. which model the run used). */
   labels: z.record(z.string(), z.string()).default({}),
+  /** The latest usage of each nested run, summed into this run's usage on output. */
+  child_usage: z.record(z.string(), z.record(z.string(), z.number())).default({}),
+  /** Set on a nested run: the run whose tool drives it (it is resumed only through that run). */
+  nested_in: z.string().nullable().default(null),
 });
 export type RunStateDoc = z.infer<typeof RunStateDoc>;
 

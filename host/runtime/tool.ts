@@ -1,7 +1,13 @@
 // `Tool({...})`: a named, schema-validated function the agent may call, optionally behind an
 // approval gate. The vocabulary follows the seeds (requires_approval, approval_prompt, …).
 import { z } from 'zod';
-import type { FilePreview } from '../protocol/events.js';
+import type {
+  ApprovalEvent,
+  FilePreview,
+  InteractionEvent,
+  ResumeMap,
+  Usage,
+} from '../protocol/events.js';
 
 export interface ToolContext {
   readonly runId: string;
@@ -9,6 +15,16 @@ export interface ToolContext {
   /** Set when the call passed an approval gate: what the reviewer saw. */
   readonly approval: { readonly approvalId: string; readonly baseSha256: string | null } | null;
   readonly signal: AbortSignal;
+  /** For a tool that runs a nested agent: resume values addressed to that run's pending ids. */
+  readonly forwarded: Readonly<ResumeMap>;
+  /** A nested run's usage so far; the parent's usage sums it in (replacing earlier reports). */
+  reportUsage(childRunId: string, usage: Usage): void;
+}
+
+/** A tool that drives a nested run: how the parent validates values routed to it. */
+export interface NestedRunHook {
+  /** Throws ResumeRefusedError when a value does not fit the nested run's pending item. */
+  validate(childRunId: string, resume: ResumeMap): void;
 }
 
 type Awaitable<T> = T | Promise<T>;
@@ -28,6 +44,8 @@ export interface ToolConfig<P extends z.ZodType = z.ZodType> {
   preview?: (input: z.output<P>) => Awaitable<FilePreview | null>;
   /** The workspace-relative path a call touches, for path-narrowed policy rules. */
   policyPath?: (input: z.output<P>) => string | undefined;
+  /** Set by `agent.asTool()`: the tool runs a nested agent whose pauses pause this run. */
+  nested?: NestedRunHook;
 }
 
 export interface Tool<P extends z.ZodType = z.ZodType> extends Readonly<ToolConfig<P>> {
@@ -60,6 +78,22 @@ export class StaleBaseError extends Error {
   constructor(readonly path: string) {
     super(`${path} changed since the diff was approved; nothing was written.`);
     this.name = 'StaleBaseError';
+  }
+}
+
+/**
+ * Thrown by a nested-agent tool whose run paused: this run pauses on the same ids, and a resume
+ * of this run routes their values down (the handler re-runs and continues the nested run).
+ */
+export class NestedPause extends Error {
+  constructor(
+    readonly childRunId: string,
+    readonly pendingIds: string[],
+    /** Approval and interaction events the nested run emitted in this segment. */
+    readonly events: (ApprovalEvent | InteractionEvent)[],
+  ) {
+    super(`The nested run ${childRunId} is waiting for the developer.`);
+    this.name = 'NestedPause';
   }
 }
 

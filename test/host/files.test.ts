@@ -61,6 +61,8 @@ function ctx(baseSha256?: string | null): ToolContext {
     callId: 'c',
     approval: baseSha256 === undefined ? null : { approvalId: 'apr_test', baseSha256 },
     signal: new AbortController().signal,
+    forwarded: {},
+    reportUsage: () => undefined,
   };
 }
 
