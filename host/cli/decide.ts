@@ -44,8 +44,13 @@ async function decideApproval(
   out: Out,
   event: ApprovalEvent,
   proposal: ProposalLookup,
+  shown: ReadonlySet<string>,
 ): Promise<unknown> {
-  out.write(`\n${formatApproval(out, event)}\n`);
+  out.write(
+    shown.has(event.approval_id)
+      ? `\n${event.approval_id}: ${event.prompt}\n`
+      : `\n${formatApproval(out, event)}\n`,
+  );
   for (;;) {
     const choice = (
       await ask(
@@ -107,8 +112,9 @@ async function decideInteraction(
   rl: Interface,
   out: Out,
   event: InteractionEvent,
+  shown: ReadonlySet<string>,
 ): Promise<unknown> {
-  out.write(`\n${formatInteraction(out, event)}\n`);
+  if (!shown.has(event.interaction_id)) out.write(`\n${formatInteraction(out, event)}\n`);
   const schemaType = event.schema.type;
   if (schemaType === 'boolean') {
     for (;;) {
@@ -132,13 +138,15 @@ export async function decideInline(
   out: Out,
   pending: PendingRow[],
   proposal: ProposalLookup,
+  /** Ids whose card the transcript already printed in full. */
+  shown: ReadonlySet<string> = new Set(),
 ): Promise<ResumeMap> {
   const map: ResumeMap = {};
   for (const row of pending) {
     const value =
       row.kind === 'approval'
-        ? await decideApproval(rl, out, ApprovalEvent.parse(row.event), proposal)
-        : await decideInteraction(rl, out, InteractionEvent.parse(row.event));
+        ? await decideApproval(rl, out, ApprovalEvent.parse(row.event), proposal, shown)
+        : await decideInteraction(rl, out, InteractionEvent.parse(row.event), shown);
     if (value === undefined) continue;
     map[row.id] = value;
     if (typeof value === 'object' && value && 'type' in value) break; // a cancel ends the run

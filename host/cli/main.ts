@@ -108,6 +108,7 @@ async function drive(
   try {
     let output: OutputEvent;
     let prompt: string | undefined = command.cmd === 'run' ? command.prompt : undefined;
+    const shown = new Set<string>();
     const label = modelName || settings.model || process.env.AIRLOCK_MODEL || '';
     for (;;) {
       const printed = { midLine: false };
@@ -121,6 +122,8 @@ async function drive(
         .collect((event: RunEvent) => {
           if (command.json) io.stdout.write(`${JSON.stringify(event)}\n`);
           else printEvent(io.stdout, event, printed);
+          if (event.type === 'approval') shown.add(event.approval_id);
+          if (event.type === 'interaction') shown.add(event.interaction_id);
         });
       runId = output.run_id;
       prompt = undefined;
@@ -130,7 +133,7 @@ async function drive(
         const args = state.calls.find((c) => c.call_id === callId)?.args;
         return args && typeof args === 'object' ? (args as Record<string, unknown>) : undefined;
       };
-      resume = await decideInline(rl, io.stdout, store.pending(runId), proposal);
+      resume = await decideInline(rl, io.stdout, store.pending(runId), proposal, shown);
       if (!Object.keys(resume).length) break;
     }
     if (exitCodeOf(output) === EXIT.paused && !command.json) {
