@@ -695,7 +695,13 @@ class RunDriver {
 
   private async *finish(st: RunStatus): AsyncGenerator<RunEvent, void> {
     const paused = st.reason === 'approval_required' || st.reason === 'input_required';
-    if (!paused) this.pendingRows.clear();
+    if (!paused) {
+      this.pendingRows.clear();
+      // A finished run never continues: its conversation lives on in the events, so the state
+      // keeps only its result, and finished runs cost the database little.
+      this.state.messages = [];
+      this.state.calls = [];
+    }
     yield* this.commit([this.output(st)], paused ? 'paused' : st.code, st.reason, st.message);
   }
 
@@ -791,6 +797,7 @@ class RunDriver {
           updated_at: now,
           owner: stored === 'running' ? selfOwner : null,
           version: this.version + 1,
+          nested_in: this.state.nested_in,
         },
         expect_version: this.fresh && this.version === 0 ? null : this.version,
         state: this.state,

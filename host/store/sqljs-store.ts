@@ -1,15 +1,28 @@
-// The run store on sql.js: a real SQLite file that `sqlite3` opens. Writers serialize through a
-// lock file and always start from the latest file on disk, so the CLI and editor hosts can share
-// one database.
+// The run store: a sql.js database in memory, made durable by an append-only checksummed journal
+// (one fsync'd record per commit) and periodic atomic snapshots, replayed on open. Several
+// processes share one database: a writer takes the lock file, first replays what others
+// appended, then checks claims and versions, applies and appends. See docs/store.md.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
+import { BLOB_THRESHOLD, BlobStore, isBlobRef } from './blobs.js';
+import { fault, faultArmed } from './faults.js';
 import { FileLock, processAlive } from './file-lock.js';
+import { appendRecord, frame, intactAfter, readRecords, truncate } from './journal.js';
+import { createSchema, migrate } from './schema.js';
+import {
+  CorruptDatabaseError,
+  loadManifest,
+  loadSnapshot,
+  writeSnapshot,
+  type Manifest,
+} from './snapshot.js';
 import type {
   CommitResult,
   EventRow,
   PendingRow,
+  Retention,
   RunRow,
   RunState,
   RunSummary,
@@ -19,36 +32,8 @@ import type {
   WorkspaceRule,
 } from './store.js';
 
-export const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-  run_id TEXT PRIMARY KEY, agent TEXT NOT NULL, workspace TEXT, prompt TEXT,
-  status TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, owner TEXT, version INTEGER NOT NULL,
-  state BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS segments (
-  segment_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, parent_segment_id TEXT,
-  kind TEXT NOT NULL, resume TEXT, started_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, segment_id TEXT NOT NULL,
-  type TEXT NOT NULL, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_run ON events (run_id, seq);
-CREATE TABLE IF NOT EXISTS pending (
-  id TEXT PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
-  created_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS pending_run ON pending (run_id);
-CREATE TABLE IF NOT EXISTS decisions (
-  run_id TEXT NOT NULL, id TEXT NOT NULL, resolution TEXT NOT NULL, decided_at TEXT NOT NULL,
-  PRIMARY KEY (run_id, id));
-CREATE TABLE IF NOT EXISTS claims (
-  run_id TEXT NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, claimed_at TEXT NOT NULL,
-  PRIMARY KEY (run_id, id));
-CREATE TABLE IF NOT EXISTS rules (
-  workspace TEXT NOT NULL, tool TEXT NOT NULL, paths TEXT, action TEXT NOT NULL,
-  created_at TEXT NOT NULL);
-`;
+export { SCHEMA_VERSION } from './schema.js';
+export { CorruptDatabaseError } from './snapshot.js';
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
 
@@ -64,131 +49,234 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
   return sqlJs;
 }
 
-interface FileStamp {
-  ino: number;
-  size: number;
-  mtimeMs: number;
+export interface StoreOptions {
+  /** Commits after which a commit writes a new snapshot. */
+  snapshotEvery?: number;
 }
 
-function stamp(file: string): FileStamp | undefined {
-  try {
-    const s = fs.statSync(file);
-    return { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
-  } catch {
-    return undefined;
-  }
-}
-
-function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
-  return !!a && !!b && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
-}
+const TERMINAL = ['success', 'error', 'cancelled'];
 
 function json(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+interface JournalRecord {
+  seq: number;
+  ops: StoreOp[];
+}
+
+function parseRecord(payload: Buffer, where: string): JournalRecord {
+  const value = JSON.parse(payload.toString('utf8')) as Partial<JournalRecord>;
+  if (typeof value.seq !== 'number' || !Array.isArray(value.ops)) {
+    throw new CorruptDatabaseError(`${where} holds a record that is not an Airlock commit.`);
+  }
+  return value as JournalRecord;
+}
+
 export class SqlJsStore implements Store {
   private db: Database;
-  private loaded: FileStamp | undefined;
+  /** The journal sequence number this process has applied up to. */
+  private seq = 0;
+  private journalPos = 0;
+  private journalIno = -1;
+  private manifest: Manifest = { current: null, prev: null };
   private readonly lock: FileLock | undefined;
+  private readonly journal: string;
+  private readonly blobs: BlobStore | undefined;
+  private readonly snapshotEvery: number;
+  readonly warnings: string[] = [];
 
   private constructor(
     private readonly SQL: SqlJsStatic,
     private readonly file: string | undefined,
+    options: StoreOptions,
   ) {
-    this.lock = file ? new FileLock(`${file}.lock`) : undefined;
+    this.snapshotEvery = options.snapshotEvery ?? 2000;
+    this.journal = `${file}.journal`;
     this.db = new SQL.Database();
-    if (file) {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      this.lock!.with(() => this.reload(true));
-    } else {
-      this.db.exec(SCHEMA);
+    if (!file) {
+      createSchema(this.db);
+      return;
     }
+    this.lock = new FileLock(`${file}.lock`);
+    this.blobs = new BlobStore(`${file}.blobs`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.lock.with(() => this.recover());
   }
 
   /** Opens (or creates) the database file; `undefined` keeps it in memory. */
-  static async open(file?: string): Promise<SqlJsStore> {
-    return new SqlJsStore(await loadSqlJs(), file ? path.resolve(file) : undefined);
+  static async open(file?: string, options: StoreOptions = {}): Promise<SqlJsStore> {
+    return new SqlJsStore(await loadSqlJs(), file ? path.resolve(file) : undefined, options);
   }
 
-  private reload(create: boolean): void {
+  /** Loads the newest good snapshot, migrates it, and replays the journal since it. */
+  private recover(): void {
     const file = this.file!;
-    const current = stamp(file);
-    if (current && sameStamp(current, this.loaded)) return;
-    if (!current) {
-      if (!create) return;
-      this.db.exec(SCHEMA);
-      this.db.run('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', [
-        'schema_version',
-        String(SCHEMA_VERSION),
-      ]);
-      this.persist();
+    const loaded = loadSnapshot(file);
+    this.warnings.push(...loaded.warnings);
+    this.manifest = loaded.manifest;
+    let migratedFrom = 0;
+    if (loaded.bytes) {
+      try {
+        this.db = new this.SQL.Database(loaded.bytes);
+        migratedFrom = migrate(this.db, file);
+      } catch (err) {
+        if (err instanceof Error && /newer Airlock|not an Airlock/.test(err.message)) throw err;
+        throw new CorruptDatabaseError(
+          `The Airlock database ${file} is not a readable SQLite file (${String(err)}). Nothing was changed; move it aside to start a new one.`,
+          { cause: err },
+        );
+      }
+    } else {
+      createSchema(this.db);
+    }
+    this.seq = loaded.seq;
+    this.catchUp(true);
+    if (!loaded.bytes || migratedFrom) this.snapshot(); // a new or migrated database on disk
+  }
+
+  /**
+   * Applies records other processes appended since we last looked. Holding the lock, a bad
+   * tail is a writer that died mid-append (never acknowledged): it is cut. Without the lock it
+   * may be an append in progress, so reading just stops there.
+   */
+  private catchUp(locked: boolean): void {
+    if (!this.file) return;
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(this.journal);
+    } catch {
       return;
     }
-    const bytes = fs.readFileSync(file);
-    let next: Database;
+    if (stat.ino !== this.journalIno) {
+      // New or compacted journal: read it whole; records we already have are skipped by seq.
+      this.journalIno = stat.ino;
+      this.journalPos = 0;
+    }
+    if (stat.size === this.journalPos) return;
+    const read = readRecords(this.journal, this.journalPos);
+    for (const payload of read.records) {
+      const record = parseRecord(payload, this.journal);
+      if (record.seq <= this.seq) continue;
+      if (record.seq !== this.seq + 1) {
+        throw new CorruptDatabaseError(
+          `The journal ${this.journal} skips from commit ${this.seq} to ${record.seq}: records are missing. Nothing was changed; restore the database files from a backup.`,
+        );
+      }
+      this.applyAll(record.ops);
+      this.seq = record.seq;
+    }
+    this.journalPos = read.end;
+    if (read.problem && locked) {
+      if (intactAfter(this.journal, read.problem.offset)) {
+        throw new CorruptDatabaseError(
+          `The journal ${this.journal} is corrupt at byte ${read.problem.offset} (${read.problem.detail}) with intact records after it; cutting it would lose them. Nothing was changed; restore the database files from a backup.`,
+        );
+      }
+      truncate(this.journal, read.end);
+      this.warnings.push(
+        `The journal ${this.journal} ended in ${read.problem.detail} at byte ${read.problem.offset} (a write cut off by a crash, never acknowledged); it was cut there.`,
+      );
+    }
+  }
+
+  private applyAll(ops: StoreOp[]): void {
+    this.db.exec('BEGIN');
     try {
-      next = new this.SQL.Database(bytes);
-      next.exec('SELECT count(*) FROM sqlite_master');
+      for (const op of ops) this.apply(op);
+      this.db.exec('COMMIT');
     } catch (err) {
-      throw new Error(
-        `The Airlock database ${file} is not a readable SQLite file (${String(err)}). Move it aside to start a new one.`,
-        { cause: err },
-      );
+      this.db.exec('ROLLBACK');
+      throw err;
     }
-    const version = Number(
-      next.exec("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.values[0]?.[0] ?? 0,
-    );
-    if (version > SCHEMA_VERSION) {
-      next.close();
-      throw new Error(
-        `The Airlock database ${file} was written by a newer Airlock (schema ${version}, this one reads ${SCHEMA_VERSION}). Update Airlock; the file was left untouched.`,
-      );
-    }
-    this.db.close();
-    this.db = next;
-    this.loaded = stamp(file);
-  }
-
-  private persist(): void {
-    const file = this.file!;
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, this.db.export());
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-    this.loaded = stamp(file);
-  }
-
-  /** Readers see other processes' commits: the file is replaced atomically, never torn. */
-  private fresh(): Database {
-    if (this.file) this.reload(false);
-    return this.db;
   }
 
   commit(ops: StoreOp[]): CommitResult {
     const run = (): CommitResult => {
-      if (this.file) this.reload(false);
+      this.catchUp(true);
       const claimed = this.takenClaims(ops);
       if (claimed.length) return { ok: false, claimed };
       const stale = this.staleRun(ops);
       if (stale) return { ok: false, conflict: 'version', run_id: stale };
+      const stored = this.externalize(ops);
       this.db.exec('BEGIN');
       try {
-        for (const op of ops) this.apply(op);
+        for (const op of stored) this.apply(op);
+        if (this.file) this.append(stored);
         this.db.exec('COMMIT');
       } catch (err) {
         this.db.exec('ROLLBACK');
         throw err;
       }
-      if (this.file) this.persist();
+      if (this.file) {
+        this.seq++;
+        if (this.seq - (this.manifest.current?.seq ?? 0) >= this.snapshotEvery) {
+          // Another process may have written one meanwhile: its manifest says.
+          this.manifest = loadManifest(this.file) ?? this.manifest;
+          if (this.seq - (this.manifest.current?.seq ?? 0) >= this.snapshotEvery) this.snapshot();
+        }
+      }
       return { ok: true };
     };
     return this.lock ? this.lock.with(run) : run();
+  }
+
+  /** Appends the commit durably; acknowledged once this returns. */
+  private append(ops: StoreOp[]): void {
+    const payload = Buffer.from(JSON.stringify({ seq: this.seq + 1, ops }));
+    if (faultArmed('journal-torn')) {
+      // Crash test: half a record reaches the disk, then the process dies.
+      const bytes = frame(payload);
+      fs.appendFileSync(this.journal, bytes.subarray(0, bytes.length >> 1));
+      process.kill(process.pid, 'SIGKILL');
+    }
+    this.journalPos = appendRecord(this.journal, payload);
+    if (this.journalIno === -1) this.journalIno = fs.statSync(this.journal).ino;
+    fault('after-append');
+  }
+
+  /** Moves large event bodies to blob files; rows keep a reference. */
+  private externalize(ops: StoreOp[]): StoreOp[] {
+    const blobs = this.blobs;
+    if (!blobs) return ops;
+    return ops.map((op) => {
+      if (op.op !== 'appendEvents') return op;
+      const events = op.events.map((event) => {
+        const text = json(event);
+        return text.length >= BLOB_THRESHOLD ? { type: event.type, $blob: blobs.put(text) } : event;
+      });
+      return { ...op, events };
+    });
+  }
+
+  /** Writes a snapshot at the current commit and drops journal records both snapshots hold. */
+  private snapshot(): void {
+    const file = this.file!;
+    this.db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_seq', ?)", [
+      String(this.seq),
+    ]);
+    const bytes = this.db.export();
+    fault('snapshot-before');
+    this.manifest = writeSnapshot(file, bytes, this.seq, this.manifest);
+    fault('snapshot-after');
+    // The journal keeps everything after the previous snapshot, so that one plus the journal
+    // can still rebuild the database if the newest snapshot turns out corrupt.
+    const keepAfter = this.manifest.prev?.seq ?? 0;
+    const read = readRecords(this.journal, 0);
+    const kept = read.records.filter((p) => parseRecord(p, this.journal).seq > keepAfter);
+    if (kept.length === read.records.length) return;
+    const tmp = `${this.journal}.tmp-${process.pid}`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (const payload of kept) fs.writeSync(fd, frame(payload));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.journal);
+    const stat = fs.statSync(this.journal);
+    this.journalIno = stat.ino;
+    this.journalPos = stat.size;
   }
 
   private takenClaims(ops: StoreOp[]): string[] {
@@ -220,8 +308,8 @@ export class SqlJsStore implements Store {
       case 'putRun': {
         const r = op.row;
         db.run(
-          `INSERT INTO runs (run_id, agent, workspace, prompt, status, reason, message, created_at, updated_at, owner, version, state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO runs (run_id, agent, workspace, prompt, status, reason, message, created_at, updated_at, owner, version, state, nested_in)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, reason = excluded.reason,
              message = excluded.message, updated_at = excluded.updated_at, owner = excluded.owner,
              version = excluded.version, state = excluded.state`,
@@ -238,6 +326,7 @@ export class SqlJsStore implements Store {
             r.owner,
             r.version,
             new TextEncoder().encode(json(op.state)),
+            r.nested_in,
           ],
         );
         return;
@@ -304,6 +393,11 @@ export class SqlJsStore implements Store {
           ],
         );
         return;
+      case 'deleteRuns':
+        for (const table of ['runs', 'segments', 'events', 'pending', 'decisions', 'claims']) {
+          for (const id of op.run_ids) db.run(`DELETE FROM ${table} WHERE run_id = ?`, [id]);
+        }
+        return;
     }
   }
 
@@ -319,9 +413,19 @@ export class SqlJsStore implements Store {
     }
   }
 
+  /** Reads see every commit acknowledged before them, by any process. */
   private query(sql: string, params: SqlValue[] = []): Record<string, SqlValue>[] {
-    this.fresh();
+    this.catchUp(false);
     return this.all(sql, params);
+  }
+
+  private body(text: SqlValue | undefined): Record<string, unknown> {
+    const value = JSON.parse(String(text)) as unknown;
+    if (isBlobRef(value)) {
+      if (!this.blobs) throw new Error('A payload reference in an in-memory database.');
+      return JSON.parse(this.blobs.get(value.$blob)) as Record<string, unknown>;
+    }
+    return value as Record<string, unknown>;
   }
 
   getRun(runId: string): { row: RunRow; state: unknown } | undefined {
@@ -334,8 +438,9 @@ export class SqlJsStore implements Store {
   listRuns(): RunSummary[] {
     return this.query(
       `SELECT r.run_id, r.agent, r.workspace, r.prompt, r.status, r.reason, r.message, r.created_at,
-              r.updated_at, r.owner, r.version, (SELECT count(*) FROM pending p WHERE p.run_id = r.run_id) AS pending
-       FROM runs r ORDER BY r.created_at DESC, r.run_id`,
+              r.updated_at, r.owner, r.version, r.nested_in,
+              (SELECT count(*) FROM pending p WHERE p.run_id = r.run_id) AS pending
+       FROM runs r WHERE r.nested_in IS NULL ORDER BY r.created_at DESC, r.run_id`,
     ).map((r) => {
       const row = toRunRow(r);
       return { ...row, status: this.statusOf(row), pending: Number(r.pending) };
@@ -355,7 +460,7 @@ export class SqlJsStore implements Store {
       id: String(r.id),
       run_id: String(r.run_id),
       kind: r.kind === 'interaction' ? 'interaction' : 'approval',
-      event: JSON.parse(String(r.body)) as Record<string, unknown>,
+      event: this.body(r.body),
       created_at: String(r.created_at),
     }));
   }
@@ -365,7 +470,7 @@ export class SqlJsStore implements Store {
       seq: Number(r.seq),
       run_id: String(r.run_id),
       segment_id: String(r.segment_id),
-      event: JSON.parse(String(r.body)) as Record<string, unknown>,
+      event: this.body(r.body),
     }));
   }
 
@@ -409,6 +514,48 @@ export class SqlJsStore implements Store {
     );
   }
 
+  compact(retention: Retention): number {
+    const now = retention.now ?? new Date();
+    const finished = this.query(
+      `SELECT run_id, updated_at FROM runs WHERE status IN (${TERMINAL.map(() => '?').join(', ')})
+       AND nested_in IS NULL ORDER BY updated_at DESC, run_id`,
+      TERMINAL,
+    );
+    const cutoff =
+      retention.keepDays === undefined ? null : now.getTime() - retention.keepDays * 86_400_000;
+    const drop = finished
+      .filter(
+        (r, i) =>
+          (retention.keepRuns !== undefined && i >= retention.keepRuns) ||
+          (cutoff !== null && Date.parse(String(r.updated_at)) < cutoff),
+      )
+      .map((r) => String(r.run_id));
+    // Nested runs go with the run that drove them.
+    const nested = drop.length
+      ? this.query(
+          `SELECT run_id FROM runs WHERE nested_in IN (${drop.map(() => '?').join(', ')})`,
+          drop,
+        ).map((r) => String(r.run_id))
+      : [];
+    const all = [...drop, ...nested];
+    // Small batches, each its own commit: writers wait for one batch at most, never the sweep.
+    for (let i = 0; i < all.length; i += 100) {
+      this.commit([{ op: 'deleteRuns', run_ids: all.slice(i, i + 100) }]);
+    }
+    if (all.length && this.blobs) this.sweepBlobs();
+    return drop.length;
+  }
+
+  private sweepBlobs(): void {
+    const keep = new Set<string>();
+    for (const r of this.query(`SELECT body FROM events WHERE body LIKE '%"$blob"%'`)) {
+      const ref = JSON.parse(String(r.body)) as unknown;
+      if (isBlobRef(ref)) keep.add(ref.$blob);
+    }
+    // A blob younger than a minute may belong to a commit another process is about to append.
+    this.blobs!.sweep(keep, 60_000);
+  }
+
   close(): void {
     this.db.close();
   }
@@ -430,5 +577,6 @@ function toRunRow(r: Record<string, SqlValue>): RunRow {
     updated_at: String(r.updated_at),
     owner: r.owner === null ? null : String(r.owner),
     version: Number(r.version),
+    nested_in: r.nested_in === null || r.nested_in === undefined ? null : String(r.nested_in),
   };
 }

@@ -22,6 +22,8 @@ export interface RunRow {
   owner: string | null;
   /** Bumped by every write of the run: a writer holding an older version lost a race. */
   version: number;
+  /** Set on a nested run: the run whose tool drives it (lists and pending show that one). */
+  nested_in: string | null;
 }
 
 export interface RunSummary extends Omit<RunRow, 'status'> {
@@ -73,7 +75,8 @@ export type StoreOp =
   | { op: 'setPending'; run_id: string; rows: PendingRow[] }
   | { op: 'claim'; run_id: string; ids: string[]; owner: string; at: string }
   | { op: 'decide'; run_id: string; id: string; resolution: unknown; at: string }
-  | { op: 'addRule'; rule: WorkspaceRule; at: string };
+  | { op: 'addRule'; rule: WorkspaceRule; at: string }
+  | { op: 'deleteRuns'; run_ids: string[] };
 
 export type CommitResult =
   | { ok: true }
@@ -96,5 +99,17 @@ export interface Store {
   rules(workspace: string): WorkspaceRule[];
   /** `running` runs whose owner died read as `interrupted`. */
   statusOf(row: RunRow): RunState;
+  /** Drops finished runs beyond the retention limits, in small batches; returns how many. */
+  compact(retention: Retention): number;
+  /** Problems found and repaired while opening (a torn journal tail…), for the user to see. */
+  readonly warnings: readonly string[];
   close(): void;
+}
+
+export interface Retention {
+  /** Keep at most this many finished runs (newest first). */
+  keepRuns?: number;
+  /** Keep finished runs updated within this many days. */
+  keepDays?: number;
+  now?: Date;
 }

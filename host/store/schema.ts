@@ -1,0 +1,89 @@
+// The database schema and its migrations. `SCHEMA_VERSION` is what this Airlock writes; an
+// older database is migrated forward on open, a newer one is refused untouched.
+import type { Database } from 'sql.js';
+
+export const SCHEMA_VERSION = 2;
+
+/** The current schema, for a new database. */
+const CURRENT = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (
+  run_id TEXT PRIMARY KEY, agent TEXT NOT NULL, workspace TEXT, prompt TEXT,
+  status TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, owner TEXT, version INTEGER NOT NULL,
+  state BLOB NOT NULL, nested_in TEXT);
+CREATE INDEX runs_updated ON runs (updated_at);
+CREATE TABLE segments (
+  segment_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, parent_segment_id TEXT,
+  kind TEXT NOT NULL, resume TEXT, started_at TEXT NOT NULL);
+CREATE INDEX segments_run ON segments (run_id);
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, segment_id TEXT NOT NULL,
+  type TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX events_run ON events (run_id, seq);
+CREATE TABLE pending (
+  id TEXT PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE INDEX pending_run ON pending (run_id);
+CREATE TABLE decisions (
+  run_id TEXT NOT NULL, id TEXT NOT NULL, resolution TEXT NOT NULL, decided_at TEXT NOT NULL,
+  PRIMARY KEY (run_id, id));
+CREATE TABLE claims (
+  run_id TEXT NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, claimed_at TEXT NOT NULL,
+  PRIMARY KEY (run_id, id));
+CREATE TABLE rules (
+  workspace TEXT NOT NULL, tool TEXT NOT NULL, paths TEXT, action TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+`;
+
+/** MIGRATIONS[n] takes a database from schema n to n + 1. */
+const MIGRATIONS: Record<number, string> = {
+  // 2: nested runs are listed under their parent; retention scans by age; segments by run.
+  1: `
+ALTER TABLE runs ADD COLUMN nested_in TEXT;
+CREATE INDEX IF NOT EXISTS runs_updated ON runs (updated_at);
+CREATE INDEX IF NOT EXISTS segments_run ON segments (run_id);
+`,
+};
+
+export function schemaVersionOf(db: Database): number {
+  const hasMeta = db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+  if (!hasMeta.length) return 0;
+  const row = db.exec("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.values[0]?.[0];
+  return Number(row ?? 0);
+}
+
+function setVersion(db: Database, version: number): void {
+  db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [
+    String(version),
+  ]);
+}
+
+export function createSchema(db: Database): void {
+  db.exec(CURRENT);
+  setVersion(db, SCHEMA_VERSION);
+}
+
+/** Migrates in place, in one transaction; returns the version it started from. */
+export function migrate(db: Database, file: string): number {
+  const from = schemaVersionOf(db);
+  if (from > SCHEMA_VERSION) {
+    throw new Error(
+      `The Airlock database ${file} was written by a newer Airlock (schema ${from}; this one reads up to ${SCHEMA_VERSION}). Update Airlock; the file was left untouched.`,
+    );
+  }
+  if (from === 0) {
+    throw new Error(`${file} is a SQLite file but not an Airlock database; pass another --db.`);
+  }
+  if (from === SCHEMA_VERSION) return from;
+  db.exec('BEGIN');
+  try {
+    for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    setVersion(db, SCHEMA_VERSION);
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+  return from;
+}
