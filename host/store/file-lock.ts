@@ -10,19 +10,33 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
+/** The process's start time (Linux), so a reused pid is not mistaken for the owner. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** `host:pid[:start]`: which process owns a lock or drives a run. */
+export const selfOwner = [os.hostname(), process.pid, startTimeOf(process.pid)]
+  .filter((part) => part !== undefined)
+  .join(':');
+
 export function processAlive(owner: string): boolean {
-  const [host, pidText] = owner.split(':');
+  const [host, pidText, start] = owner.split(':');
   const pid = Number(pidText);
   if (host !== os.hostname() || !Number.isInteger(pid)) return true; // cannot tell: assume alive
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  const actual = startTimeOf(pid);
+  return start === undefined || actual === undefined || actual === start;
 }
-
-export const selfOwner = `${os.hostname()}:${process.pid}`;
 
 export class FileLock {
   private held = 0;
