@@ -5,6 +5,7 @@ export default tseslint.config(
   {
     ignores: [
       '.scratch/**',
+      '**/*.cjs',
       'dist/**',
       'node_modules/**',
       'test-results/**',
@@ -30,7 +31,7 @@ export default tseslint.config(
   },
   {
     // The CLI and tests print to the terminal on purpose.
-    files: ['host/cli/**', 'test/**'],
+    files: ['host/cli/**', 'test/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -20,6 +20,14 @@ export const Settings = z
     /** Seconds a gate waits for a decision before it expires; 0 = never. */
     approvalTimeout: z.number().min(0).default(0),
     maxTurns: z.number().int().min(1).default(25),
+    /** Finished runs to keep: the newest `keepRuns`, and those younger than `keepDays`; 0 = all. */
+    retention: z
+      .object({
+        keepRuns: z.number().int().min(0).default(0),
+        keepDays: z.number().min(0).default(0),
+      })
+      .strict()
+      .default({ keepRuns: 0, keepDays: 0 }),
   })
   .strict();
 export type Settings = z.infer<typeof Settings>;
@@ -55,4 +63,10 @@ export function defaultDbPath(workspace: string, env: NodeJS.ProcessEnv = proces
   const root = path.resolve(workspace);
   const name = `${path.basename(root) || 'root'}-${sha256(root).slice(0, 12)}.db`;
   return path.join(dataHome, 'airlock', name);
+}
+
+/** The retention settings as the store takes them (0 means "no limit"). */
+export function retentionOf(settings: Settings): { keepRuns?: number; keepDays?: number } {
+  const { keepRuns, keepDays } = settings.retention;
+  return { ...(keepRuns > 0 ? { keepRuns } : {}), ...(keepDays > 0 ? { keepDays } : {}) };
 }

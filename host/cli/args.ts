@@ -15,6 +15,7 @@ export const USAGE = `Usage:
                         [--db FILE] [--json]
   airlock runs [--db FILE] [--json]
   airlock show RUN_ID [--db FILE] [--json]
+  airlock compact [--keep-runs N] [--keep-days D] [--db FILE]
 
 Exit codes: 0 success, 3 paused for a decision, 4 cancelled or already claimed, 1 run error, 2 bad usage.
 Environment: OPENAI_API_KEY, OPENAI_BASE_URL, AIRLOCK_MODEL, AIRLOCK_DB.`;
@@ -34,6 +35,7 @@ export type Command =
   | ({ cmd: 'pending' } & Common)
   | ({ cmd: 'runs' } & Common)
   | ({ cmd: 'show'; runId: string } & Common)
+  | ({ cmd: 'compact'; keepRuns: number | undefined; keepDays: number | undefined } & Common)
   | { cmd: 'help' };
 
 const OPTIONS = {
@@ -52,6 +54,8 @@ const OPTIONS = {
   always: { type: 'string', multiple: true },
   answer: { type: 'string', multiple: true },
   cancel: { type: 'string' },
+  'keep-runs': { type: 'string' },
+  'keep-days': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -63,6 +67,14 @@ function parseJson(flag: string, text: string): unknown {
       `${flag} expects JSON, got ${JSON.stringify(text)}. Quote strings: '"yes"'.`,
     );
   }
+}
+
+function count(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0)
+    throw new UsageError(`${flag} takes a number ≥ 0, got "${text}".`);
+  return n;
 }
 
 export function parseCommand(argv: string[]): Command {
@@ -104,6 +116,12 @@ export function parseCommand(argv: string[]): Command {
       return { cmd, ...common };
     case 'show':
       return { cmd: 'show', runId: one('RUN_ID'), ...common };
+    case 'compact': {
+      if (rest.length) throw new UsageError(`airlock compact takes no arguments.\n\n${USAGE}`);
+      const keepRuns = count('--keep-runs', values['keep-runs']);
+      const keepDays = count('--keep-days', values['keep-days']);
+      return { cmd: 'compact', keepRuns, keepDays, ...common };
+    }
     case 'resume': {
       const resume = resumeMap(tokens, positionals);
       if (!rest[0]) throw new UsageError(`airlock resume needs a RUN_ID.\n\n${USAGE}`);

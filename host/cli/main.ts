@@ -7,7 +7,7 @@ import type { Model } from '../model/model.js';
 import type { OutputEvent, ResumeMap, RunEvent } from '../protocol/events.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { parseRunState } from '../runtime/run-state.js';
-import { defaultDbPath, loadSettings } from '../settings.js';
+import { defaultDbPath, loadSettings, retentionOf } from '../settings.js';
 import { SqlJsStore } from '../store/sqljs-store.js';
 import type { Store } from '../store/store.js';
 import { workspaceAgent } from '../workspace-agent.js';
@@ -47,8 +47,36 @@ function settingsOf(workspace: string, file: string | undefined) {
   }
 }
 
-async function openStore(opts: Common, workspace: string): Promise<Store> {
-  return SqlJsStore.open(opts.db ?? defaultDbPath(workspace));
+async function openStore(opts: Common, workspace: string, io: Io): Promise<Store> {
+  const store = await SqlJsStore.open(opts.db ?? defaultDbPath(workspace));
+  for (const w of store.warnings) io.stderr(`airlock: ${w}\n`);
+  return store;
+}
+
+/** Drops finished runs beyond the limits given (flags) or configured (retention setting). */
+async function compact(command: Extract<Command, { cmd: 'compact' }>, io: Io): Promise<number> {
+  const workspace = workspaceOf(command);
+  const configured = retentionOf(settingsOf(workspace, command.config));
+  const retention = {
+    ...configured,
+    ...(command.keepRuns !== undefined ? { keepRuns: command.keepRuns } : {}),
+    ...(command.keepDays !== undefined ? { keepDays: command.keepDays } : {}),
+  };
+  if (retention.keepRuns === undefined && retention.keepDays === undefined) {
+    throw new UsageError(
+      'Nothing to compact by: pass --keep-runs N or --keep-days D, or set "retention" in airlock.config.json.',
+    );
+  }
+  const store = await openStore(command, workspace, io);
+  try {
+    const dropped = store.compact(retention);
+    io.stdout.write(
+      `Dropped ${dropped} finished run(s); paused and running runs are always kept.\n`,
+    );
+    return EXIT.success;
+  } finally {
+    store.close();
+  }
 }
 
 async function main(argv: string[], io: Io): Promise<number> {
@@ -67,6 +95,8 @@ async function main(argv: string[], io: Io): Promise<number> {
       return listRuns(command, io);
     case 'show':
       return showRun(command, io);
+    case 'compact':
+      return compact(command, io);
   }
 }
 
@@ -76,7 +106,7 @@ async function drive(
   io: Io,
 ): Promise<number> {
   let workspace = workspaceOf(command);
-  const store = await openStore(command, workspace);
+  const store = await openStore(command, workspace, io);
   let runId: string | undefined;
   let resume: ResumeMap | undefined;
   let modelName = command.model;
@@ -92,6 +122,9 @@ async function drive(
     resume = keyCancel(command.resume, store, runId);
   }
   const settings = settingsOf(workspace, command.config);
+  const retention = retentionOf(settings);
+  if (retention.keepRuns !== undefined || retention.keepDays !== undefined)
+    store.compact(retention);
   let resolved: { model: Model; close(): Promise<void> } | undefined;
   const model = async () => {
     resolved ??= await resolveModel({
@@ -170,7 +203,7 @@ function keyCancel(map: ResumeMap, store: Store, runId: string): ResumeMap {
 }
 
 async function listPending(command: Common, io: Io): Promise<number> {
-  const store = await openStore(command, workspaceOf(command));
+  const store = await openStore(command, workspaceOf(command), io);
   try {
     const rows = store.pending();
     const interrupted = store.listRuns().filter((r) => r.status === 'interrupted');
@@ -200,7 +233,7 @@ async function listPending(command: Common, io: Io): Promise<number> {
 }
 
 async function listRuns(command: Common, io: Io): Promise<number> {
-  const store = await openStore(command, workspaceOf(command));
+  const store = await openStore(command, workspaceOf(command), io);
   try {
     const runs = store.listRuns();
     if (command.json) {
@@ -221,7 +254,7 @@ async function listRuns(command: Common, io: Io): Promise<number> {
 }
 
 async function showRun(command: Extract<Command, { cmd: 'show' }>, io: Io): Promise<number> {
-  const store = await openStore(command, workspaceOf(command));
+  const store = await openStore(command, workspaceOf(command), io);
   try {
     const run = store.getRun(command.runId);
     if (!run) throw new UsageError(`No run ${command.runId}; list them with \`airlock runs\`.`);

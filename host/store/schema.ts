@@ -5,7 +5,7 @@ import type { Database } from 'sql.js';
 export const SCHEMA_VERSION = 2;
 
 /** The current schema, for a new database. */
-const CURRENT = `
+export const CURRENT_SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE runs (
   run_id TEXT PRIMARY KEY, agent TEXT NOT NULL, workspace TEXT, prompt TEXT,
@@ -60,7 +60,7 @@ function setVersion(db: Database, version: number): void {
 }
 
 export function createSchema(db: Database): void {
-  db.exec(CURRENT);
+  db.exec(CURRENT_SCHEMA);
   setVersion(db, SCHEMA_VERSION);
 }
 

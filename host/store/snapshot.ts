@@ -70,6 +70,24 @@ export function loadManifest(file: string): Manifest | null {
   return readManifest(file, []);
 }
 
+/**
+ * A snapshot on disk that matches its manifest entry, read without changing anything: for a
+ * process that fell behind while another wrote snapshots. Null when none matches (one may be
+ * being written right now).
+ */
+export function peekSnapshot(
+  file: string,
+): { bytes: Buffer; seq: number; manifest: Manifest } | null {
+  const manifest = readManifest(file, []);
+  if (!manifest) return null;
+  for (const candidate of [file, prevPath(file)]) {
+    const bytes = readIfExists(candidate);
+    const info = bytes && matching(bytes, [manifest.current, manifest.prev]);
+    if (info) return { bytes, seq: info.seq, manifest };
+  }
+  return null;
+}
+
 /** Loads the newest good snapshot; throws CorruptDatabaseError rather than start empty. */
 export function loadSnapshot(file: string): LoadedSnapshot {
   const warnings: string[] = [];
@@ -83,17 +101,20 @@ export function loadSnapshot(file: string): LoadedSnapshot {
       // A database from before snapshots had manifests (schema 1): the caller validates it.
       return { bytes: current, seq: 0, manifest: { current: null, prev: null }, warnings };
     }
-    const aside = `${file}.corrupt-${Date.now()}`;
-    fs.renameSync(file, aside);
-    warnings.push(
-      `The snapshot ${file} is corrupt (its checksum does not match); it was moved to ${aside} and the previous snapshot is used with the journal.`,
-    );
   }
   const prev = readIfExists(prevPath(file));
   if (prev) {
     const info = matching(prev, known);
     if (info) {
-      if (!current) warnings.push(`The snapshot ${file} is missing; the previous one was used.`);
+      if (current) {
+        // Moved aside only now that a good previous snapshot is known: when there is none, the
+        // refusal below must leave every file where it was.
+        const aside = `${file}.corrupt-${Date.now()}`;
+        fs.renameSync(file, aside);
+        warnings.push(
+          `The snapshot ${file} is corrupt (its checksum does not match); it was moved to ${aside} and the previous snapshot is used with the journal.`,
+        );
+      } else warnings.push(`The snapshot ${file} is missing; the previous one was used.`);
       return { bytes: prev, seq: info.seq, manifest: manifest!, warnings };
     }
   }

@@ -176,9 +176,17 @@ async function pendingIn(dbFile: string, runId: string): Promise<string[]> {
 }
 
 /** Every text value in every table of the database file, read with sql.js directly. */
+/**
+ * Every text column of the database as `sqlite3` would show it. Recent commits live in the
+ * journal until the next snapshot, so the database is first written out whole.
+ */
 async function readableColumns(dbFile: string): Promise<string[]> {
   const SQL = await loadSqlJs();
-  const db = new SQL.Database(fs.readFileSync(dbFile));
+  const whole = path.join(tempDir('snapshot'), 'whole.db');
+  const store = await SqlJsStore.open(dbFile);
+  store.writeTo(whole);
+  store.close();
+  const db = new SQL.Database(fs.readFileSync(whole));
   try {
     const out: string[] = [];
     const tables = db.exec("SELECT name FROM sqlite_master WHERE type = 'table'")[0]?.values ?? [];
