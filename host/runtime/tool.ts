@@ -42,10 +42,20 @@ export interface ToolConfig<P extends z.ZodType = z.ZodType> {
   approvalTimeoutMs?: number;
   /** For file tools: the diff the reviewer sees (SPEC §4). */
   preview?: (input: z.output<P>) => Awaitable<FilePreview | null>;
+  /** For file tools: the whole file before and after the call, for a side-by-side diff editor. */
+  proposal?: (input: z.output<P>) => Awaitable<FileProposal>;
   /** The workspace-relative path a call touches, for path-narrowed policy rules. */
   policyPath?: (input: z.output<P>) => string | undefined;
   /** Set by `agent.asTool()`: the tool runs a nested agent whose pauses pause this run. */
   nested?: NestedRunHook;
+}
+
+export interface FileProposal {
+  path: string;
+  /** null: the file does not exist (or is binary). */
+  before: string | null;
+  /** null: the call deletes it. */
+  after: string | null;
 }
 
 export interface Tool<P extends z.ZodType = z.ZodType> extends Readonly<ToolConfig<P>> {

@@ -449,6 +449,11 @@ export function writeFileTool(workspace: WorkspaceLike) {
       const current = await fsStep('read', target.rel, () => readCurrent(target));
       return preview(current ? 'edit' : 'create', target.rel, current, input.content);
     },
+    proposal: async (input) => {
+      const target = ws.resolve(input.path);
+      const current = await fsStep('read', target.rel, () => readCurrent(target));
+      return { path: target.rel, before: current?.text ?? null, after: input.content };
+    },
     handler: async (input, ctx) => {
       const target = ws.resolve(input.path);
       return fsStep('write', target.rel, async () => {
@@ -496,6 +501,14 @@ export function editFileTool(workspace: WorkspaceLike) {
       );
       return preview('edit', target.rel, current, after);
     },
+    proposal: async (input) => {
+      const target = ws.resolve(input.path);
+      const current = await fsStep('read', target.rel, () => readCurrent(target));
+      if (!current) throw new ToolError(`${target.rel} does not exist.`);
+      const text = requireText(current, target.rel);
+      const after = applyEdit(text, target.rel, input.old_string, input.new_string);
+      return { path: target.rel, before: text, after };
+    },
     handler: async (input, ctx) => {
       const target = ws.resolve(input.path);
       return fsStep('edit', target.rel, async () => {
@@ -538,6 +551,11 @@ export function deleteFileTool(workspace: WorkspaceLike) {
       const current = await fsStep('read', target.rel, () => readCurrent(target));
       if (!current) throw new ToolError(`${target.rel} does not exist.`);
       return preview('delete', target.rel, current, '');
+    },
+    proposal: async (input) => {
+      const target = ws.resolve(input.path);
+      const current = await fsStep('read', target.rel, () => readCurrent(target));
+      return { path: target.rel, before: current?.text ?? null, after: null };
     },
     handler: async (input, ctx) => {
       const target = ws.resolve(input.path);

@@ -1,0 +1,173 @@
+// Every JSON-RPC method between the extension and the host, declared once: its literal method
+// name, its message type, its direction, a one-line doc, and zod schemas that both sides parse
+// on receipt. The host also answers LSP's initialize / shutdown / exit (vscode-languageclient).
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import { z } from 'zod';
+import { ApprovalEvent, InteractionEvent, ResumeMap, RunEvent } from './events.js';
+import { Settings } from '../settings-schema.js';
+
+function request<P extends z.ZodType, R extends z.ZodType>(
+  method: `airlock/${string}`,
+  params: P,
+  result: R,
+  doc: string,
+) {
+  return {
+    method,
+    params,
+    result,
+    doc,
+    direction: 'client → host' as const,
+    type: new RequestType<z.input<P>, z.output<R>, void>(method),
+  };
+}
+
+function notification<P extends z.ZodType>(method: `airlock/${string}`, params: P, doc: string) {
+  return {
+    method,
+    params,
+    doc,
+    direction: 'host → client' as const,
+    type: new NotificationType<z.output<P>>(method),
+  };
+}
+
+/** Error codes beyond JSON-RPC's own (-32602 invalid params is used for schema failures). */
+export const RpcErrors = {
+  InvalidParams: -32602,
+  /** A resume whose values do not fit: nothing ran, everything is still pending. */
+  ResumeRefused: -32001,
+  UnknownRun: -32002,
+  NotConfigured: -32003,
+} as const;
+
+export const RunId = z.string().min(1).max(200);
+
+/** What the extension sends at `initialize` (initializationOptions) and on setting changes. */
+export const HostOptions = z
+  .object({
+    workspace: z.string().min(1),
+    /** Empty: the per-workspace default (or AIRLOCK_DB). */
+    db: z.string().default(''),
+    settings: Settings,
+    /** From VS Code's SecretStorage; empty falls back to OPENAI_API_KEY. */
+    apiKey: z.string().default(''),
+  })
+  .strict();
+export type HostOptions = z.infer<typeof HostOptions>;
+
+export const RunSummary = z.object({
+  run_id: z.string(),
+  agent: z.string(),
+  workspace: z.string().nullable(),
+  prompt: z.string().nullable(),
+  status: z.enum(['running', 'paused', 'success', 'error', 'cancelled', 'interrupted']),
+  reason: z.string(),
+  message: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  pending: z.number(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const Pending = z.object({
+  approvals: z.array(ApprovalEvent),
+  interactions: z.array(InteractionEvent),
+  /** Runs whose process died mid-step: resumable with no decision. */
+  interrupted: z.array(z.string()),
+});
+export type Pending = z.infer<typeof Pending>;
+
+export const RunTrace = z.object({
+  run: RunSummary.omit({ pending: true }),
+  segments: z.array(
+    z.object({
+      segment_id: z.string(),
+      parent_segment_id: z.string().nullable(),
+      kind: z.enum(['start', 'resume']),
+      started_at: z.string(),
+    }),
+  ),
+  events: z.array(RunEvent),
+  decisions: z.array(z.object({ id: z.string(), resolution: z.unknown(), decided_at: z.string() })),
+});
+export type RunTrace = z.infer<typeof RunTrace>;
+
+export const Proposal = z.object({
+  path: z.string(),
+  /** The file as it is now (null: it does not exist); redacted. */
+  current: z.string().nullable(),
+  /** The file as the call would leave it (null: deleted); redacted. */
+  proposed: z.string().nullable(),
+  /** True when redaction masked something: an edit must not write the masks back. */
+  masked: z.boolean(),
+});
+export type Proposal = z.infer<typeof Proposal>;
+
+export const StartRun = request(
+  'airlock/startRun',
+  z.object({ prompt: z.string().trim().min(1, 'Type a prompt first.') }).strict(),
+  z.object({ run_id: RunId }),
+  'Starts a run of the workspace agent; its events follow as airlock/event.',
+);
+
+export const Resume = request(
+  'airlock/resume',
+  z.object({ run_id: RunId, resume: ResumeMap }).strict(),
+  z.object({ run_id: RunId }),
+  'Resumes a paused or interrupted run with decisions and answers; refused (nothing runs) when a value does not fit.',
+);
+
+export const CancelRun = request(
+  'airlock/cancelRun',
+  z.object({ run_id: RunId, reason: z.string().optional() }).strict(),
+  z.object({ run_id: RunId }),
+  'Cancels a run: a paused one ends cancelled, a running one stops at its next step.',
+);
+
+export const ListRuns = request(
+  'airlock/listRuns',
+  z.object({}).strict(),
+  z.object({ runs: z.array(RunSummary) }),
+  'Every top-level run in the database, newest first.',
+);
+
+export const GetRun = request(
+  'airlock/getRun',
+  z.object({ run_id: RunId }).strict(),
+  RunTrace,
+  'One run with its segments, events and decisions (the trace).',
+);
+
+export const GetPending = request(
+  'airlock/pending',
+  z.object({}).strict(),
+  Pending,
+  'Every pending approval and question, and the interrupted runs, from the database.',
+);
+
+export const GetProposal = request(
+  'airlock/proposal',
+  z.object({ run_id: RunId, approval_id: z.string().min(1) }).strict(),
+  Proposal,
+  "A pending file gate's current and proposed content, for the diff editor and edit-then-approve.",
+);
+
+export const Configure = request(
+  'airlock/configure',
+  HostOptions.omit({ workspace: true, db: true }).strict(),
+  z.object({}),
+  'New settings or API key: used by runs started or resumed from now on.',
+);
+
+export const EventNotification = notification(
+  'airlock/event',
+  z.object({ event: RunEvent }),
+  'An event of a run this host drives, as it happens.',
+);
+
+export const ChangedNotification = notification(
+  'airlock/changed',
+  z.object({}),
+  'The database changed (maybe from another window or the CLI): re-read pending and runs.',
+);

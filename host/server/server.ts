@@ -1,0 +1,106 @@
+// The host's JSON-RPC surface: the LSP handshake plus every `airlock/*` method of
+// host/protocol/rpc.ts. Every inbound payload is parsed with its zod schema; a malformed one gets
+// a JSON-RPC error naming the problem, never a crash.
+import { ResponseError, type Connection } from 'vscode-languageserver/node';
+import { z } from 'zod';
+import {
+  CancelRun,
+  ChangedNotification,
+  Configure,
+  EventNotification,
+  GetPending,
+  GetProposal,
+  GetRun,
+  HostOptions,
+  ListRuns,
+  Resume,
+  RpcErrors,
+  StartRun,
+} from '../protocol/rpc.js';
+import { Redactor } from '../runtime/redact.js';
+import { ResumeRefusedError } from '../runtime/resume-plan.js';
+import { HostSession, UnknownRunError } from './session.js';
+
+interface Method<P extends z.ZodType, R extends z.ZodType> {
+  method: string;
+  params: P;
+  result: R;
+}
+
+function rpcError(err: unknown): ResponseError<void> {
+  if (err instanceof ResponseError) return err as ResponseError<void>;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ResumeRefusedError) return new ResponseError(RpcErrors.ResumeRefused, message);
+  if (err instanceof UnknownRunError) return new ResponseError(RpcErrors.UnknownRun, message);
+  return new ResponseError(-32603, message);
+}
+
+export function serve(connection: Connection): void {
+  let session: HostSession | undefined;
+  let redactor = new Redactor();
+  const log = (message: string) => connection.console.log(redactor.text(message));
+
+  function handle<P extends z.ZodType, R extends z.ZodType>(
+    m: Method<P, R>,
+    fn: (params: z.output<P>, session: HostSession) => Promise<z.input<R>> | z.input<R>,
+  ): void {
+    connection.onRequest(m.method, async (raw: unknown) => {
+      const parsed = m.params.safeParse(raw ?? {});
+      if (!parsed.success) {
+        throw new ResponseError(
+          RpcErrors.InvalidParams,
+          `Invalid ${m.method} params: ${z.prettifyError(parsed.error)}`,
+        );
+      }
+      if (!session) {
+        throw new ResponseError(RpcErrors.NotConfigured, 'The host has not been initialized.');
+      }
+      try {
+        return m.result.parse(await fn(parsed.data, session));
+      } catch (err) {
+        throw rpcError(err);
+      }
+    });
+  }
+
+  connection.onInitialize(async (params) => {
+    const options = HostOptions.safeParse(params.initializationOptions);
+    if (!options.success) {
+      throw new ResponseError(
+        RpcErrors.InvalidParams,
+        `Invalid initializationOptions: ${z.prettifyError(options.error)}`,
+      );
+    }
+    redactor = new Redactor({
+      keys: options.data.settings.redactKeys,
+      patterns: options.data.settings.redactPatterns,
+    });
+    session = await HostSession.open(options.data, {
+      event: (event) => void connection.sendNotification(EventNotification.method, { event }),
+      changed: () => void connection.sendNotification(ChangedNotification.method, {}),
+      log,
+    });
+    return { capabilities: {}, serverInfo: { name: 'airlock-host', version: '0.1.0' } };
+  });
+
+  connection.onShutdown(async () => {
+    await session?.dispose();
+    session = undefined;
+  });
+
+  handle(StartRun, async ({ prompt }, s) => ({ run_id: await s.startRun(prompt) }));
+  handle(Resume, async ({ run_id, resume }, s) => ({ run_id: await s.resume(run_id, resume) }));
+  handle(CancelRun, async ({ run_id, reason }, s) => {
+    await s.cancelRun(run_id, reason);
+    return { run_id };
+  });
+  handle(ListRuns, (_p, s) => ({ runs: s.listRuns() }));
+  handle(GetRun, ({ run_id }, s) => s.getRun(run_id));
+  handle(GetPending, (_p, s) => s.pending());
+  handle(GetProposal, ({ run_id, approval_id }, s) => s.proposal(run_id, approval_id));
+  handle(Configure, ({ settings, apiKey }, s) => {
+    redactor = new Redactor({ keys: settings.redactKeys, patterns: settings.redactPatterns });
+    s.configure(settings, apiKey);
+    return {};
+  });
+}
