@@ -1,5 +1,65 @@
-// The VS Code extension's entry point. The sidebar, commands and host client arrive with
-// issue #4; until then activation does nothing.
-export function activate(): void {}
+// The VS Code extension's entry point: wires the host client, the sidebar, the proposal
+// documents, the indicators and the commands. Activation is cheap: the host process starts only
+// when the sidebar is shown or a command needs it.
+import * as vscode from 'vscode';
+import { GetPending, ListRuns } from '../host/protocol/rpc.js';
+import { Actions } from './actions.js';
+import { registerCommands } from './commands.js';
+import { HostClient } from './host-client.js';
+import { readHostOptions, watchHostOptions } from './host-options.js';
+import { syncWithHost } from './host-sync.js';
+import { LazyOutputChannel } from './lazy-output.js';
+import { PendingIndicators } from './pending-indicators.js';
+import { PendingModel } from './pending-model.js';
+import { ProposalDocuments } from './proposal-documents.js';
+import { PROPOSAL_SCHEME, TRACE_SCHEME } from './proposal-uri.js';
+import { SidebarView } from './sidebar-view.js';
+import { TraceDocuments } from './trace-documents.js';
 
-export function deactivate(): void {}
+let host: HostClient | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = new LazyOutputChannel('Airlock');
+  host = new HostClient(context.asAbsolutePath('dist/host.js'), output, () =>
+    readHostOptions(context.secrets),
+  );
+  const client = host;
+  const model = new PendingModel(async () => {
+    const [pending, { runs }] = await Promise.all([
+      client.request(GetPending, {}),
+      client.request(ListRuns, {}),
+    ]);
+    return { pending, runs };
+  });
+  const traces = new TraceDocuments(client);
+  const approveEdited = (run: string, id: string, text: string): Promise<void> =>
+    actions.approveEdited(run, id, text);
+  const proposals = new ProposalDocuments(client, context.globalStorageUri, approveEdited);
+  const editors = {
+    openDiff: proposals.openDiff.bind(proposals),
+    editThenApprove: proposals.editThenApprove.bind(proposals),
+    openTrace: traces.open.bind(traces),
+  };
+  const actions = new Actions(client, editors, () => void model.refresh());
+  const sidebar = new SidebarView(context.extensionUri, model, actions, output);
+  context.subscriptions.push(
+    output,
+    client,
+    traces,
+    proposals,
+    sidebar,
+    vscode.window.registerWebviewViewProvider(SidebarView.viewId, sidebar),
+    vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, proposals),
+    vscode.workspace.registerTextDocumentContentProvider(TRACE_SCHEME, traces),
+    new PendingIndicators(model, client, sidebar, actions),
+    ...syncWithHost(client, model, sidebar),
+    ...watchHostOptions(client, context.secrets),
+    ...registerCommands({ context, host: client, actions, model, sidebar, proposals }),
+  );
+}
+
+/** Stops the host gracefully (shutdown, exit, then kill) before the extension host goes. */
+export async function deactivate(): Promise<void> {
+  await host?.stop();
+  host = undefined;
+}

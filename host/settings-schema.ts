@@ -27,4 +27,3 @@ export const Settings = z
   })
   .strict();
 export type Settings = z.infer<typeof Settings>;
-

@@ -320,6 +320,10 @@ class RunDriver {
         }
         this.state.calls = [];
         yield* this.commit([], 'running', 'running', 'The run is in progress.');
+      } else if (answered(this.state.messages)) {
+        // The model's answer was stored but the process died before the run ended: finish
+        // with it rather than ask the model again.
+        throw new Finish(status('success', 'completed', 'The agent finished.'));
       }
       yield* this.modelTurn();
       if (!this.state.calls.length) {
@@ -662,6 +666,12 @@ class RunDriver {
 
   private asFinish(err: unknown): Finish {
     if (err instanceof Finish) return err;
+    if (this.req.signal?.aborted) {
+      const why = this.req.signal.reason as unknown;
+      return new Finish(
+        status('cancelled', 'cancelled', typeof why === 'string' ? why : 'The run was stopped.'),
+      );
+    }
     if (err instanceof ResumeRefusedError) throw err;
     if (err instanceof PolicyError)
       return new Finish(status('cancelled', 'approval_policy_error', err.message));
@@ -850,6 +860,12 @@ class RunDriver {
   private async *emit(events: RunEvent[]): AsyncGenerator<RunEvent, void> {
     yield* this.commit(events, 'running', 'running', 'The run is in progress.');
   }
+}
+
+/** The conversation ends in the model's final answer: an assistant turn calling no tool. */
+function answered(messages: RunStateDoc['messages']): boolean {
+  const last = messages.at(-1);
+  return last?.role === 'assistant' && !last.tool_calls;
 }
 
 /** Read through a function: TypeScript's narrowing does not see the mutation in `settle`. */

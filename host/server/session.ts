@@ -128,7 +128,9 @@ export class HostSession {
           this.notify.event(next.value);
         }
       } catch (err) {
-        this.notify.log(`Run ${runId} stopped: ${err instanceof Error ? err.message : String(err)}`);
+        this.notify.log(
+          `Run ${runId} stopped: ${err instanceof Error ? err.message : String(err)}`,
+        );
       } finally {
         if (this.active.get(runId) === controller) this.active.delete(runId);
         this.notify.changed();

@@ -47,6 +47,17 @@ const leases = new Map<string, FileLock>();
 
 const locks = new Map<string, FileLock>();
 
+/** An empty lock file older than this was left by a process killed before it wrote its pid. */
+const EMPTY_LOCK_STALE_MS = 10_000;
+
+function emptyForLong(path: string): boolean {
+  try {
+    return Date.now() - fs.statSync(path).mtimeMs > EMPTY_LOCK_STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
 export class FileLock {
   /** One lock object per file in a process, so two stores on one database share it. */
   static for(path: string): FileLock {
@@ -133,8 +144,9 @@ export class FileLock {
     } catch {
       return;
     }
-    // An empty file is a lock being written right now: not stale.
-    if (!owner || processAlive(owner)) return;
+    // An empty file is a lock being written right now: not stale, unless it stayed empty far
+    // longer than writing a pid takes (its owner was killed between creating and writing it).
+    if (owner ? processAlive(owner) : !emptyForLong(this.path)) return;
     const aside = `${this.path}.stale.${process.pid}`;
     try {
       fs.renameSync(this.path, aside);

@@ -1,0 +1,137 @@
+// Every decision the user can make, from the sidebar, the palette or a notification. Each one
+// re-reads pending from the host first and acts only on an id that is pending right now in that
+// run. No VS Code import: editor work goes through `Editors`, so this is tested with fakes.
+import type { ApprovalEvent, ResumeMap } from '../host/protocol/events.js';
+import {
+  CancelRun,
+  GetPending,
+  GetProposal,
+  ListRuns,
+  Resume,
+  StartRun,
+  type Pending,
+  type Proposal,
+  type RunSummary,
+} from '../host/protocol/rpc.js';
+import {
+  approval,
+  decideAll,
+  denial,
+  editedOverride,
+  isEditable,
+  NO_LONGER_PENDING,
+  requireApproval,
+  requireInteraction,
+  type Scope,
+} from './decisions.js';
+import type { HostApi } from './rpc-call.js';
+
+/** The editor side of some actions (diff editor, edit-then-approve document, trace document). */
+export interface Editors {
+  openDiff(gate: ApprovalEvent): Promise<void>;
+  editThenApprove(gate: ApprovalEvent): Promise<void>;
+  openTrace(runId: string): Promise<void>;
+}
+
+const CANCELLABLE: ReadonlySet<RunSummary['status']> = new Set([
+  'running',
+  'paused',
+  'interrupted',
+]);
+
+export class Actions {
+  constructor(
+    private readonly host: HostApi,
+    private readonly editors: Editors,
+    /** Called after anything that changes the database, to refresh the sidebar and badge. */
+    private readonly changed: () => void = () => undefined,
+  ) {}
+
+  pending(): Promise<Pending> {
+    return this.host.request(GetPending, {});
+  }
+
+  async runs(): Promise<RunSummary[]> {
+    return (await this.host.request(ListRuns, {})).runs;
+  }
+
+  proposal(runId: string, approvalId: string): Promise<Proposal> {
+    return this.host.request(GetProposal, { run_id: runId, approval_id: approvalId });
+  }
+
+  async startRun(prompt: string): Promise<string> {
+    const { run_id } = await this.host.request(StartRun, { prompt });
+    this.changed();
+    return run_id;
+  }
+
+  async approve(runId: string, id: string, opts: { comment?: string; scope?: Scope } = {}) {
+    requireApproval(await this.pending(), runId, id);
+    await this.resume(runId, { [id]: approval(opts) });
+  }
+
+  async deny(runId: string, id: string, opts: { reason?: string; scope?: Scope } = {}) {
+    requireApproval(await this.pending(), runId, id);
+    await this.resume(runId, { [id]: denial(opts) });
+  }
+
+  /** Approves or denies every listed gate of one run in a single resume. */
+  async decideAll(runId: string, ids: readonly string[], approved: boolean, reason?: string) {
+    const pending = await this.pending();
+    for (const id of ids) requireApproval(pending, runId, id);
+    await this.resume(runId, decideAll(ids, approved, reason));
+  }
+
+  /** Approves with the user's edited content instead of the proposal (the host re-validates). */
+  async approveEdited(runId: string, id: string, edited: string) {
+    const gate = requireApproval(await this.pending(), runId, id);
+    const proposal = await this.proposal(runId, id);
+    const override_input = editedOverride(gate.tool, proposal, edited);
+    await this.resume(runId, { [id]: { ...approval(), override_input } });
+  }
+
+  async answer(runId: string, id: string, value: unknown) {
+    requireInteraction(await this.pending(), runId, id);
+    await this.resume(runId, { [id]: value });
+  }
+
+  async cancelRun(runId: string, reason?: string) {
+    const run = (await this.runs()).find((r) => r.run_id === runId);
+    if (!run || !CANCELLABLE.has(run.status)) throw new Error(NO_LONGER_PENDING);
+    await this.host.request(CancelRun, {
+      run_id: runId,
+      ...(reason && reason.trim() ? { reason: reason.trim() } : {}),
+    });
+    this.changed();
+  }
+
+  /** Continues a run whose process died mid-step (a resume with no decision). */
+  async continueRun(runId: string) {
+    if (!(await this.pending()).interrupted.includes(runId)) throw new Error(NO_LONGER_PENDING);
+    await this.resume(runId, {});
+  }
+
+  async openDiff(runId: string, id: string) {
+    await this.editors.openDiff(requireApproval(await this.pending(), runId, id));
+  }
+
+  async editThenApprove(runId: string, id: string) {
+    const gate = requireApproval(await this.pending(), runId, id);
+    if (!isEditable(gate.tool)) {
+      throw new Error(`${gate.tool} does not write a file, so there is nothing to edit.`);
+    }
+    await this.editors.editThenApprove(gate);
+  }
+
+  async openTrace(runId: string) {
+    await this.editors.openTrace(runId);
+  }
+
+  private async resume(runId: string, resume: ResumeMap) {
+    try {
+      await this.host.request(Resume, { run_id: runId, resume });
+    } finally {
+      this.changed(); // a refusal changed nothing, but the list may be stale (another window)
+    }
+  }
+}

@@ -1,0 +1,167 @@
+// The palette commands (category "Airlock"): every action of the sidebar, plus the API key, the
+// audit log export and restarting the host. Each one reports its own errors.
+import * as vscode from 'vscode';
+import { GetRun, type RunSummary } from '../host/protocol/rpc.js';
+import type { Actions } from './actions.js';
+import { auditLogFileName, auditLogLines } from './audit-log.js';
+import { isEditable } from './decisions.js';
+import type { HostClient } from './host-client.js';
+import { API_KEY_SECRET, configureHost } from './host-options.js';
+import type { PendingModel } from './pending-model.js';
+import { approvalItems, interactionItems, runItems } from './pick-items.js';
+import { askAnswer, askDenyReason, pickOne, report } from './prompts.js';
+import type { ProposalDocuments } from './proposal-documents.js';
+import type { SidebarView } from './sidebar-view.js';
+
+export interface CommandDeps {
+  context: vscode.ExtensionContext;
+  host: HostClient;
+  actions: Actions;
+  model: PendingModel;
+  sidebar: SidebarView;
+  proposals: ProposalDocuments;
+}
+
+const LIVE: ReadonlySet<RunSummary['status']> = new Set(['running', 'paused', 'interrupted']);
+
+export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
+  const { actions, sidebar } = deps;
+  const pickApproval = async (title: string, filter = (_tool: string) => true) =>
+    pickOne(
+      approvalItems(await actions.pending()).filter((item) => filter(item.value.tool)),
+      title,
+      'nothing waits for approval.',
+    );
+
+  const commands: Record<string, (...args: unknown[]) => Promise<void>> = {
+    'airlock.startRun': async () => {
+      const prompt = await vscode.window.showInputBox({
+        title: 'Airlock: Start Run',
+        prompt: 'What should the agent do in this workspace?',
+        ignoreFocusOut: true,
+        validateInput: (text) => (text.trim() ? undefined : 'Type a prompt first.'),
+      });
+      if (!prompt?.trim()) return;
+      await actions.startRun(prompt);
+      await sidebar.reveal(true);
+    },
+    'airlock.showPending': () => sidebar.reveal(false),
+    'airlock.refresh': () => deps.model.refresh(),
+    'airlock.approve': async () => {
+      const gate = await pickApproval('Airlock: Approve');
+      if (gate) await actions.approve(gate.run_id, gate.approval_id);
+    },
+    'airlock.deny': async () => {
+      const gate = await pickApproval('Airlock: Deny');
+      const reason = gate && (await askDenyReason(gate.prompt));
+      if (gate && reason !== undefined)
+        await actions.deny(gate.run_id, gate.approval_id, { reason });
+    },
+    'airlock.answer': async () => {
+      const items = interactionItems(await actions.pending());
+      const question = await pickOne(items, 'Airlock: Answer', 'no question waits for you.');
+      const value = question && (await askAnswer(question));
+      if (question && value !== undefined) {
+        await actions.answer(question.run_id, question.interaction_id, value);
+      }
+    },
+    'airlock.openDiff': async () => {
+      const gate = await pickApproval('Airlock: Open Diff');
+      if (gate) await actions.openDiff(gate.run_id, gate.approval_id);
+    },
+    'airlock.editThenApprove': async () => {
+      const gate = await pickApproval('Airlock: Edit, Then Approve', isEditable);
+      if (gate) await actions.editThenApprove(gate.run_id, gate.approval_id);
+    },
+    'airlock.approveEdited': (uri) =>
+      deps.proposals.approveEditedCommand(uri instanceof vscode.Uri ? uri : undefined),
+    'airlock.cancelRun': async () => {
+      const items = runItems(await actions.runs(), LIVE);
+      const run = await pickOne(items, 'Airlock: Cancel Run', 'no run is running or paused.');
+      const reason =
+        run &&
+        (await vscode.window.showInputBox({
+          title: 'Airlock: Cancel Run',
+          prompt: 'Why cancel? (optional, kept in the audit trail)',
+          ignoreFocusOut: true,
+        }));
+      if (run && reason !== undefined) await actions.cancelRun(run.run_id, reason);
+    },
+    'airlock.continueRun': async () => {
+      const interrupted = new Set((await actions.pending()).interrupted);
+      const items = runItems(await actions.runs()).filter((i) => interrupted.has(i.value.run_id));
+      const run = await pickOne(items, 'Airlock: Continue Run', 'no run was interrupted.');
+      if (run) await actions.continueRun(run.run_id);
+    },
+    'airlock.openTrace': async () => {
+      const run = await pickOne(
+        runItems(await actions.runs()),
+        'Airlock: Open Trace',
+        'no runs yet.',
+      );
+      if (run) await actions.openTrace(run.run_id);
+    },
+    'airlock.setApiKey': () => setApiKey(deps),
+    'airlock.exportAuditLog': () => exportAuditLog(deps),
+    'airlock.restartHost': () => deps.host.restart(),
+  };
+  return Object.entries(commands).map(([id, run]) =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        await run(...args);
+      } catch (err) {
+        report(err);
+      }
+    }),
+  );
+}
+
+async function setApiKey({ context, host }: CommandDeps): Promise<void> {
+  const key = await vscode.window.showInputBox({
+    title: 'Airlock: Set API Key',
+    prompt:
+      "The model endpoint's API key, kept in VS Code's secret storage. Leave empty to remove it (then OPENAI_API_KEY is used).",
+    password: true,
+    ignoreFocusOut: true,
+  });
+  if (key === undefined) return;
+  if (key.trim()) await context.secrets.store(API_KEY_SECRET, key.trim());
+  else await context.secrets.delete(API_KEY_SECRET);
+  if (vscode.workspace.workspaceFolders?.length) await configureHost(host, context.secrets);
+  void vscode.window.showInformationMessage(
+    key.trim() ? 'Airlock: API key saved.' : 'Airlock: API key removed.',
+  );
+}
+
+async function exportAuditLog({ host, actions }: CommandDeps): Promise<void> {
+  const runs = (await actions.runs()).reverse(); // oldest first
+  if (runs.length === 0) {
+    void vscode.window.showInformationMessage('Airlock: there are no runs to export yet.');
+    return;
+  }
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const target = await vscode.window.showSaveDialog({
+    title: 'Export Airlock Audit Log',
+    saveLabel: 'Export',
+    filters: { 'JSON Lines': ['jsonl'] },
+    ...(root ? { defaultUri: vscode.Uri.joinPath(root, auditLogFileName(new Date())) } : {}),
+  });
+  if (!target) return;
+  const traces = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Airlock: exporting the audit log' },
+    async (progress) => {
+      const read = [];
+      for (const run of runs) {
+        read.push(await host.request(GetRun, { run_id: run.run_id }));
+        progress.report({ increment: 100 / runs.length });
+      }
+      return read;
+    },
+  );
+  await vscode.workspace.fs.writeFile(target, Buffer.from(auditLogLines(traces), 'utf8'));
+  const choice = await vscode.window.showInformationMessage(
+    `Airlock: exported ${runs.length} run(s) to ${vscode.workspace.asRelativePath(target)}.`,
+    'Open',
+  );
+  if (choice === 'Open') await vscode.window.showTextDocument(target);
+}

@@ -1,0 +1,88 @@
+// Decisions as the host's `resume` takes them, and the check that an id is still pending. Pure.
+import type { ApprovalEvent, InteractionEvent, ResumeMap } from '../host/protocol/events.js';
+import type { Pending, Proposal } from '../host/protocol/rpc.js';
+
+export type Scope = 'once' | 'run' | 'workspace';
+
+export const NO_LONGER_PENDING = 'This is no longer pending; the list was refreshed.';
+
+export type PendingItem =
+  { tag: 'approval'; event: ApprovalEvent } | { tag: 'interaction'; event: InteractionEvent };
+
+/** The approval or question `id` of run `runId`, if it is pending right now. */
+export function findPending(pending: Pending, runId: string, id: string): PendingItem | undefined {
+  const approval = pending.approvals.find((a) => a.run_id === runId && a.approval_id === id);
+  if (approval) return { tag: 'approval', event: approval };
+  const question = pending.interactions.find((i) => i.run_id === runId && i.interaction_id === id);
+  if (question) return { tag: 'interaction', event: question };
+  return undefined;
+}
+
+export function requireApproval(pending: Pending, runId: string, id: string): ApprovalEvent {
+  const found = findPending(pending, runId, id);
+  if (found?.tag !== 'approval') throw new Error(NO_LONGER_PENDING);
+  return found.event;
+}
+
+export function requireInteraction(pending: Pending, runId: string, id: string): InteractionEvent {
+  const found = findPending(pending, runId, id);
+  if (found?.tag !== 'interaction') throw new Error(NO_LONGER_PENDING);
+  return found.event;
+}
+
+const text = (value: string | undefined) => (value && value.trim() ? value.trim() : undefined);
+
+export function approval(opts: { comment?: string; scope?: Scope } = {}) {
+  const comment = text(opts.comment);
+  return {
+    approved: true as const,
+    ...(comment ? { comment } : {}),
+    ...(opts.scope && opts.scope !== 'once' ? { scope: opts.scope } : {}),
+  };
+}
+
+export function denial(opts: { reason?: string; scope?: Scope } = {}) {
+  const reason = text(opts.reason);
+  return {
+    approved: false as const,
+    ...(reason ? { reason } : {}),
+    ...(opts.scope && opts.scope !== 'once' ? { scope: opts.scope } : {}),
+  };
+}
+
+/** One resume deciding every gate of a turn the same way. */
+export function decideAll(ids: readonly string[], approved: boolean, reason?: string): ResumeMap {
+  const decision = approved ? approval() : denial(reason === undefined ? {} : { reason });
+  return Object.fromEntries(ids.map((id) => [id, decision]));
+}
+
+/**
+ * The `override_input` that makes the gated call write `edited` instead of the proposal:
+ * write_file takes the whole content; edit_file replaces the whole current file (the host
+ * re-validates both against the tool's parameters, and the file's hash against the approval).
+ */
+export function editedOverride(
+  tool: string,
+  proposal: Proposal,
+  edited: string,
+): Record<string, unknown> {
+  if (tool === 'write_file') return { content: edited };
+  if (tool === 'edit_file') {
+    if (proposal.current === null) throw new Error(`${proposal.path} does not exist any more.`);
+    if (proposal.current === '') {
+      throw new Error(`${proposal.path} is empty, so an edit cannot express new content.`);
+    }
+    if (edited === proposal.current) {
+      throw new Error(
+        `The edited text is the same as the current ${proposal.path}: deny the change instead.`,
+      );
+    }
+    return { old_string: proposal.current, new_string: edited };
+  }
+  throw new Error(`${tool} does not write a file, so there is nothing to edit.`);
+}
+
+/** Tools whose proposal can be edited before approving. */
+export function isEditable(tool: string): boolean {
+  return tool === 'write_file' || tool === 'edit_file';
+}

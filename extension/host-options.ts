@@ -1,0 +1,53 @@
+// The HostOptions the host starts with, read from VS Code (first workspace folder, `airlock.*`
+// settings, the API key in SecretStorage), and kept current: a settings or key change reaches
+// the running host through `airlock/configure`.
+import * as vscode from 'vscode';
+import type { HostOptions } from '../host/protocol/rpc.js';
+import type { HostClient } from './host-client.js';
+import { report } from './prompts.js';
+import { hostOptions, settingsFromConfiguration } from './settings.js';
+
+export const API_KEY_SECRET = 'airlock.apiKey';
+
+let lastProblems = '';
+
+export async function readHostOptions(secrets: vscode.SecretStorage): Promise<HostOptions> {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder || folder.uri.scheme !== 'file') {
+    throw new Error('Open a folder on this machine to use Airlock.');
+  }
+  const config = vscode.workspace.getConfiguration('airlock', folder.uri);
+  const { settings, problems } = settingsFromConfiguration((key) => config.get(key));
+  const shown = problems.join('\n');
+  if (shown && shown !== lastProblems) {
+    void vscode.window
+      .showWarningMessage(`Airlock ignores some settings: ${problems.join(' ')}`, 'Open Settings')
+      .then((choice) => {
+        if (choice)
+          void vscode.commands.executeCommand('workbench.action.openSettings', 'airlock.');
+      });
+  }
+  lastProblems = shown;
+  const apiKey = (await secrets.get(API_KEY_SECRET)) ?? '';
+  return hostOptions(folder.uri.fsPath, settings, apiKey);
+}
+
+/** Sends the current options to the host (if it runs; otherwise it starts with them). */
+export async function configureHost(host: HostClient, secrets: vscode.SecretStorage) {
+  await host.configure(await readHostOptions(secrets));
+}
+
+export function watchHostOptions(host: HostClient, secrets: vscode.SecretStorage) {
+  const reconfigure = async () => {
+    if (!vscode.workspace.workspaceFolders?.length) return; // nothing to configure yet
+    await configureHost(host, secrets).catch(report);
+  };
+  return [
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('airlock')) void reconfigure();
+    }),
+    secrets.onDidChange((e) => {
+      if (e.key === API_KEY_SECRET) void reconfigure();
+    }),
+  ];
+}

@@ -1,0 +1,53 @@
+// Quick pick items for the palette commands, built from what the host reported. Pure.
+import type { ApprovalEvent, InteractionEvent } from '../host/protocol/events.js';
+import type { Pending, RunSummary } from '../host/protocol/rpc.js';
+import { plainText } from './indicator-text.js';
+
+export interface Item<T> {
+  label: string;
+  description?: string;
+  detail?: string;
+  value: T;
+}
+
+function previewDetail(gate: ApprovalEvent): string {
+  const p = gate.preview;
+  if (!p) return `run ${gate.run_id}`;
+  const size =
+    p.kind === 'delete' ? `${p.before_bytes} bytes` : `${p.before_bytes} → ${p.after_bytes} bytes`;
+  return `${p.kind} ${p.path} (${size})${p.stale ? ' · the file changed since' : ''} · run ${gate.run_id}`;
+}
+
+export function approvalItems(pending: Pending, onlyFiles = false): Item<ApprovalEvent>[] {
+  return pending.approvals
+    .filter((gate) => !onlyFiles || gate.preview !== null)
+    .map((gate) => ({
+      label: plainText(gate.prompt, 120),
+      description: gate.tool,
+      detail: previewDetail(gate),
+      value: gate,
+    }));
+}
+
+export function interactionItems(pending: Pending): Item<InteractionEvent>[] {
+  return pending.interactions.map((question) => ({
+    label: plainText(question.prompt, 120),
+    description: question.tool,
+    detail: `run ${question.run_id}`,
+    value: question,
+  }));
+}
+
+export function runItems(
+  runs: readonly RunSummary[],
+  statuses?: ReadonlySet<RunSummary['status']>,
+): Item<RunSummary>[] {
+  return runs
+    .filter((run) => !statuses || statuses.has(run.status))
+    .map((run) => ({
+      label: plainText(run.prompt ?? run.run_id, 120),
+      description: `${run.status}${run.pending ? ` · ${run.pending} pending` : ''}`,
+      detail: `${run.run_id} · ${run.updated_at}`,
+      value: run,
+    }));
+}

@@ -1,0 +1,104 @@
+// The "Airlock" sidebar: a webview view whose UI lives in dist/webview.js. This side posts
+// nothing before the webview says `ready` (it says so again each time it is shown, as the
+// content is not retained while hidden), validates every message, and answers each request.
+import * as vscode from 'vscode';
+import type { RunEvent } from '../host/protocol/events.js';
+import type { ToWebview } from '../webview/protocol.js';
+import type { Actions } from './actions.js';
+import { toStateMessage, type PendingModel } from './pending-model.js';
+import { makeNonce, sidebarHtml } from './webview-html.js';
+import { handleRequest, parseInbound } from './webview-requests.js';
+
+export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposable {
+  static readonly viewId = 'airlock.sidebar';
+  private view: vscode.WebviewView | undefined;
+  private ready = false;
+  private badge: vscode.ViewBadge | undefined;
+  private readonly viewScope: vscode.Disposable[] = [];
+  private readonly modelListener: { dispose(): void };
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly model: PendingModel,
+    private readonly actions: Actions,
+    private readonly output: vscode.LogOutputChannel,
+  ) {
+    this.modelListener = model.onDidChange((snapshot) => this.post(toStateMessage(snapshot)));
+  }
+
+  get visible(): boolean {
+    return this.view?.visible ?? false;
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.disposeView();
+    this.view = view;
+    this.ready = false;
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
+    view.webview.options = { enableScripts: true, localResourceRoots: [dist] };
+    view.webview.html = sidebarHtml({
+      cspSource: view.webview.cspSource,
+      nonce: makeNonce(),
+      scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+    });
+    view.badge = this.badge;
+    this.viewScope.push(
+      view.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
+      view.onDidChangeVisibility(() => {
+        if (!view.visible) this.ready = false; // the content is discarded; it says ready again
+      }),
+      view.onDidDispose(() => {
+        if (this.view === view) this.view = undefined;
+        this.ready = false;
+        this.disposeView();
+      }),
+    );
+    void this.model.refresh(); // starts the host on first need
+  }
+
+  setBadge(count: number, tooltip: string): void {
+    this.badge = count > 0 ? { value: count, tooltip } : undefined;
+    if (this.view) this.view.badge = this.badge;
+  }
+
+  /** A live run event, for streamed model text. */
+  postEvent(event: RunEvent): void {
+    this.post({ type: 'event', event });
+  }
+
+  /** Shows the sidebar; with preserveFocus the editor keeps the keyboard. */
+  async reveal(preserveFocus: boolean): Promise<void> {
+    if (this.view) this.view.show(preserveFocus);
+    else await vscode.commands.executeCommand(`${SidebarView.viewId}.focus`);
+  }
+
+  dispose(): void {
+    this.modelListener.dispose();
+    this.disposeView();
+  }
+
+  private async receive(raw: unknown): Promise<void> {
+    const inbound = parseInbound(raw);
+    if (inbound.tag === 'invalid') {
+      this.output.warn(`Ignored an invalid message from the sidebar: ${inbound.problem}`);
+      return;
+    }
+    if (inbound.tag === 'ready') {
+      this.ready = true;
+      this.post(toStateMessage(this.model.current));
+      void this.model.refresh();
+      return;
+    }
+    this.post(await handleRequest(inbound.request, this.actions));
+  }
+
+  private post(message: ToWebview): void {
+    if (!this.view || !this.ready) return;
+    void this.view.webview.postMessage(message);
+  }
+
+  private disposeView(): void {
+    for (const disposable of this.viewScope.splice(0)) disposable.dispose();
+  }
+}

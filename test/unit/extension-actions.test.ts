@@ -1,0 +1,235 @@
+// The decisions the extension sends: each action re-reads pending and acts only on an id pending
+// right now in that run, and builds the resume the host expects (edit-then-approve included).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ApprovalEvent } from '../../host/protocol/events.js';
+import type { Proposal } from '../../host/protocol/rpc.js';
+import { Actions, type Editors } from '../../extension/actions.js';
+import {
+  approval,
+  decideAll,
+  denial,
+  editedOverride,
+  NO_LONGER_PENDING,
+} from '../../extension/decisions.js';
+import { errorMessage, isRefusal } from '../../extension/rpc-call.js';
+import { FakeHost, gate, pending, question, refusal, run } from './extension-fakes.js';
+
+function setup(replies: Record<string, unknown> = {}) {
+  const opened: string[] = [];
+  const editors: Editors = {
+    openDiff: async (g: ApprovalEvent) => void opened.push(`diff ${g.approval_id}`),
+    editThenApprove: async (g: ApprovalEvent) => void opened.push(`edit ${g.approval_id}`),
+    openTrace: async (runId: string) => void opened.push(`trace ${runId}`),
+  };
+  const host = new FakeHost({
+    'airlock/pending': pending({
+      approvals: [gate(), gate({ approval_id: 'apr_2', call_id: 'call_3', path: 'src/b.ts' })],
+      interactions: [question()],
+      interrupted: ['run_9'],
+    }),
+    'airlock/listRuns': { runs: [run(), run({ run_id: 'run_done', status: 'success' })] },
+    'airlock/resume': (p: unknown) => ({ run_id: (p as { run_id: string }).run_id }),
+    'airlock/cancelRun': (p: unknown) => ({ run_id: (p as { run_id: string }).run_id }),
+    'airlock/startRun': { run_id: 'run_new' },
+    ...replies,
+  });
+  let changed = 0;
+  const actions = new Actions(host, editors, () => changed++);
+  return { host, actions, opened, changed: () => changed };
+}
+
+void describe('resolutions', () => {
+  void it('carry a comment, a reason and a scope only when given', () => {
+    assert.deepEqual(approval(), { approved: true });
+    assert.deepEqual(approval({ comment: '  ', scope: 'once' }), { approved: true });
+    assert.deepEqual(approval({ comment: ' ok ', scope: 'run' }), {
+      approved: true,
+      comment: 'ok',
+      scope: 'run',
+    });
+    assert.deepEqual(denial({ reason: 'no', scope: 'workspace' }), {
+      approved: false,
+      reason: 'no',
+      scope: 'workspace',
+    });
+    assert.deepEqual(decideAll(['a', 'b'], false, 'not now'), {
+      a: { approved: false, reason: 'not now' },
+      b: { approved: false, reason: 'not now' },
+    });
+  });
+});
+
+void describe('editedOverride', () => {
+  const proposal = (p: Partial<Proposal> = {}): Proposal => ({
+    path: 'src/a.ts',
+    current: 'old\n',
+    proposed: 'new\n',
+    masked: false,
+    ...p,
+  });
+
+  void it('gives write_file the whole content', () => {
+    assert.deepEqual(editedOverride('write_file', proposal(), 'mine\n'), { content: 'mine\n' });
+  });
+
+  void it('gives edit_file the whole current file as old_string', () => {
+    assert.deepEqual(editedOverride('edit_file', proposal(), 'mine\n'), {
+      old_string: 'old\n',
+      new_string: 'mine\n',
+    });
+  });
+
+  void it('refuses edits the tool could not apply', () => {
+    assert.throws(() => editedOverride('edit_file', proposal(), 'old\n'), /same as the current/);
+    assert.throws(() => editedOverride('edit_file', proposal({ current: '' }), 'x'), /empty/);
+    assert.throws(() => editedOverride('edit_file', proposal({ current: null }), 'x'), /exist/);
+    assert.throws(() => editedOverride('delete_file', proposal(), 'x'), /does not write/);
+  });
+});
+
+void describe('Actions', () => {
+  void it('approves a pending gate with one resume', async () => {
+    const { host, actions, changed } = setup();
+    await actions.approve('run_1', 'apr_1', { comment: 'looks right', scope: 'once' });
+    assert.deepEqual(host.writes(), [
+      {
+        method: 'airlock/resume',
+        params: { run_id: 'run_1', resume: { apr_1: { approved: true, comment: 'looks right' } } },
+      },
+    ]);
+    assert.equal(host.calls[0]?.method, 'airlock/pending', 'pending is re-read first');
+    assert.equal(changed(), 1);
+  });
+
+  void it('denies with a reason and a scope', async () => {
+    const { host, actions } = setup();
+    await actions.deny('run_1', 'apr_2', { reason: 'keep b', scope: 'run' });
+    assert.deepEqual(host.writes()[0]?.params, {
+      run_id: 'run_1',
+      resume: { apr_2: { approved: false, reason: 'keep b', scope: 'run' } },
+    });
+  });
+
+  void it('acts on nothing that is not pending right now in that run', async () => {
+    const { host, actions, opened } = setup();
+    const stale = [
+      () => actions.approve('run_1', 'apr_gone'),
+      () => actions.approve('run_other', 'apr_1'),
+      () => actions.deny('run_1', 'int_1'),
+      () => actions.answer('run_1', 'apr_1', 'x'),
+      () => actions.decideAll('run_1', ['apr_1', 'apr_gone'], true),
+      () => actions.continueRun('run_1'),
+      () => actions.cancelRun('run_done'),
+      () => actions.cancelRun('run_unknown'),
+      () => actions.openDiff('run_1', 'apr_gone'),
+      () => actions.editThenApprove('run_2', 'apr_1'),
+      () => actions.approveEdited('run_1', 'apr_gone', 'x'),
+    ];
+    for (const attempt of stale) await assert.rejects(attempt, { message: NO_LONGER_PENDING });
+    assert.deepEqual(host.writes(), []);
+    assert.deepEqual(opened, []);
+  });
+
+  void it('decides every gate of a turn in one resume', async () => {
+    const { host, actions } = setup();
+    await actions.decideAll('run_1', ['apr_1', 'apr_2'], true);
+    assert.deepEqual(host.writes(), [
+      {
+        method: 'airlock/resume',
+        params: {
+          run_id: 'run_1',
+          resume: { apr_1: { approved: true }, apr_2: { approved: true } },
+        },
+      },
+    ]);
+  });
+
+  void it('answers a question with the value as given', async () => {
+    const { host, actions } = setup();
+    await actions.answer('run_1', 'int_1', 'Ada');
+    assert.deepEqual(host.writes()[0]?.params, { run_id: 'run_1', resume: { int_1: 'Ada' } });
+  });
+
+  void it('passes a host refusal on, still refreshing the list', async () => {
+    const { actions, changed } = setup({
+      'airlock/resume': () => refusal('The answer for int_1 does not fit the schema'),
+    });
+    const err = await actions.answer('run_1', 'int_1', '').catch((e: unknown) => e);
+    assert.ok(isRefusal(err));
+    assert.match(errorMessage(err), /does not fit/);
+    assert.equal(changed(), 1);
+  });
+
+  void it('approves edited content as override_input, fetched fresh from the proposal', async () => {
+    const { host, actions } = setup({
+      'airlock/proposal': { path: 'src/a.ts', current: 'old\n', proposed: 'new\n', masked: false },
+    });
+    await actions.approveEdited('run_1', 'apr_1', 'edited\n');
+    assert.deepEqual(host.writes(), [
+      {
+        method: 'airlock/resume',
+        params: {
+          run_id: 'run_1',
+          resume: { apr_1: { approved: true, override_input: { content: 'edited\n' } } },
+        },
+      },
+    ]);
+  });
+
+  void it('builds an edit_file override from the current file', async () => {
+    const { host, actions } = setup({
+      'airlock/pending': pending({ approvals: [gate({ tool: 'edit_file' })] }),
+      'airlock/proposal': {
+        path: 'src/a.ts',
+        current: 'a\nb\n',
+        proposed: 'a\nB\n',
+        masked: false,
+      },
+    });
+    await actions.approveEdited('run_1', 'apr_1', 'a\nBee\n');
+    assert.deepEqual(host.writes()[0]?.params, {
+      run_id: 'run_1',
+      resume: {
+        apr_1: {
+          approved: true,
+          override_input: { old_string: 'a\nb\n', new_string: 'a\nBee\n' },
+        },
+      },
+    });
+  });
+
+  void it('continues an interrupted run with an empty resume', async () => {
+    const { host, actions } = setup();
+    await actions.continueRun('run_9');
+    assert.deepEqual(host.writes()[0]?.params, { run_id: 'run_9', resume: {} });
+  });
+
+  void it('cancels a paused run with its reason', async () => {
+    const { host, actions } = setup();
+    await actions.cancelRun('run_1', ' wrong task ');
+    assert.deepEqual(host.writes()[0], {
+      method: 'airlock/cancelRun',
+      params: { run_id: 'run_1', reason: 'wrong task' },
+    });
+  });
+
+  void it('opens editors only for pending gates, and edit only for file writes', async () => {
+    const { actions, opened } = setup({
+      'airlock/pending': pending({
+        approvals: [gate(), gate({ approval_id: 'apr_d', tool: 'delete_file' })],
+      }),
+    });
+    await actions.openDiff('run_1', 'apr_1');
+    await actions.editThenApprove('run_1', 'apr_1');
+    await actions.openDiff('run_1', 'apr_d');
+    await assert.rejects(actions.editThenApprove('run_1', 'apr_d'), /nothing to edit/);
+    await actions.openTrace('run_1');
+    assert.deepEqual(opened, ['diff apr_1', 'edit apr_1', 'diff apr_d', 'trace run_1']);
+  });
+
+  void it('rejects a reply that does not fit the method', async () => {
+    const { actions } = setup({ 'airlock/startRun': { wrong: true } });
+    await assert.rejects(actions.startRun('do it'), /invalid airlock\/startRun reply/);
+  });
+});

@@ -1,0 +1,101 @@
+// The editor's `airlock.*` settings → the host's Settings: package.json declares exactly the
+// settings the schema has, with the same defaults, and invalid values fall back with a message.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pkg from '../../package.json';
+import { HostOptions } from '../../host/protocol/rpc.js';
+import { Settings } from '../../host/settings-schema.js';
+import {
+  hostOptions,
+  SETTING_KEYS,
+  settingsFromConfiguration,
+  type SettingKey,
+} from '../../extension/settings.js';
+
+const declared = pkg.contributes.configuration.properties as Record<
+  string,
+  { default: unknown; type: string }
+>;
+const defaults = (key: SettingKey) => declared[`airlock.${key}`]?.default;
+
+void describe('settings contributed in package.json', () => {
+  void it('are exactly the Settings schema, one VS Code setting per field', () => {
+    assert.deepEqual(Object.keys(declared).sort(), SETTING_KEYS.map((k) => `airlock.${k}`).sort());
+    const fields = Object.keys(Settings.shape).flatMap((k) =>
+      k === 'retention' ? ['retention.keepRuns', 'retention.keepDays'] : [k],
+    );
+    assert.deepEqual([...SETTING_KEYS].sort(), fields.sort());
+  });
+
+  void it("have the schema's defaults", () => {
+    assert.deepEqual(settingsFromConfiguration(defaults).settings, Settings.parse({}));
+    assert.deepEqual(settingsFromConfiguration(defaults).problems, []);
+  });
+
+  void it('describe every setting', () => {
+    for (const [key, property] of Object.entries(declared)) {
+      const p = property as { markdownDescription?: string; description?: string };
+      assert.ok((p.markdownDescription ?? p.description ?? '').length > 20, key);
+    }
+  });
+});
+
+void describe('settingsFromConfiguration', () => {
+  void it('maps the flat retention.* settings into the nested object', () => {
+    const values: Partial<Record<SettingKey, unknown>> = {
+      model: 'gpt-4o-mini',
+      baseURL: 'http://localhost:11434/v1',
+      policy: [{ tool: 'write_file', paths: ['docs/**'], action: 'allow' }],
+      approvalTimeout: 90,
+      maxTurns: 5,
+      'retention.keepRuns': 500,
+      'retention.keepDays': 30,
+    };
+    const { settings, problems } = settingsFromConfiguration((k) => values[k]);
+    assert.deepEqual(problems, []);
+    assert.equal(settings.model, 'gpt-4o-mini');
+    assert.equal(settings.baseURL, 'http://localhost:11434/v1');
+    assert.deepEqual(settings.policy, [
+      { tool: 'write_file', paths: ['docs/**'], action: 'allow' },
+    ]);
+    assert.equal(settings.approvalTimeout, 90);
+    assert.equal(settings.maxTurns, 5);
+    assert.deepEqual(settings.retention, { keepRuns: 500, keepDays: 30 });
+    assert.deepEqual(settings.redactKeys, Settings.parse({}).redactKeys);
+  });
+
+  void it('replaces an invalid setting by its default and says which', () => {
+    const values: Partial<Record<SettingKey, unknown>> = {
+      model: 'm',
+      policy: [{ tool: 'write_file', action: 'sometimes' }],
+      maxTurns: 0,
+      'retention.keepDays': -1,
+      'retention.keepRuns': 3,
+    };
+    const { settings, problems } = settingsFromConfiguration((k) => values[k]);
+    assert.equal(settings.model, 'm');
+    assert.deepEqual(settings.policy, []);
+    assert.equal(settings.maxTurns, 25);
+    assert.deepEqual(settings.retention, { keepRuns: 3, keepDays: 0 });
+    assert.equal(problems.length, 3);
+    assert.match(problems.join('\n'), /airlock\.policy/);
+    assert.match(problems.join('\n'), /airlock\.maxTurns/);
+    assert.match(problems.join('\n'), /airlock\.retention\.keepDays/);
+  });
+
+  void it('drops a redaction pattern that is not a regular expression (the host would refuse it)', () => {
+    const values: Partial<Record<SettingKey, unknown>> = { redactPatterns: ['ok-[0-9]+', '(['] };
+    const { settings, problems } = settingsFromConfiguration((k) => values[k]);
+    assert.deepEqual(settings.redactPatterns, ['ok-[0-9]+']);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /airlock\.redactPatterns.*\(\[/);
+  });
+
+  void it('builds HostOptions the host accepts at initialize', () => {
+    const { settings } = settingsFromConfiguration(() => undefined);
+    const options = hostOptions('/work/ws', settings, '');
+    assert.deepEqual(HostOptions.parse(options), options);
+    assert.equal(options.db, '');
+    assert.throws(() => hostOptions('', settings, ''));
+  });
+});

@@ -1,0 +1,1074 @@
+// The sidebar webview in headless Chromium (playwright-core, /usr/bin/chromium). The page is
+// served like the extension serves it (strict CSP with a nonce, dist/webview.js and .css), with a
+// recorded acquireVsCodeApi. It is fed real events: the host runtime runs in this process against
+// a scripted model server and a temp workspace (see host-events.ts). The tests click through the
+// cards and forms and check the exact messages posted and what the developer sees.
+// Build first: `node esbuild.mjs` (npm test does).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Locator, Page } from 'playwright-core';
+import type { FromWebview, RunRow, StateMessage } from '../../webview/protocol.js';
+import { captureHostEvents, XSS_IMG, XSS_SCRIPT, type Captured } from './host-events.js';
+import {
+  openSidebar,
+  startHarness,
+  type Harness,
+  type Sidebar,
+  type ThemeName,
+} from './harness.js';
+
+const SHOTS = path.resolve('test-results/webview');
+
+let harness: Harness;
+let c: Captured;
+const open: Sidebar[] = [];
+
+before(async () => {
+  for (const file of ['dist/webview.js', 'dist/webview.css']) {
+    assert.ok(fs.existsSync(file), `${file} is missing: run \`node esbuild.mjs\` first.`);
+  }
+  c = await captureHostEvents();
+  harness = await startHarness();
+});
+
+after(async () => {
+  for (const sidebar of open) await sidebar.close();
+  await harness?.close();
+  await c?.close();
+});
+
+/** A fresh page (tests run one at a time, so the previous test's page is closed first). */
+async function sidebar(theme: ThemeName = 'light'): Promise<Sidebar> {
+  for (const previous of open.splice(0)) await previous.close();
+  const s = await openSidebar(harness, theme);
+  open.push(s);
+  return s;
+}
+
+/** A request without its id (ids are checked separately: numbers, increasing). */
+function body(message: FromWebview): Record<string, unknown> {
+  const { id: _id, ...rest } = message as FromWebview & { id?: number };
+  return rest;
+}
+
+function idOf(message: FromWebview): number {
+  assert.ok('id' in message, `${message.type} has no id`);
+  return message.id;
+}
+
+function card(page: Page, approvalId: string): Locator {
+  return page.locator(`section.card[data-approval-id="${approvalId}"]`);
+}
+
+function form(page: Page, interactionId: string): Locator {
+  return page.locator(`section.card[data-interaction-id="${interactionId}"]`);
+}
+
+function run(page: Page, runId: string): Locator {
+  return page.locator(`section.run[data-run-id="${runId}"]`);
+}
+
+async function text(locator: Locator): Promise<string> {
+  return (await locator.textContent()) ?? '';
+}
+
+/** The diff table of a card as [class, old, new, text] rows (hunks and notes as [class, text]). */
+async function diffRows(locator: Locator): Promise<string[][]> {
+  return locator.locator('table.diff tbody tr').evaluateAll((rows) =>
+    rows.map((row) => {
+      const cells = Array.from((row as HTMLTableRowElement).cells);
+      if (cells.length === 1) return [row.className, cells[0]?.textContent ?? ''];
+      const code = cells.at(-1);
+      return [
+        row.className,
+        ...cells.slice(0, -1).map((cell) => cell.textContent ?? ''),
+        code?.lastChild?.textContent ?? '',
+      ];
+    }),
+  );
+}
+
+/** Waits for `count` messages in total and returns the last one. */
+async function request(s: Sidebar, count: number): Promise<FromWebview> {
+  return s.nthPosted(count);
+}
+
+async function postedCount(s: Sidebar): Promise<number> {
+  return (await s.posted()).length;
+}
+
+function stateWith(overrides: Partial<StateMessage>): StateMessage {
+  return { ...c.state, ...overrides };
+}
+
+function rowOf(runId: string): RunRow {
+  const row = c.state.runs.find((r) => r.run_id === runId);
+  assert.ok(row, `no row for ${runId}`);
+  return row;
+}
+
+void describe('sidebar webview (headless Chromium, real host events)', () => {
+  void it('says ready before anything else, says when the host is starting, ignores invalid messages, shows empty and error states', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    assert.deepEqual(await s.posted(), [{ type: 'ready' }]);
+    await page.getByRole('status').filter({ hasText: 'Starting the Airlock host…' }).waitFor();
+
+    await page.evaluate(() => {
+      window.postMessage({ type: 'state', runs: 'not a list' }, '*');
+      window.postMessage({ type: 'unknown' }, '*');
+      window.postMessage('<img src=x>', '*');
+    });
+    await page.waitForFunction(
+      () => (window as unknown as { __warnings: string[] }).__warnings.length >= 3,
+    );
+    const warned = await page.evaluate(
+      () => (window as unknown as { __warnings: string[] }).__warnings,
+    );
+    assert.ok(
+      warned.every((w) => w.startsWith('Airlock: ignoring a message')),
+      warned.join('\n'),
+    );
+    assert.ok(await page.getByText('Starting the Airlock host…').isVisible());
+
+    await s.send({
+      type: 'state',
+      runs: [],
+      approvals: [],
+      interactions: [],
+      connected: true,
+      error: null,
+    });
+    await page.getByText('Nothing waiting for you.').waitFor();
+    assert.equal(await page.locator('.banner').isVisible(), false);
+    assert.ok(await page.getByText('No runs yet.').isVisible());
+
+    await s.send({
+      type: 'state',
+      runs: [],
+      approvals: [],
+      interactions: [],
+      connected: false,
+      error: null,
+    });
+    await page.getByText('Starting the Airlock host…').waitFor();
+
+    const error = 'The Airlock host stopped 3 times; use "Restart" to try again.';
+    await s.send({
+      type: 'state',
+      runs: [],
+      approvals: [],
+      interactions: [],
+      connected: false,
+      error,
+    });
+    await page.getByRole('alert').filter({ hasText: error }).waitFor();
+    assert.deepEqual(await s.posted(), [{ type: 'ready' }], 'nothing but ready was posted');
+    assert.deepEqual(
+      s.warnings.filter((w) => !w.startsWith('Airlock: ignoring a message')),
+      [],
+      'no other console errors or warnings (e.g. CSP violations)',
+    );
+  });
+
+  void it('shows edit, create and delete cards of one model turn grouped by run, with arguments, diffs and expiry', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const group = page.locator(`section.group[data-run-id="${c.runIds.turn}"]`);
+    await group.waitFor();
+    assert.equal(await group.getAttribute('aria-label'), 'Run: Tidy up the greeting, 3 waiting');
+    assert.equal(await group.locator('section.card').count(), 3);
+    assert.ok(
+      await group.getByRole('button', { name: 'Approve all 3 changes of this turn' }).isVisible(),
+    );
+    assert.ok(
+      await group.getByRole('button', { name: 'Deny all 3 changes of this turn' }).isVisible(),
+    );
+    // A run with a single gate has no bulk buttons.
+    const staleGroup = page.locator(`section.group[data-run-id="${c.runIds.stale}"]`);
+    assert.equal(await staleGroup.getByRole('button', { name: /^(Approve|Deny) all/ }).count(), 0);
+
+    const edit = card(page, c.edit.approval_id);
+    assert.equal(await edit.getAttribute('aria-label'), 'Edit src/app.ts (edit_file)');
+    assert.equal(await text(edit.locator('.card-head')), 'Editedit_filesrc/app.ts');
+    assert.equal(await text(edit.locator('.prompt')), 'Edit src/app.ts?');
+    assert.equal(await edit.locator('.expires time').getAttribute('datetime'), c.edit.expires_at);
+    assert.match(await text(edit.locator('.expires')), /^Expires /);
+    assert.equal(await text(edit.locator('.stats')), '+2 −1 lines · 108 bytes → 132 bytes');
+    assert.deepEqual(
+      await edit
+        .locator('table.args tr')
+        .evaluateAll((rows) =>
+          rows.map((r) => [
+            r.querySelector('th')?.textContent,
+            r.querySelector('pre')?.textContent,
+          ]),
+        ),
+      [
+        ['path', 'src/app.ts'],
+        ['old_string', "const name = 'world';"],
+        ['new_string', "const name = 'Airlock';\nconst excited = true;"],
+      ],
+    );
+    assert.deepEqual(await diffRows(edit), [
+      ['hunk', '@@ -1,5 +1,6 @@'],
+      ['ctx', '1', '1', "import { greet } from './greet';"],
+      ['ctx', '2', '2', ''],
+      ['del', '3', '', "const name = 'world';"],
+      ['add', '', '3', "const name = 'Airlock';"],
+      ['add', '', '4', 'const excited = true;'],
+      ['ctx', '4', '5', 'console.log(greet(name));'],
+      ['ctx', '5', '6', 'export const version = 1;'],
+    ]);
+    const backgrounds = await edit
+      .locator('table.diff tbody tr td.code')
+      .evaluateAll((cells) => cells.map((cell) => getComputedStyle(cell).backgroundColor));
+    assert.notEqual(backgrounds[2], backgrounds[0], 'removed lines are coloured');
+    assert.notEqual(backgrounds[3], backgrounds[0], 'added lines are coloured');
+    assert.notEqual(backgrounds[2], backgrounds[3], 'added and removed differ');
+    for (const name of [
+      'Open diff of src/app.ts in the editor',
+      'Edit src/app.ts, then approve',
+      'Cancel this run',
+    ]) {
+      assert.ok(await edit.getByRole('button', { name }).isVisible(), name);
+    }
+
+    const create = card(page, c.create.approval_id);
+    assert.equal(await text(create.locator('.badge')), 'Create');
+    assert.equal(await text(create.locator('.stats')), '+3 −0 lines · new file, 35 bytes');
+    assert.deepEqual(await diffRows(create), [
+      ['hunk', '@@ -0,0 +1,3 @@'],
+      ['add', '', '1', '# Greeting'],
+      ['add', '', '2', ''],
+      ['add', '', '3', 'Says hello to Airlock.'],
+    ]);
+
+    const remove = card(page, c.remove.approval_id);
+    assert.equal(await text(remove.locator('.badge')), 'Delete');
+    assert.deepEqual(await remove.locator('dl.facts > *').allTextContents(), [
+      'Path',
+      'old-notes.txt',
+      'Size',
+      '59 bytes',
+    ]);
+    assert.equal(await text(remove.locator('h4')), 'Content to be deleted');
+    assert.deepEqual(await diffRows(remove), [
+      ['del', '1', 'TODO: greet the world'],
+      ['del', '2', 'TODO: remove this file'],
+      ['del', '3', 'keep it short'],
+    ]);
+    assert.equal(await remove.getByRole('button', { name: /then approve/ }).count(), 0);
+    assert.ok(
+      await remove
+        .getByRole('button', { name: 'Open diff of old-notes.txt in the editor' })
+        .isVisible(),
+    );
+  });
+
+  void it('approve (with comment), deny (with reason), always-allow/deny, edit-then-approve, open diff and cancel post exactly one request each', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const edit = card(page, c.edit.approval_id);
+    const create = card(page, c.create.approval_id);
+    const remove = card(page, c.remove.approval_id);
+    const turn = { run_id: c.runIds.turn };
+    await edit.waitFor();
+    let n = 1; // "ready"
+    const ids: number[] = [];
+    const next = async () => {
+      n += 1;
+      const message = await request(s, n);
+      ids.push(idOf(message));
+      return message;
+    };
+
+    // Approve with a comment: the card goes busy, then says it was sent.
+    await edit.getByLabel('Comment (optional)').fill('Looks right');
+    await edit.getByRole('button', { name: /^Approve:/ }).click();
+    const approve = await next();
+    assert.deepEqual(body(approve), {
+      type: 'approve',
+      ...turn,
+      approval_id: c.edit.approval_id,
+      comment: 'Looks right',
+      scope: 'once',
+    });
+    assert.ok(await edit.getByRole('button', { name: /^Approve:/ }).isDisabled());
+    assert.ok(await edit.getByRole('button', { name: /^Deny:/ }).isDisabled());
+    assert.equal(await edit.getAttribute('aria-busy'), 'true');
+    await s.send({ type: 'reply', id: idOf(approve), ok: true });
+    await edit.getByText('Sent. Waiting for the run to continue…').waitFor();
+    assert.ok(await edit.getByRole('button', { name: /^Approve:/ }).isDisabled(), 'stays decided');
+
+    // Deny with a reason; the extension refuses: the error shows on that card, controls return.
+    await create.getByLabel('Reason, if you deny').fill('Not needed: the README covers it');
+    await create.getByRole('button', { name: /^Deny:/ }).click();
+    const deny = await next();
+    assert.deepEqual(body(deny), {
+      type: 'deny',
+      ...turn,
+      approval_id: c.create.approval_id,
+      reason: 'Not needed: the README covers it',
+      scope: 'once',
+    });
+    await s.send({
+      type: 'reply',
+      id: idOf(deny),
+      ok: false,
+      error: `${c.create.approval_id} is not pending in run ${c.runIds.turn}.`,
+    });
+    await create
+      .getByRole('alert')
+      .filter({ hasText: `${c.create.approval_id} is not pending` })
+      .waitFor();
+    assert.ok(await create.getByRole('button', { name: /^Deny:/ }).isEnabled());
+    assert.equal(await create.getAttribute('aria-busy'), null);
+    assert.equal(
+      await create.getByLabel('Reason, if you deny').inputValue(),
+      'Not needed: the README covers it',
+    );
+    assert.equal(await edit.getByRole('alert').count(), 0, 'the error is on the card that failed');
+
+    // Always allow write_file in this run / workspace; always deny in this workspace.
+    await create.getByRole('button', { name: 'Always allow write_file in this run' }).click();
+    const allowRun = await next();
+    assert.deepEqual(body(allowRun), {
+      type: 'approve',
+      ...turn,
+      approval_id: c.create.approval_id,
+      scope: 'run',
+    });
+    await s.send({ type: 'reply', id: idOf(allowRun), ok: false, error: 'try again' });
+    await create.getByRole('alert').filter({ hasText: 'try again' }).waitFor();
+    assert.equal(await create.getByRole('alert').count(), 1, 'the new error replaced the old');
+    await create.getByRole('button', { name: 'Always allow write_file in this workspace' }).click();
+    assert.equal((await next()).type, 'approve');
+    assert.deepEqual(body((await s.posted()).at(-1)!), {
+      type: 'approve',
+      ...turn,
+      approval_id: c.create.approval_id,
+      scope: 'workspace',
+    });
+    await s.send({ type: 'reply', id: ids.at(-1)!, ok: false, error: 'again' });
+    await create.getByRole('alert').filter({ hasText: 'again' }).waitFor();
+    await create.getByRole('button', { name: 'Always deny write_file in this workspace' }).click();
+    assert.deepEqual(body(await next()), {
+      type: 'deny',
+      ...turn,
+      approval_id: c.create.approval_id,
+      reason: 'Not needed: the README covers it',
+      scope: 'workspace',
+    });
+
+    // Open diff and "Edit, then approve" are commands: the card is usable again once they land.
+    await remove.getByRole('button', { name: 'Open diff of old-notes.txt in the editor' }).click();
+    const openDiff = await next();
+    assert.deepEqual(body(openDiff), {
+      type: 'openDiff',
+      ...turn,
+      approval_id: c.remove.approval_id,
+    });
+    assert.ok(await remove.getByRole('button', { name: /^Approve:/ }).isDisabled());
+    await s.send({ type: 'reply', id: idOf(openDiff), ok: true });
+    await page.waitForFunction(
+      (id) =>
+        !document.querySelector<HTMLButtonElement>(`[data-approval-id="${id}"] button`)?.disabled,
+      c.remove.approval_id,
+    );
+    assert.equal(await remove.locator('.action-status').textContent(), '');
+
+    const stale = card(page, c.stale.approval_id);
+    await stale.getByRole('button', { name: 'Edit numbers.txt, then approve' }).click();
+    assert.deepEqual(body(await next()), {
+      type: 'editThenApprove',
+      run_id: c.runIds.stale,
+      approval_id: c.stale.approval_id,
+    });
+
+    await remove.getByRole('button', { name: 'Cancel this run' }).click();
+    assert.deepEqual(body(await next()), { type: 'cancelRun', ...turn });
+
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      'request ids increase',
+    );
+    assert.equal(new Set(ids).size, ids.length, 'request ids are unique');
+
+    // The host decided the edit: its card leaves, the others stay as they were.
+    await s.send(
+      stateWith({
+        approvals: c.state.approvals.filter((a) => a.approval_id !== c.edit.approval_id),
+      }),
+    );
+    await edit.waitFor({ state: 'detached' });
+    assert.equal(
+      await page
+        .locator(`section.group[data-run-id="${c.runIds.turn}"]`)
+        .getAttribute('aria-label'),
+      'Run: Tidy up the greeting, 2 waiting',
+    );
+    assert.ok(
+      await page.getByRole('button', { name: 'Approve all 2 changes of this turn' }).isVisible(),
+    );
+    assert.equal(
+      await create.getByLabel('Reason, if you deny').inputValue(),
+      'Not needed: the README covers it',
+      'typed text survives a state update',
+    );
+  });
+
+  void it('"Approve all" and "Deny all" (with a reason) decide every gate of the turn at once', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const group = page.locator(`section.group[data-run-id="${c.runIds.turn}"]`);
+    await group.waitFor();
+    const turnIds = [c.edit.approval_id, c.create.approval_id, c.remove.approval_id];
+
+    await group.getByLabel('Reason, if you deny all').fill('Wrong approach; keep the old notes');
+    await group.getByRole('button', { name: 'Deny all 3 changes of this turn' }).click();
+    const denyAll = await request(s, 2);
+    assert.deepEqual(body(denyAll), {
+      type: 'decideAll',
+      run_id: c.runIds.turn,
+      approval_ids: turnIds,
+      approved: false,
+      reason: 'Wrong approach; keep the old notes',
+    });
+    assert.ok(
+      await card(page, c.edit.approval_id)
+        .getByRole('button', { name: /^Approve:/ })
+        .isDisabled(),
+      'the whole group is busy',
+    );
+    await s.send({ type: 'reply', id: idOf(denyAll), ok: false, error: 'The run moved on.' });
+    await group
+      .locator('.bulk')
+      .getByRole('alert')
+      .filter({ hasText: 'The run moved on.' })
+      .waitFor();
+    assert.ok(
+      await card(page, c.edit.approval_id)
+        .getByRole('button', { name: /^Approve:/ })
+        .isEnabled(),
+    );
+
+    await group.getByRole('button', { name: 'Approve all 3 changes of this turn' }).click();
+    assert.deepEqual(body(await request(s, 3)), {
+      type: 'decideAll',
+      run_id: c.runIds.turn,
+      approval_ids: turnIds,
+      approved: true,
+    });
+  });
+
+  void it('a stale gate says the file changed and shows the fresh diff', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const stale = card(page, c.stale.approval_id);
+    await stale.waitFor();
+    assert.equal(
+      await text(stale.getByRole('note')),
+      'numbers.txt changed since the agent proposed this. Below is the fresh diff against the file as it is now.',
+    );
+    assert.deepEqual(await diffRows(stale), [
+      ['hunk', '@@ -1,4 +1,4 @@'],
+      ['ctx', '1', '1', 'one'],
+      ['del', '2', '', 'two'],
+      ['add', '', '2', 'TWO'],
+      ['ctx', '3', '3', 'three'],
+      ['ctx', '4', '4', 'four (added by hand)'],
+    ]);
+    assert.equal(await card(page, c.edit.approval_id).getByRole('note').count(), 0);
+  });
+
+  void it('a diff over 300 lines is collapsed behind "Show all N lines", long arguments behind their own button, and both stay expanded over a reload', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const big = card(page, c.big.approval_id);
+    await big.waitFor();
+    // Every line of the diff but the two file headers: hunk headers, -/+ lines, notes.
+    const total = c.big.preview!.diff.trimEnd().split('\n').length - 2;
+    assert.ok(total > 300);
+    const toggle = big.getByRole('button', { name: `Show all ${total} lines` });
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    assert.equal(await big.locator('table.diff tbody tr').count(), 100);
+    assert.equal(await text(big.locator('.diff-more')), `${total - 100} more lines are hidden.`);
+    await toggle.click();
+    assert.equal(await big.locator('table.diff tbody tr').count(), total);
+    const collapse = big.getByRole('button', { name: 'Show fewer lines' });
+    assert.equal(await collapse.getAttribute('aria-expanded'), 'true');
+
+    const content = c.big.input as { content: string };
+    const value = big.locator('table.args tr', { hasText: 'content' }).locator('pre');
+    assert.match(await text(value), /…$/);
+    assert.ok((await text(value)).length < content.content.length);
+    await big
+      .getByRole('button', { name: `Show all ${content.content.length} characters of content` })
+      .click();
+    assert.equal(await text(value), content.content);
+
+    await s.reload();
+    await s.send(c.state);
+    await big.waitFor();
+    assert.equal(await big.locator('table.diff tbody tr').count(), total);
+    assert.equal(await text(value), content.content);
+    assert.equal((await s.posted()).length, 1, 'expanding posts nothing');
+  });
+
+  void it('question forms from real interactions: radios, text, yes/no, numbers and checkboxes, validated before posting, with the host error shown', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const qRun = c.runIds.questions;
+    const group = page.locator(`section.group[data-run-id="${qRun}"]`);
+    await group.waitFor();
+    assert.equal(await group.locator('section.card.question').count(), 5);
+    let n = 1;
+
+    // ask_user with options: a radio group; nothing chosen → an error on the field, no message.
+    const ask = form(page, c.askUser.interaction_id);
+    const radios = ask.getByRole('radiogroup', { name: 'Which package manager should I use?' });
+    assert.deepEqual(
+      await radios
+        .getByRole('radio')
+        .evaluateAll((r) => r.map((e) => (e as HTMLInputElement).value)),
+      ['npm', 'pnpm', 'yarn'],
+    );
+    await ask.getByRole('button', { name: 'Send answer' }).click();
+    await ask.locator('.field-error').filter({ hasText: 'This answer is required.' }).waitFor();
+    assert.equal(await ask.getByRole('alert').textContent(), 'Check the highlighted answer.');
+    assert.equal(await postedCount(s), n, 'an invalid form posts nothing');
+    await ask.getByLabel('pnpm').check();
+    assert.equal(
+      await ask.locator('.field-error').isVisible(),
+      false,
+      'the error clears on change',
+    );
+    await ask.getByRole('button', { name: 'Send answer' }).click();
+    assert.deepEqual(body(await request(s, ++n)), {
+      type: 'answer',
+      run_id: qRun,
+      interaction_id: c.askUser.interaction_id,
+      value: 'pnpm',
+    });
+
+    // ask_user_multi: several questions, an object keyed by question id.
+    const multi = form(page, c.askMulti.interaction_id);
+    await multi.getByRole('button', { name: 'Send answer' }).click();
+    assert.equal(await multi.locator('.field-error:visible').count(), 2);
+    assert.equal(await multi.getByRole('alert').textContent(), 'Check the highlighted answers.');
+    const nameBox = multi.getByLabel('What should the module be called?');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('aria-invalid')),
+      'true',
+      'focus moves to the first invalid field',
+    );
+    assert.equal(await nameBox.getAttribute('aria-invalid'), 'true');
+    assert.equal(await postedCount(s), n);
+    await nameBox.fill('greeter');
+    await multi.getByRole('radiogroup', { name: 'Which style?' }).getByLabel('classes').check();
+    await multi.getByRole('button', { name: 'Send answer' }).click();
+    const answer = await request(s, ++n);
+    assert.deepEqual(body(answer), {
+      type: 'answer',
+      run_id: qRun,
+      interaction_id: c.askMulti.interaction_id,
+      value: { name: 'greeter', style: 'classes' },
+    });
+    assert.ok(await multi.getByRole('button', { name: 'Send answer' }).isDisabled());
+    const hostError =
+      'The answer does not fit: name: Too small: expected string to have >=1 characters';
+    await s.send({ type: 'reply', id: idOf(answer), ok: false, error: hostError });
+    await multi.getByRole('alert').filter({ hasText: hostError }).waitFor();
+    assert.ok(await multi.getByRole('button', { name: 'Send answer' }).isEnabled());
+    assert.equal(await nameBox.inputValue(), 'greeter', 'the answer is still there to fix');
+
+    // confirm: Yes / No.
+    const confirm = form(page, c.confirm.interaction_id);
+    const yesNo = confirm.getByRole('radiogroup', { name: 'Also update the README?' });
+    assert.deepEqual(await yesNo.locator('label').allTextContents(), ['Yes', 'No']);
+    await yesNo.getByLabel('No').check();
+    await confirm.getByRole('button', { name: 'Send answer' }).click();
+    assert.deepEqual(body(await request(s, ++n)), {
+      type: 'answer',
+      run_id: qRun,
+      interaction_id: c.confirm.interaction_id,
+      value: false,
+    });
+
+    // A custom tool's suspend({ schema: z.number().min(1).max(10) }): a bounded number input.
+    const num = form(page, c.number.interaction_id);
+    const input = num.getByLabel('How many retries (1-10)?');
+    assert.equal(await input.getAttribute('type'), 'number');
+    assert.equal(await input.getAttribute('min'), '1');
+    assert.equal(await input.getAttribute('max'), '10');
+    await input.fill('42');
+    await num.getByRole('button', { name: 'Send answer' }).click();
+    await num.locator('.field-error').filter({ hasText: 'Enter a number from 1 to 10.' }).waitFor();
+    assert.equal(await postedCount(s), n);
+    await input.fill('7');
+    await input.press('Enter');
+    assert.deepEqual(body(await request(s, ++n)), {
+      type: 'answer',
+      run_id: qRun,
+      interaction_id: c.number.interaction_id,
+      value: 7,
+    });
+
+    // An object with an array of enum items (checkboxes, at least one) and an optional note.
+    const checks = form(page, c.checks.interaction_id);
+    const boxes = checks.getByRole('group', { name: 'Which checks should run?' });
+    assert.deepEqual(await boxes.locator('label').allTextContents(), ['lint', 'test', 'build']);
+    assert.ok(await checks.getByText('Anything for the commit message? (optional)').isVisible());
+    await checks.getByRole('button', { name: 'Send answer' }).click();
+    await checks.locator('.field-error').filter({ hasText: 'Choose at least 1.' }).waitFor();
+    assert.equal(await postedCount(s), n);
+    await boxes.getByLabel('build').check();
+    await boxes.getByLabel('lint').check();
+    await checks.getByRole('button', { name: 'Send answer' }).click();
+    assert.deepEqual(body(await request(s, ++n)), {
+      type: 'answer',
+      run_id: qRun,
+      interaction_id: c.checks.interaction_id,
+      value: { checks: ['lint', 'build'] },
+    });
+    await s.send({ type: 'reply', id: idOf((await s.posted()).at(-1)!), ok: true });
+    await checks.getByText('Sent. Waiting for the run to continue…').waitFor();
+
+    // Cancel from a form (one whose answer was not accepted, so its controls are back).
+    await multi.getByRole('button', { name: 'Cancel this run' }).click();
+    assert.deepEqual(body(await request(s, ++n)), { type: 'cancelRun', run_id: qRun });
+  });
+
+  void it('runs list: a running run streams model text as deltas arrive, then tool lines; open trace, cancel and continue', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    const others = (a: { run_id: string }) => a.run_id !== c.runIds.turn;
+    await s.send(
+      stateWith({
+        runs: c.state.runs.map((r) => (r.run_id === c.runIds.turn ? c.runningRow : r)),
+        approvals: c.state.approvals.filter(others),
+      }),
+    );
+    const turn = run(page, c.runIds.turn);
+    await turn.waitFor();
+    assert.equal(await text(turn.locator('.run-status')), 'working…');
+    assert.equal(await turn.locator('.run-status .spinner').count(), 1);
+    assert.equal(await text(turn.locator('.run-prompt')), 'Tidy up the greeting');
+    assert.equal(await turn.getByRole('log').isVisible(), false, 'no output yet');
+
+    const deltas = c.turnEvents.filter((e) => e.type === 'delta');
+    assert.ok(deltas.length >= 5, 'the model text streamed in several deltas');
+    const full = deltas.map((d) => d.text).join('');
+    let sent = 0;
+    for (const event of c.turnEvents) {
+      await s.send({ type: 'event', event });
+      if (event.type === 'delta') {
+        sent += 1;
+        if (sent === 3) {
+          const partial = deltas
+            .slice(0, 3)
+            .map((d) => d.text)
+            .join('');
+          await page.waitForFunction(
+            ({ id, partial }) =>
+              document.querySelector(`section.run[data-run-id="${id}"] .model-text`)
+                ?.textContent === partial,
+            { id: c.runIds.turn, partial },
+          );
+        }
+      }
+    }
+    const log = turn.getByRole('log');
+    assert.equal(await log.getAttribute('aria-live'), 'polite');
+    await log.locator('.tool-line.waiting').nth(2).waitFor();
+    assert.equal(await text(log.locator('.model-text')), full);
+    const lines = await log.locator('.tool-line').allTextContents();
+    assert.deepEqual(lines.slice(0, 3), [
+      '→ edit_file {"path":"src/app.ts","old_string":"const name = \'world\';","new_string":"const name = \'Airlock\';\\nconst excited = true;"}',
+      '→ write_file {"path":"docs/greeting.md","content":"# Greeting\\n\\nSays hello to Airlock.\\n"}',
+      '→ delete_file {"path":"old-notes.txt"}',
+    ]);
+    assert.deepEqual(lines.slice(3), [
+      '⏸ Waiting for you: Edit src/app.ts?',
+      '⏸ Waiting for you: Create docs/greeting.md?',
+      '⏸ Waiting for you: Delete old-notes.txt?',
+    ]);
+
+    // The state catches up: paused with three gates; the output stays.
+    const interrupted: RunRow = {
+      ...rowOf(c.runIds.done),
+      status: 'interrupted',
+      reason: 'interrupted',
+      message: 'The process driving this run stopped.',
+    };
+    await s.send(
+      stateWith({
+        runs: c.state.runs
+          .filter((r) => r.run_id !== c.runIds.evil)
+          .map((r) => (r.run_id === c.runIds.done ? interrupted : r)),
+      }),
+    );
+    await turn.locator('.run-status').filter({ hasText: 'waiting for you (3)' }).waitFor();
+    assert.equal(await turn.locator('.spinner').count(), 0);
+    assert.equal(
+      await text(turn.locator('.run-message')),
+      '3 approval(s) waiting for the developer.',
+    );
+    assert.equal(await text(log.locator('.model-text')), full);
+
+    const failed = run(page, c.runIds.failed);
+    assert.equal(await text(failed.locator('.run-status')), 'failed');
+    assert.match(await text(failed.locator('.run-message')), /rejected the request \(400\)/);
+    assert.equal(await failed.getByRole('button', { name: /^Cancel/ }).count(), 0);
+
+    await turn.getByRole('button', { name: 'Open trace of run: Tidy up the greeting' }).click();
+    const trace = await request(s, 2);
+    assert.deepEqual(body(trace), { type: 'openTrace', run_id: c.runIds.turn });
+    await s.send({ type: 'reply', id: idOf(trace), ok: true });
+    await page.waitForFunction(
+      (id) =>
+        !document.querySelector<HTMLButtonElement>(`section.run[data-run-id="${id}"] button`)
+          ?.disabled,
+      c.runIds.turn,
+    );
+    await turn.getByRole('button', { name: 'Cancel run: Tidy up the greeting' }).click();
+    assert.deepEqual(body(await request(s, 3)), { type: 'cancelRun', run_id: c.runIds.turn });
+
+    const cont = run(page, c.runIds.done);
+    assert.equal(await text(cont.locator('.run-status')), 'interrupted');
+    await cont.getByRole('button', { name: 'Continue run: Read the greeting' }).click();
+    const continued = await request(s, 4);
+    assert.deepEqual(body(continued), { type: 'continueRun', run_id: c.runIds.done });
+    await s.send({
+      type: 'reply',
+      id: idOf(continued),
+      ok: false,
+      error: 'The run is not interrupted.',
+    });
+    await cont.getByRole('alert').filter({ hasText: 'The run is not interrupted.' }).waitFor();
+
+    // Events of a run the state does not list yet show up at once, under its prompt.
+    for (const event of c.evilEvents.slice(0, 3)) await s.send({ type: 'event', event });
+    const fresh = run(page, c.runIds.evil);
+    await fresh.waitFor();
+    assert.equal(await text(fresh.locator('.run-status')), 'working…');
+    assert.equal(await text(fresh.locator('.run-prompt')), `Make a page ${XSS_IMG}`);
+  });
+
+  void it('the prompt box runs on Ctrl+Enter, refuses an empty prompt, keeps the text when the extension refuses, and clears once accepted', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const box = page.getByLabel('Ask the agent');
+    const runButton = page.getByRole('button', { name: 'Run', exact: true });
+    await runButton.click();
+    await page
+      .locator('.prompt-box')
+      .getByRole('alert')
+      .filter({ hasText: 'Describe what the agent should do first.' })
+      .waitFor();
+    assert.equal(await postedCount(s), 1);
+
+    await box.fill('  Add a test for greet()  ');
+    await box.press('Control+Enter');
+    const start = await request(s, 2);
+    assert.deepEqual(body(start), { type: 'startRun', prompt: 'Add a test for greet()' });
+    assert.ok(await runButton.isDisabled());
+    await s.send({ type: 'reply', id: idOf(start), ok: false, error: 'Set an API key first.' });
+    await page
+      .locator('.prompt-box')
+      .getByRole('alert')
+      .filter({ hasText: 'Set an API key first.' })
+      .waitFor();
+    assert.equal(await box.inputValue(), '  Add a test for greet()  ');
+    assert.ok(await runButton.isEnabled());
+
+    await runButton.click();
+    const again = await request(s, 3);
+    await s.send({ type: 'reply', id: idOf(again), ok: true });
+    await page.waitForFunction(
+      () => (document.getElementById('prompt-input') as HTMLTextAreaElement).value === '',
+    );
+    assert.ok(await runButton.isEnabled());
+  });
+
+  void it('untrusted prompt, arguments, diff, model output and questions render as literal text and run no script', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    for (const event of c.evilEvents) await s.send({ type: 'event', event });
+    const evil = card(page, c.evil.approval_id);
+    await evil.waitFor();
+    await run(page, c.runIds.evil).locator('.model-text').waitFor();
+
+    assert.equal(await text(evil.locator('.prompt')), c.evil.prompt);
+    assert.ok(c.evil.prompt.includes(XSS_IMG) && c.evil.prompt.includes(XSS_SCRIPT));
+    const input = c.evil.input as { path: string; content: string };
+    assert.deepEqual(await evil.locator('table.args pre').allTextContents(), [
+      input.path,
+      input.content,
+    ]);
+    assert.deepEqual(
+      (await diffRows(evil)).slice(1).map((row) => row.at(-1)),
+      ['<p>hi</p>', XSS_IMG, XSS_SCRIPT],
+    );
+    assert.equal(
+      await text(run(page, c.runIds.evil).locator('.model-text')),
+      `Here is the page: ${XSS_IMG} ${XSS_SCRIPT}`,
+    );
+    const question = form(page, c.evilQuestion.interaction_id);
+    assert.equal(await text(question.locator('.prompt')), `Title? ${XSS_SCRIPT}`);
+    assert.deepEqual(await question.locator('.option label').allTextContents(), [XSS_IMG, 'plain']);
+
+    const dom = await page.evaluate(() => ({
+      pwned: (window as unknown as { __pwned?: unknown }).__pwned,
+      images: document.querySelectorAll('img').length,
+      scripts: document.scripts.length,
+      handlers: Array.from(document.querySelectorAll('*')).filter((el) =>
+        Array.from(el.attributes).some((a) => a.name.startsWith('on')),
+      ).length,
+    }));
+    assert.deepEqual(dom, { pwned: undefined, images: 0, scripts: 1, handlers: 0 });
+  });
+
+  void it('the page CSP has no unsafe-inline or unsafe-eval, and blocks inline script and inline handlers', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    const csp = await page.evaluate(
+      () =>
+        document.querySelector<HTMLMetaElement>('meta[http-equiv="Content-Security-Policy"]')
+          ?.content,
+    );
+    assert.equal(csp, harness.csp);
+    assert.match(csp ?? '', /default-src 'none'/);
+    assert.match(csp ?? '', /script-src 'nonce-[A-Za-z0-9+/=]+'/);
+    assert.doesNotMatch(csp ?? '', /unsafe-inline|unsafe-eval/);
+
+    const inline = await page.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          document.addEventListener(
+            'securitypolicyviolation',
+            (e) => resolve(e.effectiveDirective),
+            {
+              once: true,
+            },
+          );
+          const script = document.createElement('script');
+          script.textContent = 'window.__inline = 1';
+          document.body.append(script);
+        }),
+    );
+    assert.equal(inline, 'script-src-elem');
+    const handler = await page.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          document.addEventListener(
+            'securitypolicyviolation',
+            (e) => resolve(e.effectiveDirective),
+            {
+              once: true,
+            },
+          );
+          const img = document.createElement('img');
+          img.setAttribute('onerror', 'window.__inline = 2');
+          img.src = 'x';
+          document.body.append(img);
+        }),
+    );
+    assert.equal(handler, 'script-src-attr');
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { __inline?: unknown }).__inline),
+      undefined,
+    );
+  });
+
+  void it('keyboard: every stop on the way is a labelled control with a visible focus ring; Tab reaches the first Approve and Enter approves', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const first = c.state.approvals[0]!;
+    await card(page, first.approval_id).waitFor();
+    let reached = false;
+    for (let i = 0; i < 40 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      const stop = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement & {
+          labels?: NodeListOf<HTMLLabelElement>;
+        };
+        const name =
+          el.getAttribute('aria-label') ??
+          (el.labels && el.labels.length ? el.labels[0]?.textContent : null) ??
+          el.textContent;
+        const style = getComputedStyle(el);
+        return {
+          tag: el.tagName,
+          name: (name ?? '').trim(),
+          outline: style.outlineStyle !== 'none' && style.outlineWidth !== '0px',
+          approvalId: el.closest('section.card')?.getAttribute('data-approval-id') ?? null,
+          isApprove: el.tagName === 'BUTTON' && el.textContent === 'Approve',
+        };
+      });
+      assert.ok(['BUTTON', 'INPUT', 'TEXTAREA'].includes(stop.tag), `stop ${i}: ${stop.tag}`);
+      assert.ok(stop.name, `stop ${i} (${stop.tag}) has an accessible name`);
+      assert.ok(stop.outline, `stop ${i} (${stop.name}) shows a focus outline`);
+      reached = stop.isApprove && stop.approvalId === first.approval_id;
+    }
+    assert.ok(reached, 'Tab reached the first card’s Approve button');
+    await page.keyboard.press('Enter');
+    assert.deepEqual(body(await request(s, 2)), {
+      type: 'approve',
+      run_id: first.run_id,
+      approval_id: first.approval_id,
+      scope: 'once',
+    });
+    // Deciding removes the card: focus lands on the section heading, not on another card.
+    await s.send(stateWith({ approvals: c.state.approvals.slice(1) }));
+    await card(page, first.approval_id).waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'pending-heading');
+  });
+
+  void it('the prompt draft, unsent reasons, comments and answers, and the scroll position survive the webview being reloaded', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const create = card(page, c.create.approval_id);
+    await create.waitFor();
+    await page.getByLabel('Ask the agent').fill('Draft: rename greet to hello');
+    await create.getByLabel('Reason, if you deny').fill('Use the existing docs folder');
+    await card(page, c.edit.approval_id).getByLabel('Comment (optional)').fill('ok after review');
+    await form(page, c.askUser.interaction_id).getByLabel('yarn').check();
+    await form(page, c.number.interaction_id).getByLabel('How many retries (1-10)?').fill('3');
+    await form(page, c.checks.interaction_id).getByLabel('test').check();
+    await card(page, c.edit.approval_id)
+      .getByRole('button', { name: 'Open diff of src/app.ts in the editor' })
+      .click();
+    const openDiff = await request(s, 2);
+    await s.send({ type: 'reply', id: idOf(openDiff), ok: true });
+    await page.evaluate(() => window.scrollTo(0, 700));
+    await page.waitForFunction(
+      () =>
+        (JSON.parse(sessionStorage.getItem('vscode-state') ?? '{}') as { scrollY?: number })
+          .scrollY === 700,
+    );
+
+    await s.reload();
+    assert.deepEqual(await s.posted(), [{ type: 'ready' }]);
+    await s.send(c.state);
+    await create.waitFor();
+    assert.equal(
+      await page.getByLabel('Ask the agent').inputValue(),
+      'Draft: rename greet to hello',
+    );
+    assert.equal(
+      await create.getByLabel('Reason, if you deny').inputValue(),
+      'Use the existing docs folder',
+    );
+    assert.equal(
+      await card(page, c.edit.approval_id).getByLabel('Comment (optional)').inputValue(),
+      'ok after review',
+    );
+    assert.ok(await form(page, c.askUser.interaction_id).getByLabel('yarn').isChecked(), 'radio');
+    assert.equal(
+      await form(page, c.number.interaction_id).getByLabel('How many retries (1-10)?').inputValue(),
+      '3',
+    );
+    assert.ok(await form(page, c.checks.interaction_id).getByLabel('test').isChecked(), 'checkbox');
+    await page.waitForFunction(() => window.scrollY === 700);
+
+    // Request ids keep counting across the reload, so a late reply never hits a new request.
+    await create.getByRole('button', { name: /^Deny:/ }).click();
+    const deny = await request(s, 2);
+    assert.equal(idOf(deny), idOf(openDiff) + 1, 'request ids continue the earlier count');
+    assert.deepEqual(body(deny), {
+      type: 'deny',
+      run_id: c.runIds.turn,
+      approval_id: c.create.approval_id,
+      reason: 'Use the existing docs folder',
+      scope: 'once',
+    });
+
+    // Once a pending item is gone, what was typed for it is forgotten.
+    await s.send(stateWith({ approvals: [], interactions: [] }));
+    await page.getByText('Nothing waiting for you.').waitFor();
+    const saved = await page.evaluate(
+      () =>
+        JSON.parse(sessionStorage.getItem('vscode-state') ?? '{}') as {
+          fields: object;
+          draft: string;
+        },
+    );
+    assert.deepEqual(saved.fields, {});
+    assert.equal(saved.draft, 'Draft: rename greet to hello');
+  });
+
+  void it('screenshots of every card kind, the question forms and the streaming runs list in light and dark themes (and high contrast)', async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    const written: string[] = [];
+    const shot = async (locator: Locator, name: string) => {
+      const file = path.join(SHOTS, `${name}.png`);
+      await locator.screenshot({ path: file, animations: 'disabled' });
+      written.push(file);
+    };
+    /** The sidebar as the developer sees it: the top of the view, 380×900. */
+    const viewport = async (page: Page, name: string) => {
+      const file = path.join(SHOTS, `${name}.png`);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: file, animations: 'disabled' });
+      written.push(file);
+    };
+    for (const theme of ['light', 'dark', 'high-contrast'] as const) {
+      const s = await sidebar(theme);
+      const { page } = s;
+      const others = (a: { run_id: string }) => a.run_id !== c.runIds.turn;
+      await s.send(
+        stateWith({
+          runs: c.state.runs.map((r) => (r.run_id === c.runIds.turn ? c.runningRow : r)),
+          approvals: c.state.approvals.filter(others),
+        }),
+      );
+      const upToFirstCall = c.turnEvents.findIndex((e) => e.type === 'tool_call');
+      for (const event of c.turnEvents.slice(0, upToFirstCall - 3)) {
+        await s.send({ type: 'event', event });
+      }
+      await run(page, c.runIds.turn).locator('.model-text').waitFor();
+      await shot(page.locator('section.runs'), `runs-streaming-${theme}`);
+
+      await s.send(c.state);
+      await card(page, c.edit.approval_id).waitFor();
+      if (theme === 'high-contrast') {
+        await shot(card(page, c.edit.approval_id), `edit-card-${theme}`);
+        await viewport(page, `sidebar-${theme}`);
+        continue;
+      }
+      await shot(
+        page.locator(`section.group[data-run-id="${c.runIds.turn}"]`),
+        `turn-group-${theme}`,
+      );
+      await shot(card(page, c.edit.approval_id), `edit-card-${theme}`);
+      await shot(card(page, c.create.approval_id), `create-card-${theme}`);
+      await shot(card(page, c.remove.approval_id), `delete-card-${theme}`);
+      await shot(card(page, c.stale.approval_id), `stale-card-${theme}`);
+      await shot(
+        page.locator(`section.group[data-run-id="${c.runIds.questions}"]`),
+        `question-forms-${theme}`,
+      );
+      const multi = form(page, c.askMulti.interaction_id);
+      await multi.getByRole('button', { name: 'Send answer' }).click();
+      await multi.locator('.field-error').first().waitFor();
+      await shot(multi, `question-errors-${theme}`);
+      await viewport(page, `sidebar-${theme}`);
+    }
+    for (const file of written) assert.ok(fs.statSync(file).size > 1000, `${file} was written`);
+  });
+});

@@ -1,0 +1,236 @@
+// One approval gate as a card: what the tool wants to do (prompt, arguments, inline diff or the
+// content a delete removes) and every decision the developer can make about it.
+import { ActionStatus, type RequestKind } from './action-status.js';
+import { argsTable } from './args-table.js';
+import type { Ctx } from './context.js';
+import { diffStats, parseUnifiedDiff } from './diff-parse.js';
+import { diffView } from './diff-view.js';
+import { button, h } from './dom.js';
+import { textField } from './fields.js';
+import type { ApprovalEvent, FilePreview } from '../host/protocol/events.js';
+import type { RequestBody } from './requests.js';
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  const units = ['KB', 'MB', 'GB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
+}
+
+const KIND_LABEL: Record<FilePreview['kind'], string> = {
+  edit: 'Edit',
+  create: 'Create',
+  delete: 'Delete',
+};
+
+function kindLabel(event: ApprovalEvent): string {
+  return event.preview ? KIND_LABEL[event.preview.kind] : 'Approval';
+}
+
+/** "Expires 3/4/2026, 10:00:00 AM" (or "Expired …"), from the gate's `expires_at`. */
+function expiry(expiresAt: string): HTMLElement {
+  const when = new Date(expiresAt);
+  const valid = !Number.isNaN(when.getTime());
+  const past = valid && when.getTime() <= Date.now();
+  return h('p', { class: `expires${past ? ' past' : ''}` }, [
+    past ? 'Expired ' : 'Expires ',
+    h('time', { datetime: expiresAt }, valid ? when.toLocaleString() : expiresAt),
+  ]);
+}
+
+function previewSection(event: ApprovalEvent, ctx: Ctx): HTMLElement[] {
+  const preview = event.preview;
+  if (!preview) return [];
+  const parts: HTMLElement[] = [];
+  if (preview.stale) {
+    parts.push(
+      h(
+        'p',
+        { class: 'notice warning', role: 'note' },
+        `${preview.path} changed since the agent proposed this. Below is the fresh diff against the file as it is now.`,
+      ),
+    );
+  }
+  if (preview.kind === 'delete') {
+    parts.push(
+      h('dl', { class: 'facts' }, [
+        h('dt', {}, 'Path'),
+        h('dd', { class: 'path' }, preview.path),
+        h('dt', {}, 'Size'),
+        h('dd', {}, formatBytes(preview.before_bytes)),
+      ]),
+      h('h4', {}, 'Content to be deleted'),
+      diffView({
+        diff: preview.diff,
+        label: `Content of ${preview.path}, to be deleted`,
+        owner: event.approval_id,
+        ui: ctx.ui,
+        mode: 'removed',
+      }),
+    );
+    return parts;
+  }
+  const { added, removed } = diffStats(parseUnifiedDiff(preview.diff));
+  const sizes =
+    preview.kind === 'create'
+      ? `new file, ${formatBytes(preview.after_bytes)}`
+      : `${formatBytes(preview.before_bytes)} → ${formatBytes(preview.after_bytes)}`;
+  parts.push(
+    h('p', { class: 'stats' }, [
+      h('span', { class: 'added' }, `+${added}`),
+      ' ',
+      h('span', { class: 'removed' }, `−${removed}`),
+      ` lines · ${sizes}`,
+    ]),
+    diffView({
+      diff: preview.diff,
+      label: `Changes to ${preview.path}`,
+      owner: event.approval_id,
+      ui: ctx.ui,
+    }),
+  );
+  return parts;
+}
+
+export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
+  const owner = event.approval_id;
+  const kind = kindLabel(event);
+  const subject = event.preview?.path ?? event.path ?? '';
+  const card = h('section', {
+    class: `card approval kind-${event.preview?.kind ?? 'tool'}`,
+    'aria-label': `${kind}${subject ? ` ${subject}` : ''} (${event.tool})`,
+    'data-approval-id': owner,
+  });
+  const status = new ActionStatus(card);
+
+  const comment = textField({
+    owner,
+    key: 'comment',
+    label: 'Comment (optional)',
+    ui: ctx.ui,
+    rows: 1,
+    hint: 'Kept with the decision in the audit log.',
+  });
+  const reason = textField({
+    owner,
+    key: 'reason',
+    label: 'Reason, if you deny',
+    ui: ctx.ui,
+    rows: 2,
+    placeholder: 'Tell the agent what to do instead',
+  });
+
+  const send = (body: RequestBody, kindOf: RequestKind, trigger: HTMLElement) => {
+    ctx.requests.send(
+      body,
+      status.track(kindOf, trigger, () => {
+        if (kindOf === 'decision') ctx.ui.clearFields(owner);
+      }),
+    );
+  };
+  const ids = { run_id: event.run_id, approval_id: owner };
+  const approve = (scope: 'once' | 'run' | 'workspace', trigger: HTMLElement) => {
+    const text = comment.value();
+    send(
+      { type: 'approve', ...ids, scope, ...(text ? { comment: text } : {}) },
+      'decision',
+      trigger,
+    );
+  };
+  const deny = (scope: 'once' | 'run' | 'workspace', trigger: HTMLElement) => {
+    const text = reason.value();
+    send({ type: 'deny', ...ids, scope, ...(text ? { reason: text } : {}) }, 'decision', trigger);
+  };
+
+  const approveButton = button('Approve', (e) => approve('once', e.currentTarget as HTMLElement), {
+    class: 'primary',
+    'aria-label': `Approve: ${event.prompt}`,
+  });
+  const denyButton = button('Deny', (e) => deny('once', e.currentTarget as HTMLElement), {
+    class: 'secondary',
+    'aria-label': `Deny: ${event.prompt}`,
+  });
+
+  const secondary: HTMLElement[] = [];
+  if (event.preview) {
+    secondary.push(
+      button(
+        'Open diff',
+        (e) => send({ type: 'openDiff', ...ids }, 'command', e.currentTarget as HTMLElement),
+        { class: 'secondary', 'aria-label': `Open diff of ${event.preview.path} in the editor` },
+      ),
+    );
+    if (event.preview.kind !== 'delete') {
+      secondary.push(
+        button(
+          'Edit, then approve',
+          (e) =>
+            send({ type: 'editThenApprove', ...ids }, 'command', e.currentTarget as HTMLElement),
+          { class: 'secondary', 'aria-label': `Edit ${event.preview.path}, then approve` },
+        ),
+      );
+    }
+  }
+  secondary.push(
+    button(
+      'Cancel run',
+      (e) =>
+        send(
+          { type: 'cancelRun', run_id: event.run_id },
+          'decision',
+          e.currentTarget as HTMLElement,
+        ),
+      { class: 'secondary', 'aria-label': 'Cancel this run' },
+    ),
+  );
+
+  const always = h('fieldset', { class: 'always' }, [
+    h('legend', {}, `Always, for every ${event.tool} call`),
+    h('div', { class: 'actions' }, [
+      button('Allow in this run', (e) => approve('run', e.currentTarget as HTMLElement), {
+        class: 'secondary',
+        'aria-label': `Always allow ${event.tool} in this run`,
+      }),
+      button(
+        'Allow in this workspace',
+        (e) => approve('workspace', e.currentTarget as HTMLElement),
+        {
+          class: 'secondary',
+          'aria-label': `Always allow ${event.tool} in this workspace`,
+        },
+      ),
+      button('Deny in this run', (e) => deny('run', e.currentTarget as HTMLElement), {
+        class: 'secondary',
+        'aria-label': `Always deny ${event.tool} in this run`,
+      }),
+      button('Deny in this workspace', (e) => deny('workspace', e.currentTarget as HTMLElement), {
+        class: 'secondary',
+        'aria-label': `Always deny ${event.tool} in this workspace`,
+      }),
+    ]),
+  ]);
+
+  card.append(
+    h('header', { class: 'card-head' }, [
+      h('span', { class: `badge kind-${event.preview?.kind ?? 'tool'}` }, kind),
+      h('span', { class: 'tool' }, event.tool),
+      subject ? h('span', { class: 'path', title: subject }, subject) : null,
+    ]),
+    h('p', { class: 'prompt' }, event.prompt),
+    ...(event.expires_at ? [expiry(event.expires_at)] : []),
+    ...previewSection(event, ctx),
+    argsTable(event.input, owner, ctx.ui),
+    comment.el,
+    reason.el,
+    h('div', { class: 'actions primary-actions' }, [approveButton, denyButton]),
+    status.el,
+    h('div', { class: 'actions' }, secondary),
+    always,
+  );
+  return card;
+}

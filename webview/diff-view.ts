@@ -1,0 +1,104 @@
+// An inline unified diff: old and new line numbers, +/- colouring, hunk headers. Diffs longer than
+// COLLAPSE_OVER lines show their first COLLAPSED_ROWS rows and a "Show all N lines" button; the
+// expanded state is remembered per pending id.
+import { button, h, replaceChildren, uid } from './dom.js';
+import { parseUnifiedDiff, type DiffRow } from './diff-parse.js';
+import type { UiStore } from './ui-state.js';
+
+export const COLLAPSE_OVER = 300;
+export const COLLAPSED_ROWS = 100;
+
+export interface DiffViewOptions {
+  diff: string;
+  /** What the table shows, for screen readers ("Changes to src/app.ts"). */
+  label: string;
+  /** The pending id that owns the expanded state. */
+  owner: string;
+  ui: UiStore;
+  /** 'removed': a deleted file's content, old line numbers only, no hunk headers. */
+  mode?: 'diff' | 'removed';
+}
+
+const SIGN: Record<'add' | 'del' | 'ctx', { mark: string; spoken: string }> = {
+  add: { mark: '+', spoken: 'added: ' },
+  del: { mark: '-', spoken: 'removed: ' },
+  ctx: { mark: ' ', spoken: '' },
+};
+
+function rowElement(row: DiffRow, mode: 'diff' | 'removed'): HTMLTableRowElement {
+  if (row.kind === 'hunk' || row.kind === 'note') {
+    return h('tr', { class: row.kind }, h('td', { colspan: mode === 'diff' ? 3 : 2 }, row.text));
+  }
+  const sign = SIGN[row.kind];
+  const code = h('td', { class: 'code' }, [
+    mode === 'diff' ? h('span', { class: 'sign', 'aria-hidden': 'true' }, sign.mark) : null,
+    mode === 'diff' && sign.spoken ? h('span', { class: 'visually-hidden' }, sign.spoken) : null,
+    row.text,
+  ]);
+  return h('tr', { class: row.kind }, [
+    h('td', { class: 'ln' }, row.oldNo ?? ''),
+    mode === 'diff' ? h('td', { class: 'ln' }, row.newNo ?? '') : null,
+    code,
+  ]);
+}
+
+export function diffView(options: DiffViewOptions): HTMLElement {
+  const mode = options.mode ?? 'diff';
+  const all = parseUnifiedDiff(options.diff);
+  const rows = mode === 'removed' ? all.filter((r) => r.kind !== 'hunk') : all;
+  if (rows.length === 0) return h('p', { class: 'diff-empty' }, 'No changes.');
+
+  const tableId = uid('diff');
+  const body = h('tbody');
+  const table = h(
+    'table',
+    { class: `diff diff-${mode}`, id: tableId, 'aria-label': options.label },
+    [
+      h(
+        'thead',
+        { class: 'visually-hidden' },
+        h('tr', {}, [
+          h('th', { scope: 'col' }, mode === 'diff' ? 'Old line' : 'Line'),
+          mode === 'diff' ? h('th', { scope: 'col' }, 'New line') : null,
+          h('th', { scope: 'col' }, 'Text'),
+        ]),
+      ),
+      body,
+    ],
+  );
+  const block = h('div', { class: 'diff-block' }, h('div', { class: 'diff-scroll' }, table));
+  const collapsible = rows.length > COLLAPSE_OVER;
+
+  const render = (expanded: boolean) => {
+    const shown = expanded || !collapsible ? rows : rows.slice(0, COLLAPSED_ROWS);
+    replaceChildren(
+      body,
+      shown.map((row) => rowElement(row, mode)),
+    );
+  };
+
+  if (!collapsible) {
+    render(true);
+    return block;
+  }
+  let expanded = options.ui.isExpanded(options.owner, 'diff');
+  const toggle = button('', () => {
+    expanded = !expanded;
+    options.ui.setExpanded(options.owner, 'diff', expanded);
+    update();
+  });
+  toggle.classList.add('link-button', 'diff-toggle');
+  toggle.setAttribute('aria-controls', tableId);
+  const hiddenNote = h('p', { class: 'diff-more' });
+  const update = () => {
+    render(expanded);
+    toggle.textContent = expanded ? 'Show fewer lines' : `Show all ${rows.length} lines`;
+    toggle.setAttribute('aria-expanded', String(expanded));
+    hiddenNote.textContent = expanded
+      ? ''
+      : `${rows.length - COLLAPSED_ROWS} more lines are hidden.`;
+  };
+  update();
+  block.append(hiddenNote, toggle);
+  return block;
+}
