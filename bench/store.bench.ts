@@ -11,7 +11,7 @@ import { CURRENT_SCHEMA } from '../host/store/schema.js';
 import type { StoreOp } from '../host/store/store.js';
 
 const SIZES = [10, 1_000, 10_000];
-const COMMITS = Number(process.env.BENCH_COMMITS ?? 400);
+const COMMITS = Number(process.env.BENCH_COMMITS ?? 1000);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-'));
 
 const STATE = {
@@ -188,6 +188,9 @@ async function main(): Promise<void> {
   console.log(
     'runs     airlock p50   p99      better-sqlite3 p50   p99      airlock p99 / better p99',
   );
+  // Warm both engines up (JIT, first journal growth) so the first size is not penalised.
+  await airlockAt(0);
+  await betterAt(0);
   const ours: Record<number, { p50: number; p99: number; file: string }> = {};
   for (const size of SIZES) {
     const a = await airlockAt(size);

@@ -47,6 +47,9 @@ const leases = new Map<string, FileLock>();
 
 const locks = new Map<string, FileLock>();
 
+/** How long a process keeps the lock after its last commit, for the next one to reuse. */
+const LEASE_MS = 3;
+
 /** An empty lock file older than this was left by a process killed before it wrote its pid. */
 const EMPTY_LOCK_STALE_MS = 10_000;
 
@@ -72,6 +75,7 @@ export class FileLock {
   /** Work done holding the lock just before it is given up (off any caller's critical path). */
   readonly beforeRelease = new Set<() => void>();
   private held = 0;
+  private lastUse = 0;
   /** Set while the lock is kept past `with` until this tick ends (see `with`). */
   private leased = false;
   private readonly releaseOnExit = () => this.release();
@@ -82,9 +86,9 @@ export class FileLock {
   ) {}
 
   /**
-   * Runs `fn` holding the lock; re-entrant. The lock is kept until the current tick ends, so a
-   * burst of commits (a run's steps between two awaits) pays for creating and removing the lock
-   * file once: that file churn, flushed by every fsync, otherwise dominates commit latency.
+   * Runs `fn` holding the lock; re-entrant. The lock is kept until this process has made no
+   * commit for LEASE_MS, so a run's burst of steps pays for creating and removing the lock file
+   * once: that file churn, flushed by every fsync, otherwise dominates commit latency.
    */
   with<T>(fn: () => T): T {
     if (this.held === 0 && !this.leased) this.acquire();
@@ -93,15 +97,27 @@ export class FileLock {
       return fn();
     } finally {
       this.held--;
+      this.lastUse = Date.now();
       if (this.held === 0 && !this.leased) {
         this.leased = true;
         leases.set(this.path, this);
         process.once('exit', this.releaseOnExit);
-        setImmediate(() => {
-          if (this.held === 0) this.release();
-        });
+        this.releaseWhenIdle();
       }
     }
+  }
+
+  /** Keeps the lock while commits keep coming (a run's steps); gives it up after LEASE_MS idle. */
+  private releaseWhenIdle(): void {
+    const idle = Date.now() - this.lastUse;
+    const timer = setTimeout(
+      () => {
+        if (this.held === 0 && Date.now() - this.lastUse >= LEASE_MS) this.release();
+        else if (this.leased) this.releaseWhenIdle();
+      },
+      Math.max(0, LEASE_MS - idle),
+    );
+    timer.unref(); // never keeps a process alive; exit releases the lock
   }
 
   /** Gives the lock up now (also at exit; a killed process's lock is broken as stale). */

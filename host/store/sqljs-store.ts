@@ -115,7 +115,12 @@ export class SqlJsStore implements Store {
     this.lock.beforeRelease.add(this.growJournal);
     this.blobs = new BlobStore(`${file}.blobs`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.lock.with(() => this.recover());
+    try {
+      this.lock.with(() => this.recover());
+    } catch (err) {
+      this.lock.release(); // a refused database is left exactly as it was, lock file included
+      throw err;
+    }
   }
 
   /** Opens (or creates) the database file; `undefined` keeps it in memory. */
