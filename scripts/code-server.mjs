@@ -1,0 +1,50 @@
+// A real VS Code for this machine: code-server (VS Code in the browser, with a real Node
+// extension host), installed once into .cache/code-server. The desktop download that
+// @vscode/test-electron performs is not reachable here (see README). code-server 4.100.3 is
+// VS Code 1.100, the newest whose engines accept Node 20.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const VERSION = '4.100.3';
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const cacheDir = join(root, '.cache', 'code-server');
+export const binary = join(cacheDir, 'node_modules', '.bin', 'code-server');
+
+/** Its postinstall downloads ripgrep from GitHub; @vscode/ripgrep looks in this cache first. */
+function seedRipgrepCache() {
+  const rg = spawnSync('sh', ['-c', 'command -v rg'], { encoding: 'utf8' }).stdout.trim();
+  if (!rg) throw new Error('ripgrep is missing: apt-get install ripgrep (see .ci/run).');
+  for (const v of ['1.15.11', '1.15.12', '1.15.13', '1.15.14']) {
+    const dir = join(tmpdir(), `vscode-ripgrep-cache-${v}`);
+    const archive = join(dir, 'ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz');
+    if (existsSync(archive)) continue;
+    mkdirSync(join(dir, 'x'), { recursive: true });
+    cpSync(rg, join(dir, 'x', 'rg'));
+    execFileSync('tar', ['-C', join(dir, 'x'), '-czf', archive, 'rg']);
+  }
+}
+
+export function ensureCodeServer() {
+  if (existsSync(binary)) return binary;
+  console.error(`Installing code-server ${VERSION} into ${cacheDir} (once; about a minute)…`);
+  seedRipgrepCache();
+  mkdirSync(cacheDir, { recursive: true });
+  const result = spawnSync(
+    'npm',
+    ['install', '--unsafe-perm', '--no-save', '--no-audit', '--no-fund', '--prefix', cacheDir, `code-server@${VERSION}`],
+    { stdio: 'inherit', env: { ...process.env, npm_config_yes: 'true' } },
+  );
+  if (result.status !== 0 || !existsSync(binary)) {
+    throw new Error(
+      'Installing code-server failed. It needs libkrb5-dev libsecret-1-dev libxkbfile-dev libx11-dev ripgrep (apt-get, see .ci/run).',
+    );
+  }
+  return binary;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(ensureCodeServer());
+}
