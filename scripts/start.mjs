@@ -1,29 +1,96 @@
-// `npm start`: build, copy the sample workspace to a fresh folder, and run the agent there from
-// the terminal. Without OPENAI_API_KEY it uses the offline demo model, which walks through an
-// edit approval, a question and a delete approval; decisions are asked inline.
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+// `npm start`: build the .vsix, install it into a real VS Code and open it on a fresh copy of
+// the sample workspace. Uses the `code` command when installed; otherwise code-server (VS Code
+// in the browser, installed once into .cache/). Without OPENAI_API_KEY the offline demo model
+// walks you through an edit approval, a question and a delete approval.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureCodeServer } from './code-server.mjs';
 
-const build = spawnSync(process.execPath, ['esbuild.mjs'], { stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
+function run(cmd, args) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
 
-const workspace = mkdtempSync(join(tmpdir(), 'airlock-sample-'));
+function freePort(preferred) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(freePort(0)));
+    server.listen(preferred, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+run('npm', ['run', 'package', '--silent']);
+const home = mkdtempSync(join(tmpdir(), 'airlock-start-'));
+const workspace = join(home, 'sample-workspace');
 cpSync('sample-workspace', workspace, { recursive: true });
-const db = join(workspace, '..', `${workspace.split('/').pop()}.db`);
-const usingDemo = !process.env.OPENAI_API_KEY && !process.env.OPENAI_BASE_URL;
-console.log(`Sample workspace: ${workspace}`);
-console.log(`Database:         ${db}`);
-console.log(
-  usingDemo ? 'Model:            demo (offline; set OPENAI_API_KEY for a real model)\n' : '',
-);
+const model =
+  process.env.OPENAI_API_KEY || process.env.OPENAI_BASE_URL
+    ? 'your configured model'
+    : 'the offline demo model';
 
-const prompt = process.argv[2] ?? 'Fix the typo in src/greet.js and tidy up the notes.';
-const run = spawnSync(
-  process.execPath,
-  ['dist/cli.js', 'run', prompt, '--workspace', workspace, '--db', db],
-  { stdio: 'inherit' },
+const code = spawnSync('sh', ['-c', 'command -v code'], { encoding: 'utf8' }).stdout.trim();
+if (code) {
+  run(code, ['--install-extension', 'airlock.vsix', '--force']);
+  run(code, ['--new-window', workspace]);
+  console.log(
+    `\nOpened ${workspace} in VS Code with Airlock (${model}). Click the Airlock shield in the activity bar.`,
+  );
+  process.exit(0);
+}
+
+const binary = ensureCodeServer();
+const userData = join(home, 'user-data');
+const extensions = join(home, 'extensions');
+mkdirSync(join(userData, 'User'), { recursive: true });
+writeFileSync(
+  join(userData, 'User', 'settings.json'),
+  JSON.stringify(
+    { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false },
+    null,
+    2,
+  ),
 );
-console.log(`\nInspect the run: node dist/cli.js runs --db ${db}`);
-process.exit(run.status ?? 1);
+run(binary, [
+  '--extensions-dir',
+  extensions,
+  '--user-data-dir',
+  userData,
+  '--install-extension',
+  'airlock.vsix',
+]);
+const port = await freePort(8080);
+const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+const server = spawn(
+  binary,
+  [
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--user-data-dir',
+    userData,
+    '--extensions-dir',
+    extensions,
+    workspace,
+  ],
+  {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, XDG_DATA_HOME: join(home, 'data') },
+  },
+);
+console.log(`\nAirlock is running in VS Code (code-server) with ${model}.`);
+console.log(`Open ${url}`);
+console.log(
+  'Click the Airlock shield in the activity bar, type a task, press Run. Ctrl+C stops.\n',
+);
+process.on('SIGINT', () => server.kill('SIGTERM'));
+server.on('exit', (status) => process.exit(status ?? 0));
