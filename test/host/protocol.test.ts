@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   createMessageConnection,
   StreamMessageReader,
@@ -32,17 +31,7 @@ import {
 } from '../../host/protocol/rpc.js';
 import { Settings } from '../../host/settings-schema.js';
 import { serve } from '../../host/server/server.js';
-
-const cleanups: (() => unknown)[] = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
-function tempDir(tag: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `airlock-rpc-${tag}-`)));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { onCleanup, tempDir } from '../support/scratch.js';
 
 function workspace(): string {
   const dir = tempDir('ws');
@@ -102,7 +91,7 @@ function inMemoryHost(): Client {
     new StreamMessageReader(down),
     new StreamMessageWriter(up),
   );
-  cleanups.push(async () => {
+  onCleanup(async () => {
     await connection.sendRequest('shutdown').catch(() => undefined);
     connection.dispose();
     server.dispose();
@@ -131,7 +120,7 @@ async function initialize(client: Client, opts: unknown): Promise<void> {
 
 async function scripted(script: Script): Promise<ScriptedModelServer> {
   const server = await ScriptedModelServer.start(script);
-  cleanups.push(() => server.close());
+  onCleanup(() => server.close());
   return server;
 }
 
@@ -306,7 +295,7 @@ function hostProcess(): { child: ChildProcess; client: Client } {
   const child = spawn(process.execPath, [path.resolve('dist/host.js'), '--stdio'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  cleanups.push(() => child.kill('SIGKILL'));
+  onCleanup(() => child.kill('SIGKILL'));
   const connection = createMessageConnection(
     new StreamMessageReader(child.stdout!),
     new StreamMessageWriter(child.stdin!),

@@ -3,11 +3,10 @@
 // sql.js database files in temp dirs, and file tools work on real temp workspaces.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { OpenAIChatModel } from '../../host/model/openai-model.js';
 import {
@@ -34,26 +33,10 @@ import { sha256 } from '../../host/runtime/ids.js';
 import { loadSqlJs } from '../../host/store/sqljs-store.js';
 import { fileTools } from '../../host/tools/files.js';
 import { interactionTools } from '../../host/tools/interact.js';
+import { onCleanup, openStore, tempDir } from '../support/scratch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-const cleanups: (() => unknown)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-function tempDir(tag: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `airlock-runtime-${tag}-`)));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function openStore(file: string): Promise<SqlJsStore> {
-  const store = await SqlJsStore.open(file);
-  cleanups.push(() => store.close());
-  return store;
-}
 
 /** One test's world: a scripted model server, a database file and a workspace folder. */
 interface World {
@@ -67,7 +50,7 @@ interface World {
 
 async function world(script: Script): Promise<World> {
   const server = await ScriptedModelServer.start(script);
-  cleanups.push(() => server.close());
+  onCleanup(() => server.close());
   const model = new OpenAIChatModel({
     model: 'scripted',
     baseURL: server.baseURL,

@@ -7,25 +7,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CorruptDatabaseError, SqlJsStore } from '../../host/store/sqljs-store.js';
 import type { StoreOp } from '../../host/store/store.js';
+import { tempDir } from '../support/scratch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-const cleanups: (() => void)[] = [];
-after(() => {
-  for (const cleanup of cleanups.reverse()) cleanup();
-});
-
-function tempDir(tag: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `airlock-corrupt-${tag}-`)));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const DB = 'airlock.db';
 

@@ -15,26 +15,16 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ScriptedModelServer, type Reply } from '../../host/model/scripted-server.js';
 import { SqlJsStore, type RunEvent } from '../../host/runtime/index.js';
 import { random, Worker } from './workers/harness.js';
 import { drain, resumeOpenRuns, shipperAgent } from './workers/shipper.js';
 import type { DriveConfig, WorkerLine } from './workers/store-worker.js';
+import { onCleanup, tempDir } from '../support/scratch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-const cleanups: (() => unknown)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-function tempDir(tag: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `airlock-crash-${tag}-`)));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** What the run for `tag` writes with write_file. */
 function contentOf(tag: string): string {
@@ -266,14 +256,14 @@ void describe('kill -9 after each commit of a run', () => {
       const server = await ScriptedModelServer.start((request) =>
         reply(request.messages as Message[], reasked),
       );
-      cleanups.push(() => server.close());
+      onCleanup(() => server.close());
       const shipper = { baseURL: server.baseURL, ...paths };
       const tag = `c${n}`;
       const worker = new Worker(
         { mode: 'drive', snapshotEvery: 4, ...shipper, start: [tag] },
         { AIRLOCK_FAULT: `after-append:${n}` },
       );
-      cleanups.push(async () => {
+      onCleanup(async () => {
         worker.kill();
         await worker.exited;
       });
@@ -361,7 +351,7 @@ void describe('kill -9 at any instant', () => {
       onRequest?.();
       return reply(request.messages as Message[], reasked);
     });
-    cleanups.push(() => server.close());
+    onCleanup(() => server.close());
 
     const config = (start: string[]): DriveConfig => ({
       mode: 'drive',
@@ -387,7 +377,7 @@ void describe('kill -9 at any instant', () => {
         ? { AIRLOCK_FAULT: `${kind}:${1 + Math.floor(rand() * hits)}` }
         : {};
       const worker = new Worker(config([`t${i}`]), env);
-      cleanups.push(async () => {
+      onCleanup(async () => {
         worker.kill();
         await worker.exited;
       });
@@ -429,7 +419,7 @@ void describe('kill -9 at any instant', () => {
 
     // No faults: every paused or interrupted run is resumed to the end.
     const last = new Worker(config([]));
-    cleanups.push(async () => {
+    onCleanup(async () => {
       last.kill();
       await last.exited;
     });

@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { runTool, Tool } from '../../host/runtime/index.js';
 import { loadSqlJs, SCHEMA_VERSION, SqlJsStore } from '../../host/store/sqljs-store.js';
+import { openStore, tempDir } from '../support/scratch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -19,23 +19,6 @@ const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'schema-v1.db');
 const PAUSED = 'run_fixture_paused';
 const DONE = 'run_fixture_done';
 const APPROVAL = 'apr_8c926bbd995b95890f8a1a8c';
-
-const cleanups: (() => unknown)[] = [];
-after(() => {
-  for (const cleanup of cleanups.reverse()) cleanup();
-});
-
-function tempDir(tag: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `airlock-migrate-${tag}-`)));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function openStore(file: string): Promise<SqlJsStore> {
-  const store = await SqlJsStore.open(file);
-  cleanups.push(() => store.close());
-  return store;
-}
 
 /**
  * The tool the fixture's runs were made with: a refund over 100 needs approval and the card

@@ -4,37 +4,20 @@
 // Workers are test/host/workers/store-worker.ts, each its own `node` process on the same file.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { runTool, SqlJsStore, Tool, type RunEvent } from '../../host/runtime/index.js';
+import { runTool, Tool, type RunEvent } from '../../host/runtime/index.js';
 import { Worker } from './workers/harness.js';
 import type { WorkerLine } from './workers/store-worker.js';
+import { onCleanup, openStore, tempDir } from '../support/scratch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const cleanups: (() => unknown)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-function tempDir(tag: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `airlock-race-${tag}-`)));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function openStore(file: string): Promise<SqlJsStore> {
-  const store = await SqlJsStore.open(file);
-  cleanups.push(() => store.close());
-  return store;
-}
-
 function spawnWorker(...args: ConstructorParameters<typeof Worker>): Worker {
   const worker = new Worker(...args);
-  cleanups.push(async () => {
+  onCleanup(async () => {
     worker.kill();
     await worker.exited;
   });

@@ -6,32 +6,16 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { runTool, type OutputEvent } from '../../host/runtime/index.js';
 import { selfOwner } from '../../host/store/file-lock.js';
 import { loadSqlJs, SqlJsStore } from '../../host/store/sqljs-store.js';
 import type { StoredStatus, StoreOp } from '../../host/store/store.js';
 import { writeFileTool } from '../../host/tools/files.js';
+import { openStore, tempDir } from '../support/scratch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-const cleanups: (() => unknown)[] = [];
-after(() => {
-  for (const cleanup of cleanups.reverse()) cleanup();
-});
-
-function tempDir(tag: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `airlock-retain-${tag}-`)));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function openStore(file: string, snapshotEvery?: number): Promise<SqlJsStore> {
-  const store = await SqlJsStore.open(file, snapshotEvery ? { snapshotEvery } : {});
-  cleanups.push(() => store.close());
-  return store;
-}
 
 /** A process that is certainly not running: pid beyond the kernel's maximum. */
 const DEAD_OWNER = `${os.hostname()}:4194399:1`;
@@ -273,7 +257,7 @@ void describe('large payloads', () => {
     const ws = path.join(dir, 'ws');
     fs.mkdirSync(ws);
     const file = path.join(dir, 'db', 'airlock.db');
-    const store = await openStore(file, 20);
+    const store = await openStore(file, { snapshotEvery: 20 });
     const tool = writeFileTool(ws);
     const RUNS = 50;
     const SIZE = 200 * 1024;

@@ -2,7 +2,7 @@
 // CSP (`default-src 'none'`, styles from the resource origin, one script by nonce), the built
 // dist/webview.css and dist/webview.js from a loopback static server, and a recorded
 // `acquireVsCodeApi` whose getState/setState survive a reload (sessionStorage).
-import { randomBytes } from 'node:crypto';
+import { contentSecurityPolicy, makeNonce, sidebarHtml } from '../../extension/webview-html.js';
 import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -164,22 +164,6 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-function pageHtml(origin: string, nonce: string, csp: string): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${origin}/dist/webview.css">
-<title>Airlock</title>
-</head>
-<body class="vscode-light">
-<script nonce="${nonce}" src="${origin}/dist/webview.js"></script>
-</body>
-</html>`;
-}
-
 export async function startHarness(): Promise<Harness> {
   let page = '';
   const server: Server = createServer((req, res) => {
@@ -202,9 +186,15 @@ export async function startHarness(): Promise<Harness> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const nonce = randomBytes(16).toString('base64');
-  const csp = `default-src 'none'; style-src ${origin}; script-src 'nonce-${nonce}'; img-src ${origin}`;
-  page = pageHtml(origin, nonce, csp);
+  // The page the extension serves, built by its own code: same CSP, same nonce rules.
+  const nonce = makeNonce();
+  const csp = contentSecurityPolicy(origin, nonce);
+  page = sidebarHtml({
+    cspSource: origin,
+    nonce,
+    scriptUri: `${origin}/dist/webview.js`,
+    styleUri: `${origin}/dist/webview.css`,
+  });
 
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
