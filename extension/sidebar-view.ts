@@ -58,7 +58,10 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
   }
 
   setBadge(count: number, tooltip: string): void {
-    this.badge = count > 0 ? { value: count, tooltip } : undefined;
+    // Zero, not undefined: VS Code (1.100 at least) never clears a webview view's badge set back
+    // to undefined (WebviewViewPane.updateBadge only ever adds the activity), while a zero badge
+    // is hidden. Its empty tooltip keeps the activity bar's label plain.
+    this.badge = count > 0 ? { value: count, tooltip } : { value: 0, tooltip: '' };
     if (this.view) this.view.badge = this.badge;
   }
 

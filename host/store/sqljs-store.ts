@@ -117,9 +117,10 @@ export class SqlJsStore implements Store {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     try {
       this.lock.with(() => this.recover());
-    } catch (err) {
-      this.lock.release(); // a refused database is left exactly as it was, lock file included
-      throw err;
+    } finally {
+      // Opening is no burst of commits to keep the lock for; a refused database is left exactly
+      // as it was, lock file included.
+      this.lock.release();
     }
   }
 
