@@ -13,6 +13,39 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const cacheDir = join(root, '.cache', 'code-server');
 export const binary = join(cacheDir, 'node_modules', '.bin', 'code-server');
 
+/** Debian packages code-server's install needs: ripgrep and headers for its native modules. */
+export const APT_PACKAGES = [
+  'ripgrep',
+  'libkrb5-dev',
+  'libsecret-1-dev',
+  'libxkbfile-dev',
+  'libx11-dev',
+];
+
+function installSystemPackages() {
+  const missing = APT_PACKAGES.filter(
+    (p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0,
+  );
+  if (!missing.length) return;
+  if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) {
+    throw new Error(
+      `code-server needs these Debian packages: apt-get install ${missing.join(' ')}`,
+    );
+  }
+  console.error(`Installing ${missing.join(' ')} with apt-get…`);
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', ...missing],
+  ]) {
+    const r = spawnSync('apt-get', args, {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (r.status !== 0)
+      throw new Error(`apt-get ${args[0]} failed; install ${missing.join(' ')} by hand.`);
+  }
+}
+
 /** Its postinstall downloads ripgrep from GitHub; @vscode/ripgrep looks in this cache first. */
 function seedRipgrepCache() {
   const rg = spawnSync('sh', ['-c', 'command -v rg'], { encoding: 'utf8' }).stdout.trim();
@@ -30,11 +63,21 @@ function seedRipgrepCache() {
 export function ensureCodeServer() {
   if (existsSync(binary)) return binary;
   console.error(`Installing code-server ${VERSION} into ${cacheDir} (once; about a minute)…`);
+  installSystemPackages();
   seedRipgrepCache();
   mkdirSync(cacheDir, { recursive: true });
   const result = spawnSync(
     'npm',
-    ['install', '--unsafe-perm', '--no-save', '--no-audit', '--no-fund', '--prefix', cacheDir, `code-server@${VERSION}`],
+    [
+      'install',
+      '--unsafe-perm',
+      '--no-save',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      cacheDir,
+      `code-server@${VERSION}`,
+    ],
     { stdio: 'inherit', env: { ...process.env, npm_config_yes: 'true' } },
   );
   if (result.status !== 0 || !existsSync(binary)) {
