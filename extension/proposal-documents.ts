@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { ApprovalEvent } from '../host/protocol/events.js';
 import { GetProposal, type Proposal } from '../host/protocol/rpc.js';
+import { NO_LONGER_PENDING } from './decisions.js';
 import { plainText } from './indicator-text.js';
 import {
   editSegments,
@@ -100,7 +101,14 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
       );
       return;
     }
-    const document = await vscode.workspace.openTextDocument(uri);
+    let document: vscode.TextDocument;
+    try {
+      document = await vscode.workspace.openTextDocument(uri);
+    } catch {
+      // The copy is deleted once approved: a late click on its notification's button.
+      report(new Error(NO_LONGER_PENDING));
+      return;
+    }
     try {
       await this.approveEdited(ref.runId, ref.approvalId, document.getText());
     } catch (err) {

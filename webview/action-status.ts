@@ -34,8 +34,12 @@ export class ActionStatus {
           this.setBusy(false);
           if (reply.ok) this.show('', false);
           else this.show(reply.error ?? 'The request failed.', true);
+          // The disabled trigger dropped focus to the body: give it back, but only while the
+          // sidebar has focus. A command that opened an editor (Open diff, Edit then approve) gave
+          // the keyboard to that editor, and taking it back would swallow what the user types.
           const focus = document.activeElement;
-          if (trigger?.isConnected && (!focus || focus === document.body)) trigger.focus();
+          const lost = !focus || focus === document.body;
+          if (trigger?.isConnected && lost && document.hasFocus()) trigger.focus();
         }
         if (reply.ok) onOk?.();
       },
