@@ -88,6 +88,24 @@ export function ensureCodeServer() {
   return binary;
 }
 
+/** How npm start and the editor tests serve VS Code: loopback only, no auth, no prompts. */
+export function serveArgs({ port, userData, extensions, workspace }) {
+  return [
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--user-data-dir',
+    userData,
+    '--extensions-dir',
+    extensions,
+    workspace,
+  ];
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(ensureCodeServer());
 }

@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureCodeServer } from './code-server.mjs';
+import { ensureCodeServer, serveArgs } from './code-server.mjs';
 
 function run(cmd, args) {
   const result = spawnSync(cmd, args, { stdio: 'inherit' });
@@ -66,27 +66,10 @@ run(binary, [
 ]);
 const port = await freePort(8080);
 const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
-const server = spawn(
-  binary,
-  [
-    '--auth',
-    'none',
-    '--bind-addr',
-    `127.0.0.1:${port}`,
-    '--disable-telemetry',
-    '--disable-update-check',
-    '--disable-workspace-trust',
-    '--user-data-dir',
-    userData,
-    '--extensions-dir',
-    extensions,
-    workspace,
-  ],
-  {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, XDG_DATA_HOME: join(home, 'data') },
-  },
-);
+const server = spawn(binary, serveArgs({ port, userData, extensions, workspace }), {
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: { ...process.env, XDG_DATA_HOME: join(home, 'data') },
+});
 console.log(`\nAirlock is running in VS Code (code-server) with ${model}.`);
 console.log(`Open ${url}`);
 console.log(

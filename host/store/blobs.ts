@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { fsyncDir, writeDurably } from './durable-file.js';
 
 /** Bodies at least this large are stored as blobs. */
 export const BLOB_THRESHOLD = 16 * 1024;
@@ -36,13 +37,7 @@ export class BlobStore {
     const dir = path.dirname(target);
     fs.mkdirSync(dir, { recursive: true });
     const tmp = `${target}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeDurably(tmp, text);
     fs.renameSync(tmp, target);
     fsyncDir(dir);
     return hash;
@@ -74,14 +69,5 @@ export class BlobStore {
       }
     }
     return removed;
-  }
-}
-
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }

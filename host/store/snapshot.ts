@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
-import { fsyncDir } from './blobs.js';
+import { fsyncDir, writeDurably } from './durable-file.js';
 
 const SnapshotInfo = z.object({ seq: z.number().int().min(0), crc: z.number(), size: z.number() });
 type SnapshotInfo = z.infer<typeof SnapshotInfo>;
@@ -128,16 +128,6 @@ export function loadSnapshot(file: string): LoadedSnapshot {
 
 function infoOf(bytes: Uint8Array, seq: number): SnapshotInfo {
   return { seq, crc: crc32(bytes), size: bytes.length };
-}
-
-function writeDurably(file: string, bytes: Uint8Array | string): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**

@@ -9,13 +9,8 @@ import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  chromium,
-  type Browser,
-  type FrameLocator,
-  type Locator,
-  type Page,
-} from 'playwright-core';
+import { type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../support/chromium.js';
 
 const REPO = path.resolve(__dirname, '..', '..');
 export const SHOTS = path.join(REPO, 'test-results', 'editor');
@@ -57,11 +52,15 @@ export function ensureVsix(): string {
   return VSIX;
 }
 
-async function codeServerBinary(): Promise<string> {
-  // scripts/ is plain JavaScript without types: import it by URL and state the one export used.
+interface CodeServerScript {
+  ensureCodeServer(): string;
+  serveArgs(o: { port: number; userData: string; extensions: string; workspace: string }): string[];
+}
+
+/** scripts/code-server.mjs (plain JavaScript): imported by URL, the exports used stated here. */
+async function codeServerScript(): Promise<CodeServerScript> {
   const url = pathToFileURL(path.join(REPO, 'scripts', 'code-server.mjs')).href;
-  const mod = (await import(url)) as { ensureCodeServer(): string };
-  return mod.ensureCodeServer();
+  return (await import(url)) as CodeServerScript;
 }
 
 function freePort(): Promise<number> {
@@ -113,8 +112,6 @@ export interface EditorOptions {
   baseURL: string;
 }
 
-const CHROMIUM = '/usr/bin/chromium';
-
 export class Editor {
   private shotIndex = 0;
   private constructor(
@@ -134,7 +131,8 @@ export class Editor {
       throw new Error(`The editor tests drive Debian's Chromium: apt-get install chromium.`);
     }
     const vsix = ensureVsix();
-    const binary = await codeServerBinary();
+    const { ensureCodeServer, serveArgs } = await codeServerScript();
+    const binary = ensureCodeServer();
     const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-editor-')));
     const workspace = path.join(root, 'workspace');
     const ext = path.join(root, 'ext');
@@ -177,29 +175,12 @@ export class Editor {
     const { AIRLOCK_DB: _db, ...env } = process.env; // the database goes under `data`
     const port = await freePort();
     const log = fs.openSync(path.join(SHOTS, 'code-server.log'), 'w');
-    const server = spawn(
-      binary,
-      [
-        '--auth',
-        'none',
-        '--bind-addr',
-        `127.0.0.1:${port}`,
-        '--disable-telemetry',
-        '--disable-update-check',
-        '--disable-workspace-trust',
-        '--user-data-dir',
-        ud,
-        '--extensions-dir',
-        ext,
-        workspace,
-      ],
-      {
-        // Its own process group, so `close` ends code-server and everything it started.
-        detached: true,
-        stdio: ['ignore', log, log],
-        env: { ...env, OPENAI_API_KEY: 'test-key', XDG_DATA_HOME: data },
-      },
-    );
+    const server = spawn(binary, serveArgs({ port, userData: ud, extensions: ext, workspace }), {
+      // Its own process group, so `close` ends code-server and everything it started.
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...env, OPENAI_API_KEY: 'test-key', XDG_DATA_HOME: data },
+    });
     fs.closeSync(log);
     const base = `http://127.0.0.1:${port}`;
     let browser: Browser | undefined;
@@ -209,17 +190,7 @@ export class Editor {
         const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) });
         return res.ok;
       });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-      });
+      browser = await launchChromium();
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
       const page = await context.newPage();
       page.setDefaultTimeout(UI_TIMEOUT); // every Playwright wait is bounded

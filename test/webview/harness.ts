@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { FromWebview, ToWebview } from '../../webview/protocol.js';
 
 const DIST = path.resolve('dist');
@@ -196,18 +197,7 @@ export async function startHarness(): Promise<Harness> {
     styleUri: `${origin}/dist/webview.css`,
   });
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   return {
     browser,
     origin,
