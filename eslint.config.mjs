@@ -7,6 +7,7 @@ export default tseslint.config(
       '.scratch/**',
       '**/*.cjs',
       'dist/**',
+      'out/**',
       'node_modules/**',
       'test-results/**',
       'sample-workspace/**',

@@ -34,13 +34,17 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     );
 
   const commands: Record<string, (...args: unknown[]) => Promise<void>> = {
-    'airlock.startRun': async () => {
-      const prompt = await vscode.window.showInputBox({
-        title: 'Airlock: Start Run',
-        prompt: 'What should the agent do in this workspace?',
-        ignoreFocusOut: true,
-        validateInput: (text) => (text.trim() ? undefined : 'Type a prompt first.'),
-      });
+    // A string argument is the prompt (a keybinding's `"args"`); without one, an input box asks.
+    'airlock.startRun': async (given) => {
+      const prompt =
+        typeof given === 'string' && given.trim()
+          ? given
+          : await vscode.window.showInputBox({
+              title: 'Airlock: Start Run',
+              prompt: 'What should the agent do in this workspace?',
+              ignoreFocusOut: true,
+              validateInput: (text) => (text.trim() ? undefined : 'Type a prompt first.'),
+            });
       if (!prompt?.trim()) return;
       await actions.startRun(prompt);
       await sidebar.reveal(true);

@@ -13,7 +13,7 @@ import { type Browser, type FrameLocator, type Locator, type Page } from 'playwr
 import { CHROMIUM, launchChromium } from '../support/chromium.js';
 
 const REPO = path.resolve(__dirname, '..', '..');
-export const SHOTS = path.join(REPO, 'test-results', 'editor');
+const RESULTS = path.join(REPO, 'test-results');
 const VSIX = path.join(REPO, 'airlock.vsix');
 /** What goes into the .vsix: when any of it is newer than the package, it is built again. */
 const PACKAGE_INPUTS = [
@@ -110,6 +110,34 @@ export function exactly(text: string): RegExp {
 export interface EditorOptions {
   /** The scripted model server's base URL. */
   baseURL: string;
+  /** More .vsix files installed beside Airlock's. */
+  extraVsix?: string[];
+  /** More environment for code-server and so for its extension host. */
+  env?: Record<string, string>;
+  /** The folder under test-results/ for screenshots and logs; default `editor`. */
+  results?: string;
+}
+
+/**
+ * The test-only runner extension of the extension-host suite (built by esbuild.mjs into
+ * out/extension-host), packaged as a .vsix: code-server installs extensions from packages only.
+ */
+export function packageSuiteExtension(): string {
+  const dir = path.join(REPO, 'out', 'extension-host');
+  const out = path.join(REPO, 'out', 'airlock-suite.vsix');
+  if (!fs.existsSync(path.join(dir, 'suite.js'))) {
+    throw new Error('out/extension-host is not built: run `node esbuild.mjs` first.');
+  }
+  const vsce = path.join(REPO, 'node_modules', '@vscode', 'vsce', 'vsce');
+  const args = ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license'];
+  const result = spawnSync(process.execPath, [vsce, ...args, '--out', out], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) {
+    throw new Error(`Packaging the suite extension failed:\n${result.stdout}\n${result.stderr}`);
+  }
+  return out;
 }
 
 export class Editor {
@@ -124,6 +152,8 @@ export class Editor {
     readonly userDataDir: string,
     /** XDG_DATA_HOME of code-server and so of the Airlock host: its database lives here. */
     readonly dataDir: string,
+    /** test-results/<results>: screenshots, code-server's log, VS Code's logs. */
+    readonly shots: string,
   ) {}
 
   static async start(options: EditorOptions): Promise<Editor> {
@@ -160,26 +190,29 @@ export class Editor {
         2,
       ),
     );
-    fs.rmSync(SHOTS, { recursive: true, force: true });
-    fs.mkdirSync(SHOTS, { recursive: true });
+    const shots = path.join(RESULTS, options.results ?? 'editor');
+    fs.rmSync(shots, { recursive: true, force: true });
+    fs.mkdirSync(shots, { recursive: true });
 
-    const install = spawnSync(
-      binary,
-      ['--extensions-dir', ext, '--user-data-dir', ud, '--install-extension', vsix],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
-    if (install.status !== 0) {
-      throw new Error(`Installing ${vsix} failed:\n${install.stdout}\n${install.stderr}`);
+    for (const pkg of [vsix, ...(options.extraVsix ?? [])]) {
+      const install = spawnSync(
+        binary,
+        ['--extensions-dir', ext, '--user-data-dir', ud, '--install-extension', pkg],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      if (install.status !== 0) {
+        throw new Error(`Installing ${pkg} failed:\n${install.stdout}\n${install.stderr}`);
+      }
     }
 
     const { AIRLOCK_DB: _db, ...env } = process.env; // the database goes under `data`
     const port = await freePort();
-    const log = fs.openSync(path.join(SHOTS, 'code-server.log'), 'w');
+    const log = fs.openSync(path.join(shots, 'code-server.log'), 'w');
     const server = spawn(binary, serveArgs({ port, userData: ud, extensions: ext, workspace }), {
       // Its own process group, so `close` ends code-server and everything it started.
       detached: true,
       stdio: ['ignore', log, log],
-      env: { ...env, OPENAI_API_KEY: 'test-key', XDG_DATA_HOME: data },
+      env: { ...env, OPENAI_API_KEY: 'test-key', XDG_DATA_HOME: data, ...options.env },
     });
     fs.closeSync(log);
     const base = `http://127.0.0.1:${port}`;
@@ -195,7 +228,7 @@ export class Editor {
       const page = await context.newPage();
       page.setDefaultTimeout(UI_TIMEOUT); // every Playwright wait is bounded
       const url = `${base}/?folder=${encodeURIComponent(workspace)}`;
-      const editor = new Editor(page, browser, server, root, workspace, ext, ud, data);
+      const editor = new Editor(page, browser, server, root, workspace, ext, ud, data, shots);
       await page.goto(url);
       await editor.ready();
       return editor;
@@ -350,10 +383,10 @@ export class Editor {
       .map(([, pid]) => Number(pid));
   }
 
-  /** Saves test-results/editor/NN-name.png of the whole window. */
+  /** Saves test-results/<results>/NN-name.png of the whole window. */
   async shot(name: string): Promise<string> {
     this.shotIndex++;
-    const file = path.join(SHOTS, `${String(this.shotIndex).padStart(2, '0')}-${name}.png`);
+    const file = path.join(this.shots, `${String(this.shotIndex).padStart(2, '0')}-${name}.png`);
     await this.page.screenshot({ path: file });
     return file;
   }
@@ -373,7 +406,7 @@ export class Editor {
     await stopGroup(this.server);
     // The logs (the extension's "Airlock" output channel among them) are kept with the screenshots.
     try {
-      fs.cpSync(path.join(this.userDataDir, 'logs'), path.join(SHOTS, 'logs'), {
+      fs.cpSync(path.join(this.userDataDir, 'logs'), path.join(this.shots, 'logs'), {
         recursive: true,
       });
     } catch {

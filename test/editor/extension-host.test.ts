@@ -1,0 +1,62 @@
+// The extension-host suite (test/extension-host/cases.ts) in a real VS Code on this machine:
+// code-server with Airlock's .vsix and the test-only runner extension installed beside it. The
+// runner runs the cases in the extension host as soon as the window starts and writes a JSON
+// report; this file waits for it and reports each case. The same cases run on desktop VS Code
+// through @vscode/test-electron (`npm run test:desktop`).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, it } from 'node:test';
+import { z } from 'zod';
+import { Editor, packageSuiteExtension, until } from './harness.js';
+
+const Report = z.object({
+  results: z.array(
+    z.object({
+      title: z.string(),
+      state: z.enum(['passed', 'failed', 'pending']),
+      error: z.string().optional(),
+    }),
+  ),
+  error: z.string().optional(),
+});
+
+let editor: Editor;
+let reportFile: string;
+
+before(
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-suite-'));
+    reportFile = path.join(dir, 'report.json');
+    editor = await Editor.start({
+      // The suite points Airlock at its own scripted server through the settings API.
+      baseURL: 'http://127.0.0.1:9/v1',
+      extraVsix: [packageSuiteExtension()],
+      env: { AIRLOCK_SUITE_RESULTS: reportFile },
+      results: 'extension-host',
+    });
+  },
+  { timeout: 600_000 },
+);
+
+after(async () => {
+  await editor?.close();
+});
+
+void it('the extension-host suite passes in code-server', { timeout: 600_000 }, async (t) => {
+  const text = await until(
+    'the extension-host suite to report',
+    () => fs.existsSync(reportFile) && fs.readFileSync(reportFile, 'utf8'),
+    540_000,
+  );
+  await editor.shot('after-suite');
+  const report = Report.parse(JSON.parse(text));
+  assert.equal(report.error, undefined, report.error);
+  assert.ok(report.results.length >= 6, `the suite ran its cases (${report.results.length})`);
+  for (const result of report.results) {
+    await t.test(result.title, () => {
+      assert.equal(result.state, 'passed', result.error ?? result.state);
+    });
+  }
+});

@@ -1,0 +1,329 @@
+// The extension-host suite: Airlock driven through VS Code's own API (its palette commands, their
+// quick picks, editors and tabs) from inside a real extension host, on a scripted
+// OpenAI-compatible server that the suite starts in that same process. The same cases run in
+// code-server on this machine (test/editor/extension-host.test.ts loads them through the runner
+// extension beside Airlock) and in desktop VS Code through @vscode/test-electron
+// (`npm run test:desktop`). The cases share one window and run in order.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'mocha';
+import type OpenAI from 'openai';
+import * as vscode from 'vscode';
+import {
+  ScriptedModelServer,
+  type Reply,
+  type ScriptRequest,
+} from '../../host/model/scripted-server.js';
+import type { Pending, RunSummary } from '../../host/protocol/rpc.js';
+
+type ToolMessage = OpenAI.Chat.Completions.ChatCompletionToolMessageParam;
+
+const AIRLOCK = 'airlock.airlock';
+const WAIT = 30_000;
+
+/** Per prompt, what the scripted model answers (the conversation decides the turn). */
+const behaviours = new Map<string, (request: ScriptRequest) => Reply>();
+let model: ScriptedModelServer;
+let airlock: vscode.Extension<unknown>;
+let root: string;
+
+function promptOf(messages: readonly { role: string; content?: unknown }[]): string {
+  const user = messages.find((m) => m.role === 'user');
+  return typeof user?.content === 'string' ? user.content : '';
+}
+
+function toolTexts(request: Pick<ScriptRequest, 'messages'>): string[] {
+  return request.messages
+    .filter((m): m is ToolMessage => m.role === 'tool')
+    .map((m) =>
+      typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
+    );
+}
+
+/** The chat requests the model got for one prompt's run, in order. */
+function requestsFor(prompt: string) {
+  return model.requests.filter((r) => promptOf(r.messages) === prompt);
+}
+
+/** Polls `check` until it returns something other than undefined/false (bounded). */
+async function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${WAIT} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The real `airlock` CLI on the database the extension's host uses (same workspace, same env). */
+function cli<T>(...args: string[]): Promise<T> {
+  const main = path.join(airlock.extensionPath, 'dist', 'cli.js');
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath, // Electron on desktop: run as Node
+      [main, ...args, '--json'],
+      { cwd: root, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`airlock ${args.join(' ')}: ${stderr || err.message}`));
+        else resolve(JSON.parse(stdout) as T);
+      },
+    );
+  });
+}
+
+async function runOf(prompt: string): Promise<RunSummary | undefined> {
+  return (await cli<RunSummary[]>('runs')).find((run) => run.prompt === prompt);
+}
+
+/** Starts a run the way a keybinding with `"args"` does, and waits until it stops at a gate. */
+async function startUntilPaused(prompt: string): Promise<RunSummary> {
+  await vscode.commands.executeCommand('airlock.startRun', prompt);
+  return until(`"${prompt}" to wait for a decision`, async () => {
+    const run = await runOf(prompt);
+    return run?.status === 'paused' && run.pending > 0 ? run : undefined;
+  });
+}
+
+async function finished(prompt: string): Promise<RunSummary> {
+  return until(`"${prompt}" to finish`, async () => {
+    const run = await runOf(prompt);
+    return run && run.status !== 'running' && run.status !== 'paused' ? run : undefined;
+  });
+}
+
+/**
+ * Runs a palette command and answers each quick pick or input box it shows by accepting what is
+ * selected: the first item of a pick, an input box as it is (the API cannot type into one). Each
+ * case keeps one gate pending, so the first item is the one meant.
+ */
+async function accepting(command: string): Promise<void> {
+  let settled = false;
+  const done = vscode.commands.executeCommand(command).then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await until(`${command} to finish`, async () => {
+    if (!settled)
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    return settled;
+  });
+  await done;
+}
+
+function file(rel: string): string {
+  return path.join(root, rel);
+}
+
+function read(rel: string): string | undefined {
+  try {
+    return fs.readFileSync(file(rel), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function activeTab(): vscode.Tab | undefined {
+  return vscode.window.tabGroups.activeTabGroup.activeTab;
+}
+
+async function closeEditors(): Promise<void> {
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+/** One tool call on the first turn, then a closing message quoting the tool results. */
+function oneCall(id: string, name: string, args: object, closing: string) {
+  return (request: ScriptRequest): Reply => {
+    const results = toolTexts(request);
+    if (results.length === 0) return { toolCalls: [{ id, name, arguments: args }] };
+    return { text: `${closing} ${results.join(' | ')}` };
+  };
+}
+
+export function registerCases(): void {
+  describe('Airlock in the extension host', function () {
+    this.timeout(120_000);
+
+    before(async function () {
+      this.timeout(60_000);
+      const folder = vscode.workspace.workspaceFolders?.[0];
+      assert.ok(folder, 'the suite runs in a window with the sample workspace open');
+      root = folder.uri.fsPath;
+      const extension = vscode.extensions.getExtension(AIRLOCK);
+      assert.ok(extension, `${AIRLOCK} is installed`);
+      airlock = extension;
+      model = await ScriptedModelServer.start((request) => {
+        const behaviour = behaviours.get(promptOf(request.messages));
+        return behaviour ? behaviour(request) : { text: 'No scripted behaviour for this prompt.' };
+      });
+      // Through the user's settings, as a developer points Airlock at a server: the running host
+      // is reconfigured (airlock/configure) without a restart.
+      const config = vscode.workspace.getConfiguration('airlock');
+      await config.update('model', 'scripted', vscode.ConfigurationTarget.Global);
+      await config.update('baseURL', model.baseURL, vscode.ConfigurationTarget.Global);
+      await airlock.activate();
+    });
+
+    after(async () => {
+      await closeEditors();
+      await model?.close();
+    });
+
+    it('registers every command it contributes', async () => {
+      const contributed = (
+        airlock.packageJSON as { contributes: { commands: { command: string }[] } }
+      ).contributes.commands.map((c) => c.command);
+      assert.ok(contributed.length >= 10, 'the manifest lists the palette commands');
+      const registered = new Set(await vscode.commands.getCommands(true));
+      assert.deepEqual(
+        contributed.filter((id) => !registered.has(id)),
+        [],
+        'every contributed command has a handler after activation',
+      );
+    });
+
+    it('Open Diff shows the file against the proposal; Approve writes it once', async () => {
+      const prompt = 'ext-host 1: fix the greeting';
+      behaviours.set(
+        prompt,
+        oneCall(
+          'call_fix',
+          'edit_file',
+          { path: 'src/greet.js', old_string: "'Helo, '", new_string: "'Hello, '" },
+          'Fixed.',
+        ),
+      );
+      const before = read('src/greet.js');
+      assert.match(before ?? '', /'Helo, '/);
+      await startUntilPaused(prompt);
+
+      await accepting('airlock.openDiff');
+      const tab = activeTab();
+      assert.ok(tab?.input instanceof vscode.TabInputTextDiff, 'a diff editor is active');
+      assert.equal(tab.label, 'src/greet.js ↔ proposed (Airlock)');
+      assert.equal(tab.input.original.fsPath, file('src/greet.js'), 'left: the file on disk');
+      assert.equal(tab.input.modified.scheme, 'airlock-proposal', 'right: the proposal');
+      const proposed = await vscode.workspace.openTextDocument(tab.input.modified);
+      assert.equal(proposed.getText(), before!.replace("'Helo, '", "'Hello, '"));
+      assert.equal(read('src/greet.js'), before, 'nothing is written before the decision');
+
+      await accepting('airlock.approve');
+      const run = await finished(prompt);
+      assert.equal(run.status, 'success');
+      assert.equal(read('src/greet.js'), before!.replace("'Helo, '", "'Hello, '"));
+      const last = requestsFor(prompt).at(-1)!;
+      assert.equal(toolTexts(last).length, 1, 'the edit ran exactly once');
+      await closeEditors();
+    });
+
+    it('masks a secret in the proposal document; Deny leaves the disk alone', async () => {
+      const prompt = 'ext-host 2: configure the client';
+      const secret = 'sk-liveQ7f9XkLm2Pq8Rt5Vw3Yz6Ab1Cd4Ef0Gh';
+      behaviours.set(
+        prompt,
+        oneCall(
+          'call_config',
+          'write_file',
+          { path: 'src/config.js', content: `module.exports = { apiKey: '${secret}' };\n` },
+          'Understood.',
+        ),
+      );
+      await startUntilPaused(prompt);
+
+      await accepting('airlock.openDiff');
+      const tab = activeTab();
+      assert.ok(tab?.input instanceof vscode.TabInputTextDiff);
+      assert.equal(tab.input.original.scheme, 'airlock-proposal', 'a new file: an empty left side');
+      const shown = (await vscode.workspace.openTextDocument(tab.input.modified)).getText();
+      assert.ok(shown.includes("apiKey: '***'"), shown);
+      assert.ok(!shown.includes(secret), 'the secret never reaches an editor');
+
+      await accepting('airlock.deny'); // the reason box accepted empty
+      const run = await finished(prompt);
+      assert.equal(run.status, 'success');
+      assert.equal(read('src/config.js'), undefined, 'a denied write writes nothing');
+      const told = toolTexts(requestsFor(prompt).at(-1)!).join('\n');
+      assert.match(told, /denied/i, 'the model is told the call was denied');
+      await closeEditors();
+    });
+
+    it('Edit, Then Approve: the text amended in the editor is what lands', async () => {
+      const prompt = 'ext-host 3: write the plan';
+      behaviours.set(
+        prompt,
+        oneCall(
+          'call_plan',
+          'write_file',
+          { path: 'notes/plan.txt', content: 'Step one\n' },
+          'Plan written.',
+        ),
+      );
+      await startUntilPaused(prompt);
+
+      await accepting('airlock.editThenApprove');
+      const editor = await until('the editable copy to be active', async () => {
+        const active = vscode.window.activeTextEditor;
+        return active?.document.uri.path.endsWith('/plan.txt') ? active : undefined;
+      });
+      assert.equal(editor.document.uri.scheme, 'file', 'an ordinary, editable document');
+      assert.notEqual(editor.document.uri.fsPath, file('notes/plan.txt'), 'a copy, not the target');
+      assert.equal(editor.document.getText(), 'Step one\n');
+      const end = editor.document.lineAt(editor.document.lineCount - 1).range.end;
+      assert.ok(
+        await editor.edit((edit) => edit.insert(end, 'Step two, typed by the developer\n')),
+      );
+      assert.equal(read('notes/plan.txt'), undefined, 'editing the copy writes nothing yet');
+
+      await vscode.commands.executeCommand('airlock.approveEdited');
+      const run = await finished(prompt);
+      assert.equal(run.status, 'success');
+      assert.equal(read('notes/plan.txt'), 'Step one\nStep two, typed by the developer\n');
+      await closeEditors();
+    });
+
+    it('Answer: the picked option reaches the model and the run goes on', async () => {
+      const prompt = 'ext-host 4: pick a colour';
+      behaviours.set(
+        prompt,
+        oneCall(
+          'call_ask',
+          'ask_user',
+          { question: 'Which colour?', options: ['Teal', 'Amber'] },
+          'Going with',
+        ),
+      );
+      await vscode.commands.executeCommand('airlock.startRun', prompt);
+      await until('the question to be pending', async () => {
+        const run = await runOf(prompt);
+        if (!run) return undefined;
+        const pending = await cli<Pending>('pending');
+        return pending.interactions.some((i) => i.run_id === run.run_id);
+      });
+
+      await accepting('airlock.answer'); // the question, then its first option
+      const run = await finished(prompt);
+      assert.equal(run.status, 'success');
+      assert.match(toolTexts(requestsFor(prompt).at(-1)!).join('\n'), /Teal/);
+    });
+
+    it('a delete waits at the gate; after a host restart Approve still removes the file', async () => {
+      const prompt = 'ext-host 5: remove the old notes';
+      behaviours.set(
+        prompt,
+        oneCall('call_rm', 'delete_file', { path: 'notes/old-todo.md' }, 'Removed.'),
+      );
+      assert.ok(read('notes/old-todo.md') !== undefined);
+      const paused = await startUntilPaused(prompt);
+
+      await vscode.commands.executeCommand('airlock.restartHost');
+      await accepting('airlock.approve');
+      const run = await finished(prompt);
+      assert.equal(run.status, 'success');
+      assert.equal(run.run_id, paused.run_id);
+      assert.equal(read('notes/old-todo.md'), undefined, 'the file is gone');
+      assert.equal(toolTexts(requestsFor(prompt).at(-1)!).length, 1, 'deleted exactly once');
+    });
+  });
+}

@@ -1,0 +1,31 @@
+// Runs the extension-host cases with Mocha inside the extension host. The cases are bundled into
+// this file (no test files to load from disk), so Mocha's BDD functions are set up by hand with
+// its `pre-require` event, the way `mocha.loadFiles` does for each file.
+import Mocha from 'mocha';
+import { registerCases } from './cases.js';
+
+export interface CaseResult {
+  title: string;
+  state: 'passed' | 'failed' | 'pending';
+  error?: string;
+}
+
+export async function runSuite(reporter: 'spec' | 'dot' = 'spec'): Promise<CaseResult[]> {
+  const mocha = new Mocha({ ui: 'bdd', reporter, color: false, timeout: 120_000 });
+  mocha.suite.emit('pre-require', globalThis, 'extension-host/cases', mocha);
+  registerCases();
+  const results: CaseResult[] = [];
+  await new Promise<void>((resolve) => {
+    const runner = mocha.run(() => resolve());
+    runner.on('pass', (test) => results.push({ title: test.fullTitle(), state: 'passed' }));
+    runner.on('pending', (test) => results.push({ title: test.fullTitle(), state: 'pending' }));
+    runner.on('fail', (test, err: unknown) =>
+      results.push({
+        title: test.fullTitle(),
+        state: 'failed',
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      }),
+    );
+  });
+  return results;
+}
