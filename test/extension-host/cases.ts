@@ -14,6 +14,7 @@ import * as vscode from 'vscode';
 import {
   ScriptedModelServer,
   type Reply,
+  type ScriptedToolCall,
   type ScriptRequest,
 } from '../../host/model/scripted-server.js';
 import type { Pending, RunSummary } from '../../host/protocol/rpc.js';
@@ -133,13 +134,13 @@ async function closeEditors(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
 
-/** One tool call on the first turn, then a closing message quoting the tool results. */
-function oneCall(id: string, name: string, args: object, closing: string) {
-  return (request: ScriptRequest): Reply => {
+/** The model's script for one prompt: this tool call, then a closing line quoting its result. */
+function scriptCall(prompt: string, call: ScriptedToolCall, closing: string): void {
+  behaviours.set(prompt, (request) => {
     const results = toolTexts(request);
-    if (results.length === 0) return { toolCalls: [{ id, name, arguments: args }] };
+    if (results.length === 0) return { toolCalls: [call] };
     return { text: `${closing} ${results.join(' | ')}` };
-  };
+  });
 }
 
 export function registerCases(): void {
@@ -186,14 +187,14 @@ export function registerCases(): void {
 
     it('Open Diff shows the file against the proposal; Approve writes it once', async () => {
       const prompt = 'ext-host 1: fix the greeting';
-      behaviours.set(
+      scriptCall(
         prompt,
-        oneCall(
-          'call_fix',
-          'edit_file',
-          { path: 'src/greet.js', old_string: "'Helo, '", new_string: "'Hello, '" },
-          'Fixed.',
-        ),
+        {
+          id: 'call_fix',
+          name: 'edit_file',
+          arguments: { path: 'src/greet.js', old_string: "'Helo, '", new_string: "'Hello, '" },
+        },
+        'Fixed.',
       );
       const before = read('src/greet.js');
       assert.match(before ?? '', /'Helo, '/);
@@ -221,14 +222,17 @@ export function registerCases(): void {
     it('masks a secret in the proposal document; Deny leaves the disk alone', async () => {
       const prompt = 'ext-host 2: configure the client';
       const secret = 'sk-liveQ7f9XkLm2Pq8Rt5Vw3Yz6Ab1Cd4Ef0Gh';
-      behaviours.set(
+      scriptCall(
         prompt,
-        oneCall(
-          'call_config',
-          'write_file',
-          { path: 'src/config.js', content: `module.exports = { apiKey: '${secret}' };\n` },
-          'Understood.',
-        ),
+        {
+          id: 'call_config',
+          name: 'write_file',
+          arguments: {
+            path: 'src/config.js',
+            content: `module.exports = { apiKey: '${secret}' };\n`,
+          },
+        },
+        'Understood.',
       );
       await startUntilPaused(prompt);
 
@@ -251,14 +255,14 @@ export function registerCases(): void {
 
     it('Edit, Then Approve: the text amended in the editor is what lands', async () => {
       const prompt = 'ext-host 3: write the plan';
-      behaviours.set(
+      scriptCall(
         prompt,
-        oneCall(
-          'call_plan',
-          'write_file',
-          { path: 'notes/plan.txt', content: 'Step one\n' },
-          'Plan written.',
-        ),
+        {
+          id: 'call_plan',
+          name: 'write_file',
+          arguments: { path: 'notes/plan.txt', content: 'Step one\n' },
+        },
+        'Plan written.',
       );
       await startUntilPaused(prompt);
 
@@ -285,14 +289,14 @@ export function registerCases(): void {
 
     it('Answer: the picked option reaches the model and the run goes on', async () => {
       const prompt = 'ext-host 4: pick a colour';
-      behaviours.set(
+      scriptCall(
         prompt,
-        oneCall(
-          'call_ask',
-          'ask_user',
-          { question: 'Which colour?', options: ['Teal', 'Amber'] },
-          'Going with',
-        ),
+        {
+          id: 'call_ask',
+          name: 'ask_user',
+          arguments: { question: 'Which colour?', options: ['Teal', 'Amber'] },
+        },
+        'Going with',
       );
       await vscode.commands.executeCommand('airlock.startRun', prompt);
       await until('the question to be pending', async () => {
@@ -310,9 +314,10 @@ export function registerCases(): void {
 
     it('a delete waits at the gate; after a host restart Approve still removes the file', async () => {
       const prompt = 'ext-host 5: remove the old notes';
-      behaviours.set(
+      scriptCall(
         prompt,
-        oneCall('call_rm', 'delete_file', { path: 'notes/old-todo.md' }, 'Removed.'),
+        { id: 'call_rm', name: 'delete_file', arguments: { path: 'notes/old-todo.md' } },
+        'Removed.',
       );
       assert.ok(read('notes/old-todo.md') !== undefined);
       const paused = await startUntilPaused(prompt);
