@@ -19,7 +19,8 @@ import type { CommitResult, PendingRow, Store, StoreOp } from '../store/store.js
 import { selfOwner } from '../store/file-lock.js';
 import { approvalId, newSegmentId } from './ids.js';
 import { matchPolicy, type Policy, type PolicyAction } from './policy.js';
-import { MASK, StreamRedactor, type Redactor } from './redact.js';
+import { InputMasks } from './input-masks.js';
+import { StreamRedactor, type Redactor } from './redact.js';
 import { planResume, ResumeRefusedError } from './resume-plan.js';
 import { parseRunState, type CallState, type RunStateDoc } from './run-state.js';
 import { SuspendSignal, withSuspendScope } from './suspend.js';
@@ -94,12 +95,14 @@ class RunDriver {
   private pendingRows = new Map<string, PendingRow>();
   /** The gates open when the run was loaded, by approval id (to mask the resume map). */
   private readonly openGates = new Map<string, CallState>();
+  private readonly masks: InputMasks;
 
   constructor(
     private readonly cfg: EngineConfig,
     private readonly req: RunRequest,
   ) {
     this.runId = req.runId;
+    this.masks = new InputMasks(cfg.redactor, cfg.tools);
   }
 
   async *drive(): AsyncGenerator<RunEvent, void> {
@@ -116,7 +119,7 @@ class RunDriver {
           run_id: this.runId,
           parent_segment_id: this.parentSegment,
           kind: this.fresh ? 'start' : 'resume',
-          resume: this.req.resume ? this.auditResume(this.req.resume) : null,
+          resume: this.req.resume ? this.masks.resume(this.req.resume, this.openGates) : null,
           started_at: new Date().toISOString(),
         },
       };
@@ -255,7 +258,7 @@ class RunDriver {
         op: 'decide',
         run_id: this.runId,
         id: d.id,
-        resolution: this.auditResolution(d.call, d.record),
+        resolution: this.masks.resolution(d.call, d.record),
         at: now,
       });
       this.pendingRows.delete(d.id);
@@ -397,7 +400,7 @@ class RunDriver {
         run_id: this.runId,
         call_id: call.call_id,
         tool: call.tool,
-        input: this.callInput(tool, call.args),
+        input: this.masks.callInput(tool, call.args),
       });
     }
     yield* this.commit(events, 'running', 'running', 'The run is in progress.', [], false);
@@ -537,7 +540,7 @@ class RunDriver {
       tool: tool.name,
       path,
       prompt,
-      input: this.publicInput(tool, input),
+      input: this.masks.input(tool, input),
       preview: preview ? { ...preview, ...(stale ? { stale: true } : {}) } : null,
       expires_at: expires,
     });
@@ -726,66 +729,6 @@ class RunDriver {
     };
   }
 
-  /**
-   * A tool_call event's input: masked like the approval card's. The approvalRedactor is written
-   * for the validated input, so it gets that; arguments that do not validate (the call will be
-   * reported to the model as invalid) must not crash the run through it.
-   */
-  private callInput(tool: Tool | undefined, args: unknown): unknown {
-    if (!tool) return this.cfg.redactor.value(args);
-    const parsed = tool.params.safeParse(args);
-    if (parsed.success) return this.publicInput(tool, parsed.data);
-    try {
-      return this.publicInput(tool, args);
-    } catch {
-      return MASK;
-    }
-  }
-
-  /**
-   * A resolution as the audit trail keeps it (decisions, segments): besides the configured keys
-   * and patterns, override_input is masked the way the tool's input is on the approval card
-   * (approvalRedactKeys, approvalRedactor), keeping only the overridden keys.
-   */
-  private auditResolution(call: CallState | undefined, value: unknown): unknown {
-    const tool = call && this.cfg.tools.get(call.tool);
-    if (!call || !tool || !isRecord(value) || !isRecord(value.override_input)) {
-      return this.cfg.redactor.value(value);
-    }
-    const override = value.override_input;
-    const merged = tool.params.safeParse({
-      ...(isRecord(call.args) ? call.args : {}),
-      ...override,
-    });
-    let shown: unknown = null;
-    if (merged.success) {
-      try {
-        shown = this.publicInput(tool, merged.data);
-      } catch {
-        shown = null;
-      }
-    }
-    const masked = Object.fromEntries(
-      Object.keys(override).map((k) => [k, isRecord(shown) && k in shown ? shown[k] : MASK]),
-    );
-    return this.cfg.redactor.value({ ...value, override_input: masked });
-  }
-
-  /** The resume map as the segment row keeps it: each resolution masked for the audit trail. */
-  private auditResume(resume: ResumeMap): Record<string, unknown> {
-    return Object.fromEntries(
-      Object.entries(resume).map(([id, v]) => [
-        id,
-        this.auditResolution(this.openGates.get(id), v),
-      ]),
-    );
-  }
-
-  private publicInput(tool: Tool, input: unknown): unknown {
-    const masked = tool.approvalRedactor ? tool.approvalRedactor(input) : input;
-    return this.cfg.redactor.value(masked, tool.approvalRedactKeys ?? []);
-  }
-
   private runOps(
     stored: 'running' | 'paused' | 'success' | 'error' | 'cancelled',
     reason: string,
@@ -871,10 +814,6 @@ function answered(messages: RunStateDoc['messages']): boolean {
 /** Read through a function: TypeScript's narrowing does not see the mutation in `settle`. */
 function settled(call: CallState): CallState['done'] {
   return call.done;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return !!value && typeof value === 'object' && !Array.isArray(value);
 }
 
 function errorText(err: unknown): string {
