@@ -545,13 +545,7 @@ class RunDriver {
       expires_at: expires,
     });
     bump(this.state.usage, 'approvals:required');
-    this.pendingRows.set(id, {
-      id,
-      run_id: this.runId,
-      kind: 'approval',
-      event,
-      created_at: new Date().toISOString(),
-    });
+    this.addPending(id, event);
     yield* this.emit([event]);
   }
 
@@ -598,13 +592,7 @@ class RunDriver {
           schema: err.interaction.schema,
         });
         bump(this.state.usage, 'suspends:required');
-        this.pendingRows.set(id, {
-          id,
-          run_id: this.runId,
-          kind: 'interaction',
-          event,
-          created_at: new Date().toISOString(),
-        });
+        this.addPending(id, event);
         yield* this.emit([event]);
         return;
       }
@@ -641,16 +629,22 @@ class RunDriver {
         inner.type === 'approval'
           ? { ...inner, run_id: this.runId, path: `${this.cfg.agent}.${tool.name}.${inner.path}` }
           : { ...inner, run_id: this.runId };
-      this.pendingRows.set(id, {
-        id,
-        run_id: this.runId,
-        kind: inner.type,
-        event,
-        created_at: new Date().toISOString(),
-      });
+      this.addPending(id, event);
       fresh.push(event);
     }
     if (fresh.length) yield* this.emit(fresh);
+  }
+
+  /** A gate or question this run now waits on (written with the next commit). */
+  private addPending(id: string, event: ApprovalEvent | InteractionEvent): void {
+    const kind = event.type;
+    this.pendingRows.set(id, {
+      id,
+      run_id: this.runId,
+      kind,
+      event,
+      created_at: new Date().toISOString(),
+    });
   }
 
   private pause(): Finish {
