@@ -155,7 +155,8 @@ class RunView {
         return;
       case 'approval':
       case 'interaction':
-        this.line('waiting', `⏸ Waiting for you: ${clip(event.prompt)}`);
+        // U+2016, not U+23F8 (⏸): common fonts (DejaVu) have it, so it never renders as a box.
+        this.line('waiting', `‖ Waiting for you: ${clip(event.prompt)}`);
         return;
       case 'warning':
         this.line('warning', `⚠ ${clip(event.message)}`);

@@ -38,7 +38,7 @@ export function formatDiff(out: Out, diff: string): string {
 
 export function formatApproval(out: Out, e: ApprovalEvent): string {
   const lines = [
-    `${yellow(out, '⏸ approval')} ${bold(out, e.approval_id)}  ${e.prompt}`,
+    `${yellow(out, '‖ approval')} ${bold(out, e.approval_id)}  ${e.prompt}`,
     `  tool ${e.tool}  input ${clip(JSON.stringify(e.input))}`,
   ];
   if (e.preview) {

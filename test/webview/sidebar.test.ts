@@ -699,9 +699,9 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
       '→ delete_file {"path":"old-notes.txt"}',
     ]);
     assert.deepEqual(lines.slice(3), [
-      '⏸ Waiting for you: Edit src/app.ts?',
-      '⏸ Waiting for you: Create docs/greeting.md?',
-      '⏸ Waiting for you: Delete old-notes.txt?',
+      '‖ Waiting for you: Edit src/app.ts?',
+      '‖ Waiting for you: Create docs/greeting.md?',
+      '‖ Waiting for you: Delete old-notes.txt?',
     ]);
 
     // The state catches up: paused with three gates; the output stays.
