@@ -38,12 +38,10 @@ try {
     ...(executable ? { vscodeExecutablePath: executable } : { version }),
     extensionDevelopmentPath: root,
     extensionTestsPath: join(root, 'out', 'extension-host', 'suite.js'),
+    // (@vscode/test-electron adds --no-sandbox, --disable-workspace-trust, --skip-welcome, …)
     launchArgs: [
       workspace,
       '--disable-extensions', // only Airlock, from this folder
-      '--disable-workspace-trust',
-      '--skip-welcome',
-      '--skip-release-notes',
       `--user-data-dir=${join(scratch, 'user-data')}`,
       `--extensions-dir=${join(scratch, 'extensions')}`,
     ],
