@@ -44,10 +44,13 @@ const bundles = [
     entryPoints: ['webview/main.ts'],
     outfile: 'dist/webview.js',
   },
-  // The extension-host suite (test only, never packaged): one module that is both the
-  // `extensionTestsPath` of @vscode/test-electron (npm run test:desktop) and the main of the
-  // runner extension that code-server installs beside Airlock. `vscode` is the editor's.
-  {
+];
+
+// The extension-host suite (test only; a release build leaves it out): one module that is both
+// the `extensionTestsPath` of @vscode/test-electron (npm run test:desktop) and the main of the
+// runner extension that code-server installs beside Airlock. `vscode` is the editor's.
+if (!production) {
+  bundles.push({
     ...node,
     sourcemap: 'inline',
     minify: false,
@@ -56,13 +59,13 @@ const bundles = [
     external: ['vscode'],
     // Mocha's parallel mode resolves its worker files at run time; the suite runs serially.
     logOverride: { 'require-resolve-not-external': 'silent' },
-  },
-];
+  });
+  mkdirSync('out/extension-host', { recursive: true });
+  copyFileSync('test/extension-host/package.json', 'out/extension-host/package.json');
+  copyFileSync('LICENSE', 'out/extension-host/LICENSE');
+}
 
 mkdirSync('dist', { recursive: true });
-mkdirSync('out/extension-host', { recursive: true });
-copyFileSync('test/extension-host/package.json', 'out/extension-host/package.json');
-copyFileSync('LICENSE', 'out/extension-host/LICENSE');
 // sql.js loads its wasm from beside the bundle (see host/store/sqljs-store.ts).
 copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
 copyFileSync('webview/style.css', 'dist/webview.css');

@@ -6,40 +6,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type OpenAI from 'openai';
-import {
-  ScriptedModelServer,
-  type Reply,
-  type ScriptRequest,
-} from '../../host/model/scripted-server.js';
 import { defaultDbPath } from '../../host/settings.js';
-import { Editor, until, UI_TIMEOUT } from './harness.js';
+import { contentText, ModelByPrompt, toolMessages } from '../support/model-by-prompt.js';
+import { until, UI_TIMEOUT } from '../support/until.js';
+import { Editor } from './harness.js';
 
-type ToolMessage = OpenAI.Chat.Completions.ChatCompletionToolMessageParam;
-
-/** Per prompt, what the scripted model answers (the conversation decides the turn). */
-const behaviours = new Map<string, (request: ScriptRequest) => Reply>();
-
-function promptOf(messages: readonly { role: string; content?: unknown }[]): string {
-  const user = messages.find((m) => m.role === 'user');
-  return typeof user?.content === 'string' ? user.content : '';
-}
-
-function toolMessages(messages: readonly { role: string }[]): ToolMessage[] {
-  return messages.filter((m): m is ToolMessage => m.role === 'tool');
-}
-
-function text(content: ToolMessage['content']): string {
-  return typeof content === 'string' ? content : content.map((p) => p.text).join('');
-}
-
-let model: ScriptedModelServer;
+let model: ModelByPrompt;
 let editor: Editor;
-
-/** The chat requests the model got for one prompt's run, in order. */
-function requestsFor(prompt: string) {
-  return model.requests.filter((r) => promptOf(r.messages) === prompt);
-}
 
 function readFile(rel: string): string | undefined {
   try {
@@ -56,12 +29,7 @@ async function fileHolds(rel: string, expected: string): Promise<void> {
 
 before(
   async () => {
-    model = await ScriptedModelServer.start((request) => {
-      const prompt = promptOf(request.messages);
-      const behaviour = behaviours.get(prompt);
-      if (!behaviour) return { text: `No scripted behaviour for ${JSON.stringify(prompt)}.` };
-      return behaviour(request);
-    });
+    model = await ModelByPrompt.start();
     editor = await Editor.start({ baseURL: model.baseURL });
   },
   // Packaging the .vsix and, on a fresh machine, installing code-server (about a minute).
@@ -113,7 +81,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
     '1. a run started from the sidebar stops at an edit card; Open diff; Approve writes the file',
     async () => {
       const prompt = 'e2e 1: fix the greeting typo';
-      behaviours.set(prompt, (request) => {
+      model.script(prompt, (request) => {
         if (toolMessages(request.messages).length === 0) {
           return {
             text: 'Fixing the greeting.',
@@ -187,7 +155,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
     async () => {
       const prompt = 'e2e 2: write a changelog';
       const reason = 'Put it in docs/CHANGES.md instead';
-      behaviours.set(prompt, (request) => {
+      model.script(prompt, (request) => {
         const results = toolMessages(request.messages);
         if (results.length === 0) {
           return {
@@ -201,7 +169,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
           };
         }
         return {
-          text: `Understood, I will not write CHANGELOG.md. ${text(results.at(-1)!.content)}`,
+          text: `Understood, I will not write CHANGELOG.md. ${contentText(results.at(-1)!.content)}`,
         };
       });
 
@@ -213,13 +181,13 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
       await card.getByRole('button', { name: 'Deny: Create CHANGELOG.md?' }).click();
 
       await editor.waitForRunStatus(prompt, 'done');
-      const requests = requestsFor(prompt);
+      const requests = model.requestsFor(prompt);
       assert.equal(requests.length, 2);
       const denied = toolMessages(requests[1]!.messages).find(
         (m) => m.tool_call_id === 'call_changelog',
       );
       assert.ok(denied, 'the second request carries the tool result of the denied call');
-      assert.ok(text(denied.content).includes(reason), text(denied.content));
+      assert.ok(contentText(denied.content).includes(reason), contentText(denied.content));
       await editor
         .run(prompt)
         .locator('.model-text', { hasText: 'Understood, I will not write CHANGELOG.md.' })
@@ -232,7 +200,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
 
   scenario('3. edit, then approve: the amended proposal is what lands on disk', async () => {
     const prompt = 'e2e 3: write the plan';
-    behaviours.set(prompt, (request) => {
+    model.script(prompt, (request) => {
       const results = toolMessages(request.messages);
       if (results.length === 0) {
         return {
@@ -245,7 +213,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
           ],
         };
       }
-      return { text: `Plan written: ${text(results.at(-1)!.content)}` };
+      return { text: `Plan written: ${contentText(results.at(-1)!.content)}` };
     });
     const typed = 'Step two: typed in the editor';
 
@@ -285,9 +253,9 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
     await editor.page
       .locator('.tabs-container .tab', { hasText: 'plan.txt' })
       .waitFor({ state: 'detached', timeout: UI_TIMEOUT });
-    const results = toolMessages(requestsFor(prompt).at(-1)!.messages);
+    const results = toolMessages(model.requestsFor(prompt).at(-1)!.messages);
     assert.equal(results.length, 1);
-    assert.match(text(results[0]!.content), /notes\/plan\.txt/);
+    assert.match(contentText(results[0]!.content), /notes\/plan\.txt/);
     await editor.shot('edited-approved');
     // Its "then approve it" notification outlives the decision (VS Code cannot withdraw one): its
     // button, pressed late, decides nothing and says why.
@@ -305,7 +273,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
       .waitFor({ timeout: UI_TIMEOUT });
     await editor.shot('edit-notice-late');
     assert.equal(readFile('notes/plan.txt'), amended);
-    assert.equal(requestsFor(prompt).length, 2, 'the run did not move again');
+    assert.equal(model.requestsFor(prompt).length, 2, 'the run did not move again');
     await editor.runCommand('Notifications: Clear All Notifications');
     await editor.page
       .locator('.notification-list-item')
@@ -316,7 +284,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
   scenario('4. a question form: the answer reaches the model and the run continues', async () => {
     const prompt = 'e2e 4: style the banner';
     const question = 'Which colour should the banner be?';
-    behaviours.set(prompt, (request) => {
+    model.script(prompt, (request) => {
       const results = toolMessages(request.messages);
       if (results.length === 0) {
         return {
@@ -329,7 +297,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
           ],
         };
       }
-      return { text: `Making the banner ${text(results.at(-1)!.content)}.` };
+      return { text: `Making the banner ${contentText(results.at(-1)!.content)}.` };
     });
 
     await editor.startRun(prompt);
@@ -343,11 +311,11 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
     await form.getByRole('button', { name: 'Send answer' }).click();
 
     await editor.waitForRunStatus(prompt, 'done');
-    const requests = requestsFor(prompt);
+    const requests = model.requestsFor(prompt);
     assert.equal(requests.length, 2);
     const answer = toolMessages(requests[1]!.messages).find((m) => m.tool_call_id === 'call_ask');
     assert.ok(answer, 'the second request carries the answer as the tool result');
-    assert.match(text(answer.content), /Green/);
+    assert.match(contentText(answer.content), /Green/);
     await editor
       .run(prompt)
       .locator('.model-text', { hasText: 'Making the banner Green.' })
@@ -358,7 +326,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
 
   scenario('5. a delete card shows the file; Approve deletes it', async () => {
     const prompt = 'e2e 5: remove the old todo list';
-    behaviours.set(prompt, (request) => {
+    model.script(prompt, (request) => {
       if (toolMessages(request.messages).length === 0) {
         return {
           toolCalls: [
@@ -395,7 +363,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
     '6. a gate survives a window reload; approving resumes the run and the handler runs once',
     async () => {
       const prompt = 'e2e 6: record the reload';
-      behaviours.set(prompt, (request) => {
+      model.script(prompt, (request) => {
         const results = toolMessages(request.messages);
         if (results.length === 0) {
           return {
@@ -408,7 +376,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
             ],
           };
         }
-        return { text: `After the reload: ${text(results.at(-1)!.content)}` };
+        return { text: `After the reload: ${contentText(results.at(-1)!.content)}` };
       });
 
       await editor.startRun(prompt);
@@ -428,14 +396,14 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
       await editor.waitForRunStatus(prompt, 'done');
       // The model was asked twice (the first turn, then with the result); the reload did not
       // replay the first turn, and the result of the call is there exactly once.
-      const requests = requestsFor(prompt);
+      const requests = model.requestsFor(prompt);
       assert.equal(requests.length, 2);
       const results = toolMessages(requests[1]!.messages).filter(
         (m) => m.tool_call_id === 'call_reload',
       );
       assert.equal(results.length, 1);
       // A second run of the handler would have found the content there and said so.
-      assert.match(text(results[0]!.content), /^Created notes\/reload\.txt/);
+      assert.match(contentText(results[0]!.content), /^Created notes\/reload\.txt/);
       await editor
         .run(prompt)
         .locator('.model-text', { hasText: 'After the reload: Created notes/reload.txt' })
@@ -449,7 +417,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
     '7. the host killed with SIGKILL while a card waits: it is restarted and the card still works',
     async () => {
       const prompt = 'e2e 7: survive a crash';
-      behaviours.set(prompt, (request) => {
+      model.script(prompt, (request) => {
         const results = toolMessages(request.messages);
         if (results.length === 0) {
           return {
@@ -462,7 +430,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
             ],
           };
         }
-        return { text: `Still here: ${text(results.at(-1)!.content)}` };
+        return { text: `Still here: ${contentText(results.at(-1)!.content)}` };
       });
 
       await editor.startRun(prompt);
@@ -485,20 +453,20 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
       await card.getByRole('button', { name: 'Approve: Create notes/crash.txt?' }).click();
       await fileHolds('notes/crash.txt', 'after the crash\n');
       await editor.waitForRunStatus(prompt, 'done');
-      const requests = requestsFor(prompt);
+      const requests = model.requestsFor(prompt);
       assert.equal(requests.length, 2, 'the restart did not replay the first turn');
       const results = toolMessages(requests[1]!.messages).filter(
         (m) => m.tool_call_id === 'call_crash',
       );
       assert.equal(results.length, 1);
-      assert.match(text(results[0]!.content), /^Created notes\/crash\.txt/);
+      assert.match(contentText(results[0]!.content), /^Created notes\/crash\.txt/);
       await editor.shot('crash-approved');
     },
   );
 
   scenario('8. the badge and the status bar count pending decisions', async () => {
     const prompt = 'e2e 8: write two files';
-    behaviours.set(prompt, (request) => {
+    model.script(prompt, (request) => {
       if (toolMessages(request.messages).length === 0) {
         return {
           toolCalls: [

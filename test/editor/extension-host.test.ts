@@ -8,27 +8,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, it } from 'node:test';
-import { z } from 'zod';
-import { Editor, packageSuiteExtension, until } from './harness.js';
-
-const Report = z.object({
-  results: z.array(
-    z.object({
-      title: z.string(),
-      state: z.enum(['passed', 'failed', 'pending']),
-      error: z.string().optional(),
-    }),
-  ),
-  error: z.string().optional(),
-});
+import { SuiteReport } from '../extension-host/report.js';
+import { until } from '../support/until.js';
+import { Editor, packageSuiteExtension } from './harness.js';
 
 let editor: Editor;
+let reportDir: string;
 let reportFile: string;
 
 before(
   async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-suite-'));
-    reportFile = path.join(dir, 'report.json');
+    reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-suite-'));
+    reportFile = path.join(reportDir, 'report.json');
     editor = await Editor.start({
       // The suite points Airlock at its own scripted server through the settings API.
       baseURL: 'http://127.0.0.1:9/v1',
@@ -42,6 +33,7 @@ before(
 
 after(async () => {
   await editor?.close();
+  if (reportDir) fs.rmSync(reportDir, { recursive: true, force: true });
 });
 
 void it('the extension-host suite passes in code-server', { timeout: 600_000 }, async (t) => {
@@ -51,7 +43,7 @@ void it('the extension-host suite passes in code-server', { timeout: 600_000 }, 
     540_000,
   );
   await editor.shot('after-suite');
-  const report = Report.parse(JSON.parse(text));
+  const report = SuiteReport.parse(JSON.parse(text));
   assert.equal(report.error, undefined, report.error);
   assert.ok(report.results.length >= 6, `the suite ran its cases (${report.results.length})`);
   for (const result of report.results) {

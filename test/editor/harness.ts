@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { CHROMIUM, launchChromium } from '../support/chromium.js';
+import { until, UI_TIMEOUT } from '../support/until.js';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const RESULTS = path.join(REPO, 'test-results');
@@ -25,9 +26,6 @@ const PACKAGE_INPUTS = [
   '.vscodeignore',
   'esbuild.mjs',
 ];
-
-/** A generous bound for UI conditions (the workbench, the extension host and the host start). */
-export const UI_TIMEOUT = 30_000;
 
 function newestMtime(p: string): number {
   const stat = fs.statSync(p, { throwIfNoEntry: false });
@@ -73,29 +71,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeout`. */
-export async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeout = UI_TIMEOUT,
-): Promise<T> {
-  const deadline = Date.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const detail = last instanceof Error ? ` (last error: ${last.message})` : '';
-      throw new Error(`Timed out after ${timeout} ms waiting for ${what}${detail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 function escapeRegExp(text: string): string {

@@ -9,54 +9,26 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'mocha';
-import type OpenAI from 'openai';
 import * as vscode from 'vscode';
-import {
-  ScriptedModelServer,
-  type Reply,
-  type ScriptedToolCall,
-  type ScriptRequest,
-} from '../../host/model/scripted-server.js';
+import type { ScriptedToolCall } from '../../host/model/scripted-server.js';
 import type { Pending, RunSummary } from '../../host/protocol/rpc.js';
-
-type ToolMessage = OpenAI.Chat.Completions.ChatCompletionToolMessageParam;
+import { contentText, ModelByPrompt, toolMessages } from '../support/model-by-prompt.js';
+import { until, UI_TIMEOUT } from '../support/until.js';
 
 const AIRLOCK = 'airlock.airlock';
-const WAIT = 30_000;
 
-/** Per prompt, what the scripted model answers (the conversation decides the turn). */
-const behaviours = new Map<string, (request: ScriptRequest) => Reply>();
-let model: ScriptedModelServer;
+let model: ModelByPrompt;
 let airlock: vscode.Extension<unknown>;
 let root: string;
 
-function promptOf(messages: readonly { role: string; content?: unknown }[]): string {
-  const user = messages.find((m) => m.role === 'user');
-  return typeof user?.content === 'string' ? user.content : '';
+/** Waits on a condition; a failing probe (the CLI reading the database) fails the case at once. */
+function waitFor<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+  return until(what, check, UI_TIMEOUT, 'fail');
 }
 
-function toolTexts(request: Pick<ScriptRequest, 'messages'>): string[] {
-  return request.messages
-    .filter((m): m is ToolMessage => m.role === 'tool')
-    .map((m) =>
-      typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
-    );
-}
-
-/** The chat requests the model got for one prompt's run, in order. */
-function requestsFor(prompt: string) {
-  return model.requests.filter((r) => promptOf(r.messages) === prompt);
-}
-
-/** Polls `check` until it returns something other than undefined/false (bounded). */
-async function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${WAIT} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** The texts of the tool results in a request's conversation, in order. */
+function toolTexts(request: { messages: readonly { role: string }[] }): string[] {
+  return toolMessages(request.messages).map((m) => contentText(m.content));
 }
 
 /** The real `airlock` CLI on the database the extension's host uses (same workspace, same env). */
@@ -82,14 +54,14 @@ async function runOf(prompt: string): Promise<RunSummary | undefined> {
 /** Starts a run the way a keybinding with `"args"` does, and waits until it stops at a gate. */
 async function startUntilPaused(prompt: string): Promise<RunSummary> {
   await vscode.commands.executeCommand('airlock.startRun', prompt);
-  return until(`"${prompt}" to wait for a decision`, async () => {
+  return waitFor(`"${prompt}" to wait for a decision`, async () => {
     const run = await runOf(prompt);
     return run?.status === 'paused' && run.pending > 0 ? run : undefined;
   });
 }
 
 async function finished(prompt: string): Promise<RunSummary> {
-  return until(`"${prompt}" to finish`, async () => {
+  return waitFor(`"${prompt}" to finish`, async () => {
     const run = await runOf(prompt);
     return run && run.status !== 'running' && run.status !== 'paused' ? run : undefined;
   });
@@ -102,16 +74,15 @@ async function finished(prompt: string): Promise<RunSummary> {
  */
 async function accepting(command: string): Promise<void> {
   let settled = false;
-  const done = vscode.commands.executeCommand(command).then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await until(`${command} to finish`, async () => {
+  const done = vscode.commands.executeCommand(command);
+  const mark = () => (settled = true);
+  done.then(mark, mark);
+  await waitFor(`${command} to finish`, async () => {
     if (!settled)
       await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     return settled;
   });
-  await done;
+  await done; // a command that failed fails the case
 }
 
 function file(rel: string): string {
@@ -136,7 +107,7 @@ async function closeEditors(): Promise<void> {
 
 /** The model's script for one prompt: this tool call, then a closing line quoting its result. */
 function scriptCall(prompt: string, call: ScriptedToolCall, closing: string): void {
-  behaviours.set(prompt, (request) => {
+  model.script(prompt, (request) => {
     const results = toolTexts(request);
     if (results.length === 0) return { toolCalls: [call] };
     return { text: `${closing} ${results.join(' | ')}` };
@@ -155,10 +126,7 @@ export function registerCases(): void {
       const extension = vscode.extensions.getExtension(AIRLOCK);
       assert.ok(extension, `${AIRLOCK} is installed`);
       airlock = extension;
-      model = await ScriptedModelServer.start((request) => {
-        const behaviour = behaviours.get(promptOf(request.messages));
-        return behaviour ? behaviour(request) : { text: 'No scripted behaviour for this prompt.' };
-      });
+      model = await ModelByPrompt.start();
       // Through the user's settings, as a developer points Airlock at a server: the running host
       // is reconfigured (airlock/configure) without a restart.
       const config = vscode.workspace.getConfiguration('airlock');
@@ -214,7 +182,7 @@ export function registerCases(): void {
       const run = await finished(prompt);
       assert.equal(run.status, 'success');
       assert.equal(read('src/greet.js'), before!.replace("'Helo, '", "'Hello, '"));
-      const last = requestsFor(prompt).at(-1)!;
+      const last = model.requestsFor(prompt).at(-1)!;
       assert.equal(toolTexts(last).length, 1, 'the edit ran exactly once');
       await closeEditors();
     });
@@ -248,7 +216,7 @@ export function registerCases(): void {
       const run = await finished(prompt);
       assert.equal(run.status, 'success');
       assert.equal(read('src/config.js'), undefined, 'a denied write writes nothing');
-      const told = toolTexts(requestsFor(prompt).at(-1)!).join('\n');
+      const told = toolTexts(model.requestsFor(prompt).at(-1)!).join('\n');
       assert.match(told, /denied/i, 'the model is told the call was denied');
       await closeEditors();
     });
@@ -267,7 +235,7 @@ export function registerCases(): void {
       await startUntilPaused(prompt);
 
       await accepting('airlock.editThenApprove');
-      const editor = await until('the editable copy to be active', async () => {
+      const editor = await waitFor('the editable copy to be active', async () => {
         const active = vscode.window.activeTextEditor;
         return active?.document.uri.path.endsWith('/plan.txt') ? active : undefined;
       });
@@ -299,7 +267,7 @@ export function registerCases(): void {
         'Going with',
       );
       await vscode.commands.executeCommand('airlock.startRun', prompt);
-      await until('the question to be pending', async () => {
+      await waitFor('the question to be pending', async () => {
         const run = await runOf(prompt);
         if (!run) return undefined;
         const pending = await cli<Pending>('pending');
@@ -309,7 +277,7 @@ export function registerCases(): void {
       await accepting('airlock.answer'); // the question, then its first option
       const run = await finished(prompt);
       assert.equal(run.status, 'success');
-      assert.match(toolTexts(requestsFor(prompt).at(-1)!).join('\n'), /Teal/);
+      assert.match(toolTexts(model.requestsFor(prompt).at(-1)!).join('\n'), /Teal/);
     });
 
     it('a delete waits at the gate; after a host restart Approve still removes the file', async () => {
@@ -328,7 +296,7 @@ export function registerCases(): void {
       assert.equal(run.status, 'success');
       assert.equal(run.run_id, paused.run_id);
       assert.equal(read('notes/old-todo.md'), undefined, 'the file is gone');
-      assert.equal(toolTexts(requestsFor(prompt).at(-1)!).length, 1, 'deleted exactly once');
+      assert.equal(toolTexts(model.requestsFor(prompt).at(-1)!).length, 1, 'deleted exactly once');
     });
   });
 }

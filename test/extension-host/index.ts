@@ -5,6 +5,7 @@
 //   Airlock in code-server (which has no --extensionTestsPath): `activate()` runs the same cases
 //   when the window starts with AIRLOCK_SUITE_RESULTS set, and writes the results there as JSON.
 import * as fs from 'node:fs';
+import type { SuiteReport } from './report.js';
 import { runSuite } from './run-suite.js';
 
 export async function run(): Promise<void> {
@@ -18,8 +19,8 @@ export function activate(): void {
   const out = process.env.AIRLOCK_SUITE_RESULTS;
   if (!out) return;
   void runSuite('dot')
-    .then((results) => ({ results }))
-    .catch((err: unknown) => ({ results: [], error: String(err) }))
+    .then((results): SuiteReport => ({ results }))
+    .catch((err: unknown): SuiteReport => ({ results: [], error: String(err) }))
     .then((report) => {
       // Written whole, then renamed: the driver never reads half a report.
       fs.writeFileSync(`${out}.tmp`, JSON.stringify(report, null, 2));

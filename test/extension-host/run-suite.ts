@@ -3,12 +3,7 @@
 // its `pre-require` event, the way `mocha.loadFiles` does for each file.
 import Mocha from 'mocha';
 import { registerCases } from './cases.js';
-
-export interface CaseResult {
-  title: string;
-  state: 'passed' | 'failed' | 'pending';
-  error?: string;
-}
+import type { CaseResult } from './report.js';
 
 export async function runSuite(reporter: 'spec' | 'dot' = 'spec'): Promise<CaseResult[]> {
   const mocha = new Mocha({ ui: 'bdd', reporter, color: false, timeout: 120_000 });

@@ -109,6 +109,29 @@ function rowOf(runId: string): RunRow {
   return row;
 }
 
+/** Injects an inline script or an inline event handler; resolves with the CSP directive that blocked it. */
+function blockedBy(page: Page, inject: 'script' | 'handler'): Promise<string> {
+  return page.evaluate(
+    (what) =>
+      new Promise<string>((resolve) => {
+        document.addEventListener('securitypolicyviolation', (e) => resolve(e.effectiveDirective), {
+          once: true,
+        });
+        if (what === 'script') {
+          const script = document.createElement('script');
+          script.textContent = 'window.__inline = 1';
+          document.body.append(script);
+        } else {
+          const img = document.createElement('img');
+          img.setAttribute('onerror', 'window.__inline = 2');
+          img.src = 'x';
+          document.body.append(img);
+        }
+      }),
+    inject,
+  );
+}
+
 void describe('sidebar webview (headless Chromium, real host events)', () => {
   void it('says ready before anything else, says when the host is starting, ignores invalid messages, shows empty and error states', async () => {
     const s = await sidebar();
@@ -854,39 +877,8 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     assert.match(csp ?? '', /script-src 'nonce-[A-Za-z0-9+/=]+'/);
     assert.doesNotMatch(csp ?? '', /unsafe-inline|unsafe-eval/);
 
-    const inline = await page.evaluate(
-      () =>
-        new Promise<string>((resolve) => {
-          document.addEventListener(
-            'securitypolicyviolation',
-            (e) => resolve(e.effectiveDirective),
-            {
-              once: true,
-            },
-          );
-          const script = document.createElement('script');
-          script.textContent = 'window.__inline = 1';
-          document.body.append(script);
-        }),
-    );
-    assert.equal(inline, 'script-src-elem');
-    const handler = await page.evaluate(
-      () =>
-        new Promise<string>((resolve) => {
-          document.addEventListener(
-            'securitypolicyviolation',
-            (e) => resolve(e.effectiveDirective),
-            {
-              once: true,
-            },
-          );
-          const img = document.createElement('img');
-          img.setAttribute('onerror', 'window.__inline = 2');
-          img.src = 'x';
-          document.body.append(img);
-        }),
-    );
-    assert.equal(handler, 'script-src-attr');
+    assert.equal(await blockedBy(page, 'script'), 'script-src-elem');
+    assert.equal(await blockedBy(page, 'handler'), 'script-src-attr');
     assert.equal(
       await page.evaluate(() => (window as unknown as { __inline?: unknown }).__inline),
       undefined,
