@@ -69,6 +69,10 @@ mkdirSync('dist', { recursive: true });
 // sql.js loads its wasm from beside the bundle (see host/store/sqljs-store.ts).
 copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
 copyFileSync('webview/style.css', 'dist/webview.css');
+// VS Code's icon font for the sidebar: the stylesheet finds codicon.ttf beside it.
+for (const file of ['codicon.css', 'codicon.ttf']) {
+  copyFileSync(require.resolve(`@vscode/codicons/dist/${file}`), `dist/${file}`);
+}
 
 const contexts = await Promise.all(bundles.map((options) => esbuild.context(options)));
 if (watch) {

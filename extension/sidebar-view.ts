@@ -41,6 +41,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
       nonce: makeNonce(),
       scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
       styleUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+      codiconUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'codicon.css')).toString(),
     });
     view.badge = this.badge;
     this.viewScope.push(

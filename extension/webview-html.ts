@@ -1,5 +1,6 @@
 // The sidebar's HTML: a strict CSP whose only script is the bundle carrying the nonce, and the
-// stylesheet from dist/. Pure: VS Code's cspSource and webview URIs are passed in.
+// stylesheets (its own, the codicons) from dist/. Pure: VS Code's cspSource and webview URIs
+// are passed in.
 import { randomBytes } from 'node:crypto';
 
 export interface SidebarHtmlInput {
@@ -7,6 +8,8 @@ export interface SidebarHtmlInput {
   nonce: string;
   scriptUri: string;
   styleUri: string;
+  /** VS Code's icon font stylesheet (@vscode/codicons, copied into dist/ by esbuild.mjs). */
+  codiconUri: string;
 }
 
 /** A fresh nonce per render, from the OS's CSPRNG (never Math.random). */
@@ -27,13 +30,15 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
 const attr = (value: string) =>
   value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function sidebarHtml({ cspSource, nonce, scriptUri, styleUri }: SidebarHtmlInput): string {
+export function sidebarHtml(input: SidebarHtmlInput): string {
+  const { cspSource, nonce, scriptUri, styleUri, codiconUri } = input;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${attr(contentSecurityPolicy(cspSource, nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${attr(codiconUri)}">
 <link rel="stylesheet" href="${attr(styleUri)}">
 <title>Airlock</title>
 </head>

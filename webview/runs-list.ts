@@ -145,25 +145,25 @@ class RunView {
         this.streaming.appendData(event.text);
         return;
       case 'tool_call':
-        this.line('call', `→ ${event.tool} ${clip(compactJson(event.input))}`);
+        this.line('call', 'arrow-right', `${event.tool} ${clip(compactJson(event.input))}`);
         return;
       case 'tool_result':
         this.line(
           event.ok ? 'ok' : 'failed',
-          `${event.ok ? '✓' : '✗'} ${event.tool}: ${clip(event.output)}`,
+          event.ok ? 'check' : 'close',
+          `${event.tool}: ${clip(event.output)}`,
         );
         return;
       case 'approval':
       case 'interaction':
-        // U+2016, not U+23F8 (⏸): common fonts (DejaVu) have it, so it never renders as a box.
-        this.line('waiting', `‖ Waiting for you: ${clip(event.prompt)}`);
+        this.line('waiting', 'debug-pause', `Waiting for you: ${clip(event.prompt)}`);
         return;
       case 'warning':
-        this.line('warning', `⚠ ${clip(event.message)}`);
+        this.line('warning', 'warning', clip(event.message));
         return;
       case 'output':
         if (event.status.code !== 'success' && event.pending.length === 0) {
-          this.line('failed', `■ ${clip(event.status.message)}`);
+          this.line('failed', 'error', clip(event.status.message));
         }
         this.streaming = null;
         return;
@@ -173,9 +173,11 @@ class RunView {
     }
   }
 
-  private line(kind: string, text: string): void {
+  /** One line of the run's output: a codicon (decoration only: the text says it all) and text. */
+  private line(kind: string, icon: string, text: string): void {
     this.streaming = null;
-    this.push(h('p', { class: `tool-line ${kind}` }, text));
+    const glyph = h('span', { class: `codicon codicon-${icon}`, 'aria-hidden': 'true' });
+    this.push(h('p', { class: `tool-line ${kind}` }, [glyph, text]));
   }
 
   private push(el: HTMLElement): void {

@@ -17,6 +17,7 @@ void describe('sidebarHtml', () => {
     nonce: 'abc123',
     scriptUri: `${CSP_SOURCE}/ext/dist/webview.js`,
     styleUri: `${CSP_SOURCE}/ext/dist/webview.css`,
+    codiconUri: `${CSP_SOURCE}/ext/dist/codicon.css`,
   });
 
   void it('has exactly the strict CSP', () => {
@@ -31,10 +32,14 @@ void describe('sidebarHtml', () => {
     );
   });
 
-  void it('loads one script, with the nonce, and the stylesheet, both from dist/', () => {
+  void it('loads one script, with the nonce, and the stylesheets (its own, the codicons), all from dist/', () => {
     const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
     assert.deepEqual(scripts, [`<script nonce="abc123" src="${CSP_SOURCE}/ext/dist/webview.js">`]);
-    assert.ok(html.includes(`<link rel="stylesheet" href="${CSP_SOURCE}/ext/dist/webview.css">`));
+    const sheets = [...html.matchAll(/<link rel="stylesheet" href="([^"]*)">/g)].map((m) => m[1]);
+    assert.deepEqual(sheets, [
+      `${CSP_SOURCE}/ext/dist/codicon.css`,
+      `${CSP_SOURCE}/ext/dist/webview.css`,
+    ]);
     assert.doesNotMatch(html, /\son\w+=/i, 'no inline handlers');
     assert.doesNotMatch(html, /<style/i, 'no inline styles');
   });
@@ -45,6 +50,7 @@ void describe('sidebarHtml', () => {
       nonce: 'n',
       scriptUri: '"><script>alert(1)</script>',
       styleUri: 'x',
+      codiconUri: '"><script>alert(2)</script>',
     });
     assert.equal([...evil.matchAll(/<script\b/g)].length, 1);
   });

@@ -16,6 +16,7 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
+  '.ttf': 'font/ttf',
 };
 
 export type Palette = Record<`--vscode-${string}`, string>;
@@ -195,6 +196,7 @@ export async function startHarness(): Promise<Harness> {
     nonce,
     scriptUri: `${origin}/dist/webview.js`,
     styleUri: `${origin}/dist/webview.css`,
+    codiconUri: `${origin}/dist/codicon.css`,
   });
 
   const browser = await launchChromium();

@@ -716,15 +716,32 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     await log.locator('.tool-line.waiting').nth(2).waitFor();
     assert.equal(await text(log.locator('.model-text')), full);
     const lines = await log.locator('.tool-line').allTextContents();
+    const icons = await log
+      .locator('.tool-line > .codicon')
+      .evaluateAll((spans) => spans.map((el) => el.className));
+    assert.deepEqual(icons.slice(0, 6), [
+      ...Array<string>(3).fill('codicon codicon-arrow-right'),
+      ...Array<string>(3).fill('codicon codicon-debug-pause'),
+    ]);
+    // The icon font came through the CSP (font-src) and renders: not a fallback box.
+    const codiconFont = await page.evaluate(async () => {
+      await document.fonts.ready;
+      const statuses: string[] = [];
+      document.fonts.forEach((font) => {
+        if (font.family.replace(/"/g, '') === 'codicon') statuses.push(font.status);
+      });
+      return statuses;
+    });
+    assert.deepEqual(codiconFont, ['loaded']);
     assert.deepEqual(lines.slice(0, 3), [
-      '→ edit_file {"path":"src/app.ts","old_string":"const name = \'world\';","new_string":"const name = \'Airlock\';\\nconst excited = true;"}',
-      '→ write_file {"path":"docs/greeting.md","content":"# Greeting\\n\\nSays hello to Airlock.\\n"}',
-      '→ delete_file {"path":"old-notes.txt"}',
+      'edit_file {"path":"src/app.ts","old_string":"const name = \'world\';","new_string":"const name = \'Airlock\';\\nconst excited = true;"}',
+      'write_file {"path":"docs/greeting.md","content":"# Greeting\\n\\nSays hello to Airlock.\\n"}',
+      'delete_file {"path":"old-notes.txt"}',
     ]);
     assert.deepEqual(lines.slice(3), [
-      '‖ Waiting for you: Edit src/app.ts?',
-      '‖ Waiting for you: Create docs/greeting.md?',
-      '‖ Waiting for you: Delete old-notes.txt?',
+      'Waiting for you: Edit src/app.ts?',
+      'Waiting for you: Create docs/greeting.md?',
+      'Waiting for you: Delete old-notes.txt?',
     ]);
 
     // The state catches up: paused with three gates; the output stays.
