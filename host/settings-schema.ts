@@ -13,6 +13,8 @@ export const Settings = z
     policy: Policy.default([]),
     redactKeys: z.array(z.string()).default([...DEFAULT_REDACT_KEYS]),
     redactPatterns: z.array(z.string()).default([...DEFAULT_REDACT_PATTERNS]),
+    /** Globs of paths that always ask before a change, added to the built-in list (SPEC §9). */
+    protectedPaths: z.array(z.string().min(1)).default([]),
     /** Seconds a gate waits for a decision before it expires; 0 = never. */
     approvalTimeout: z.number().min(0).default(0),
     maxTurns: z.number().int().min(1).default(25),
@@ -27,3 +29,22 @@ export const Settings = z
   })
   .strict();
 export type Settings = z.infer<typeof Settings>;
+
+type FileShape<S> = {
+  [K in keyof S]: S[K] extends z.ZodDefault<infer T>
+    ? z.ZodOptional<T>
+    : z.ZodOptional<S[K] & z.ZodType>;
+};
+
+/**
+ * The same fields without their defaults, each optional: what a settings file itself sets (a key
+ * it leaves out stays absent), so a merge can tell "set" from "left to the default".
+ */
+export const SettingsFile = z
+  .object(
+    Object.fromEntries(
+      Object.entries(Settings.shape).map(([key, field]) => [key, field.unwrap().optional()]),
+    ) as FileShape<typeof Settings.shape>,
+  )
+  .strict();
+export type SettingsFile = z.infer<typeof SettingsFile>;

@@ -4,6 +4,7 @@ import type { Model } from './model/model.js';
 import { Agent } from './runtime/agent.js';
 import type { Store } from './store/store.js';
 import type { Settings } from './settings.js';
+import type { Policy } from './runtime/policy.js';
 import { fileTools } from './tools/files.js';
 import { interactionTools } from './tools/interact.js';
 
@@ -19,6 +20,8 @@ export function workspaceAgent(options: {
   workspace: string;
   store: Store;
   settings: Settings;
+  /** The workspace file's rules that apply (ask/deny only unless the file is trusted). */
+  workspacePolicy?: Policy;
   model: () => Promise<Model>;
 }): Agent {
   const { settings } = options;
@@ -30,6 +33,8 @@ export function workspaceAgent(options: {
     store: options.store,
     workspace: options.workspace,
     policy: settings.policy,
+    workspacePolicy: options.workspacePolicy ?? [],
+    protectedPaths: settings.protectedPaths,
     redaction: { keys: settings.redactKeys, patterns: settings.redactPatterns },
     maxTurns: settings.maxTurns,
     ...(settings.approvalTimeout > 0 ? { approvalTimeoutMs: settings.approvalTimeout * 1000 } : {}),

@@ -76,6 +76,8 @@ export const ApprovalEvent = z.object({
   input: z.unknown(),
   preview: FilePreview.nullable(),
   expires_at: z.string().nullable(),
+  /** The call changes a protected path (SPEC §9): it always asks, and no always-allow covers it. */
+  protected: z.boolean().optional(),
 });
 export type ApprovalEvent = z.infer<typeof ApprovalEvent>;
 
@@ -137,8 +139,10 @@ export const ApprovalResolution = z.union([
       reason: z.string().optional(),
       override_input: z.record(z.string(), z.unknown()).optional(),
       expires_at: z.string().optional(),
-      /** "always allow / deny this tool": for the rest of this run, or for this workspace. */
+      /** "always allow / deny": for the rest of this run, or for this workspace. */
       scope: z.enum(['once', 'run', 'workspace']).optional(),
+      /** What an always-rule covers: this file (the default), its folder, or the whole tool. */
+      cover: z.enum(['file', 'folder', 'tool']).optional(),
     })
     .strict(),
 ]);

@@ -5,6 +5,7 @@ import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { z } from 'zod';
 import { ApprovalEvent, InteractionEvent, ResumeMap, RunEvent } from './events.js';
 import { Settings } from '../settings-schema.js';
+import { StandingRule } from '../runtime/policy.js';
 
 function request<P extends z.ZodType, R extends z.ZodType>(
   method: `airlock/${string}`,
@@ -158,6 +159,48 @@ export const Configure = request(
   HostOptions.omit({ workspace: true, db: true }).strict(),
   z.object({}),
   'New settings or API key: used by runs started or resumed from now on.',
+);
+
+export const ListRules = request(
+  'airlock/rules',
+  z.object({}).strict(),
+  z.object({ rules: z.array(StandingRule) }),
+  "Every standing always-allow / always-deny rule of this workspace and of its runs that are not finished.",
+);
+
+export const RevokeRule = request(
+  'airlock/revokeRule',
+  z.object({ rule_id: z.string().min(1).max(200) }).strict(),
+  z.object({}),
+  'Revokes a standing rule: later calls are judged without it. Unknown ids are an error.',
+);
+
+/** The workspace's airlock.config.json as Airlock applies it (SPEC §9). */
+export const WorkspaceConfigStatus = z.object({
+  /** Absolute path of the file; null when the workspace has none. */
+  file: z.string().nullable(),
+  /** SHA-256 of the file's bytes as read (what a trust decision is bound to). */
+  sha256: z.string().nullable(),
+  trusted: z.boolean(),
+  /** What the file asks for that would loosen Airlock, one line each (shown before trusting). */
+  loosening: z.array(z.string()),
+  /** What was ignored and why, one line each (empty when trusted or nothing loosens). */
+  ignored: z.array(z.string()),
+});
+export type WorkspaceConfigStatus = z.infer<typeof WorkspaceConfigStatus>;
+
+export const GetWorkspaceConfig = request(
+  'airlock/workspaceConfig',
+  z.object({}).strict(),
+  WorkspaceConfigStatus,
+  "The workspace's airlock.config.json: whether it is trusted, and what of it is ignored until it is.",
+);
+
+export const TrustWorkspaceConfig = request(
+  'airlock/trustWorkspaceConfig',
+  z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
+  WorkspaceConfigStatus,
+  'Trusts the workspace file at exactly this hash (the version the developer was shown); refused if it changed since.',
 );
 
 export const EventNotification = notification(

@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import { SqlJsStore } from '../store/sqljs-store.js';
 import { execute, type EngineConfig } from './engine.js';
 import { newRunId } from './ids.js';
-import type { Policy } from './policy.js';
+import { DEFAULT_PROTECTED_PATHS, type Policy } from './policy.js';
 import { DEFAULT_REDACTION, Redactor, type RedactionConfig } from './redact.js';
 import { RunStream } from './run-stream.js';
 import { z } from 'zod';
@@ -32,7 +32,12 @@ interface CommonConfig {
   /** Where runs live; defaults to an in-memory database. */
   store?: Store;
   workspace?: string;
+  /** The developer's own rules. */
   policy?: Policy;
+  /** The workspace file's rules that apply (a stricter match in either layer wins). */
+  workspacePolicy?: Policy;
+  /** Globs that always ask before a change, added to DEFAULT_PROTECTED_PATHS. */
+  protectedPaths?: readonly string[];
   redaction?: Partial<RedactionConfig>;
   /** Default time limit for every gate without its own `approvalTimeoutMs`. */
   approvalTimeoutMs?: number;
@@ -61,6 +66,10 @@ function redactorOf(config: Partial<RedactionConfig> | undefined): Redactor {
     keys: config?.keys ?? DEFAULT_REDACTION.keys,
     patterns: config?.patterns ?? DEFAULT_REDACTION.patterns,
   });
+}
+
+function policyLayers(config: CommonConfig): Policy[] {
+  return [config.policy ?? [], config.workspacePolicy ?? []];
 }
 
 let memoryStore: Promise<Store> | undefined;
@@ -101,7 +110,8 @@ export class Agent {
         tools,
         store: await storeOf(config),
         redactor: redactorOf(config.redaction),
-        policy: config.policy ?? [],
+        policy: policyLayers(config),
+        protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...(config.protectedPaths ?? [])],
         workspace: config.workspace ?? null,
         approvalTimeoutMs: config.approvalTimeoutMs ?? null,
         maxTurns: config.maxTurns ?? 25,
@@ -208,7 +218,8 @@ export function runTool(tool: Tool, options: ToolRunOptions): RunStream {
       tools: toolMap([tool]),
       store: await storeOf(options),
       redactor: redactorOf(options.redaction),
-      policy: options.policy ?? [],
+      policy: policyLayers(options),
+      protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...(options.protectedPaths ?? [])],
       workspace: options.workspace ?? null,
       approvalTimeoutMs: options.approvalTimeoutMs ?? null,
       maxTurns: 1,

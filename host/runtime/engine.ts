@@ -17,8 +17,15 @@ import type { ChatMessage, Model } from '../model/model.js';
 import { ModelError } from '../model/model.js';
 import type { CommitResult, PendingRow, Store, StoreOp } from '../store/store.js';
 import { selfOwner } from '../store/file-lock.js';
-import { approvalId, newSegmentId } from './ids.js';
-import { matchPolicy, type Policy, type PolicyAction } from './policy.js';
+import { approvalId, newSegmentId, sha256 } from './ids.js';
+import {
+  coverPaths,
+  judge,
+  type Policy,
+  type PolicyAction,
+  type StandingRule,
+  type Verdict,
+} from './policy.js';
 import { InputMasks } from './input-masks.js';
 import { StreamRedactor, type Redactor } from './redact.js';
 import { planResume, ResumeRefusedError } from './resume-plan.js';
@@ -33,7 +40,10 @@ export interface EngineConfig {
   tools: ReadonlyMap<string, Tool>;
   store: Store;
   redactor: Redactor;
-  policy: Policy;
+  /** Configured layers (the developer's, the workspace's): the strictest match wins. */
+  policy: readonly Policy[];
+  /** Globs of paths that always ask before a change (defaults included). */
+  protectedPaths: readonly string[];
   workspace: string | null;
   approvalTimeoutMs: number | null;
   maxTurns: number;
@@ -245,14 +255,14 @@ class RunDriver {
       };
       bump(this.state.usage, d.approved ? 'approvals:approved' : 'approvals:denied');
       if (d.scope !== 'once') {
-        const rule = { tool: d.call.tool, action: (d.approved ? 'allow' : 'deny') as PolicyAction };
-        if (d.scope === 'run') this.state.rules.unshift(rule);
-        else
-          ops.push({
-            op: 'addRule',
-            rule: { ...rule, workspace: this.cfg.workspace ?? '' },
-            at: now,
-          });
+        const rule = this.standingRule(d, now);
+        ops.push({ op: 'addRule', rule });
+        events.push({
+          type: 'warning',
+          run_id: this.runId,
+          code: 'rule_added',
+          message: describeRule(rule),
+        });
       }
       ops.push({
         op: 'decide',
@@ -297,6 +307,27 @@ class RunDriver {
       });
     }
     return { ops, events, cancel: null };
+  }
+
+  /** The standing rule an "always allow / deny" decision makes, as narrow as chosen. */
+  private standingRule(d: ReturnType<typeof planResume>['decisions'][number], now: string) {
+    const tool = this.cfg.tools.get(d.call.tool);
+    const path = tool?.policyPath?.(d.input);
+    const paths = coverPaths(d.cover, path);
+    const rule: StandingRule = {
+      // Derived from the decision, so a replayed commit cannot add the rule twice.
+      rule_id: `rule_${sha256(`${this.runId}\n${d.id}`).slice(0, 20)}`,
+      workspace: this.cfg.workspace ?? '',
+      run_id: d.scope === 'run' ? this.runId : null,
+      tool: d.call.tool,
+      ...(paths ? { paths } : {}),
+      action: d.approved ? 'allow' : 'deny',
+      cover: paths ? d.cover : 'tool',
+      created_by: d.approver ?? null,
+      created_at: now,
+      approval_id: d.id,
+    };
+    return rule;
   }
 
   private async *loop(): AsyncGenerator<RunEvent, void> {
@@ -466,9 +497,19 @@ class RunDriver {
       input = call.decision.input;
       approval = { approvalId: call.decision.approval_id, baseSha256: call.decision.base_sha256 };
     } else {
-      const action = await this.policyAction(tool, input);
-      if (action === 'deny') {
-        const output = `Denied by policy: ${tool.name} is not allowed here.`;
+      const verdict = await this.policyAction(tool, input);
+      if (verdict.action === 'deny') {
+        const rule = verdict.standing ? ` (standing rule ${verdict.standing.rule_id})` : '';
+        const output = call.asked
+          ? `Denied by policy while it waited for the developer: ${tool.name} is not allowed here${rule}.`
+          : `Denied by policy: ${tool.name} is not allowed here${rule}.`;
+        if (call.asked) {
+          this.pendingRows.delete(call.gate?.approval_id ?? '');
+          delete call.gate;
+          yield* this.emit([
+            { type: 'warning', run_id: this.runId, code: 'denied_while_waiting', message: output },
+          ]);
+        }
         if (this.cfg.kind === 'tool') {
           call.done = { ok: false, output };
           throw new Finish(status('cancelled', 'approval_denied', output));
@@ -476,33 +517,55 @@ class RunDriver {
         call.done = { ok: false, output };
         return;
       }
-      if (action === 'ask') {
-        yield* this.gate(call, tool, input, false);
+      // A gate that was shown runs only after a decision for it, whatever the policy says now.
+      if (verdict.action === 'ask' || call.asked) {
+        yield* this.gate(call, tool, input, false, verdict.protected);
         return;
       }
     }
     yield* this.runHandler(call, tool, input, approval);
   }
 
-  private async policyAction(tool: Tool, input: unknown): Promise<PolicyAction> {
-    const path = tool.policyPath?.(input);
-    const rule =
-      matchPolicy(this.state.rules, tool.name, path) ??
-      matchPolicy(
-        // Keyed like addRule: a run without a workspace shares the store's '' bucket.
-        this.cfg.store.rules(this.cfg.workspace ?? ''),
-        tool.name,
-        path,
-      ) ??
-      matchPolicy(this.cfg.policy, tool.name, path);
-    if (rule) return rule.action;
-    const gate = tool.requiresApproval ?? false;
-    if (typeof gate === 'boolean') return gate ? 'ask' : 'allow';
-    try {
-      return (await gate(input)) ? 'ask' : 'allow';
-    } catch (err) {
-      throw new PolicyError(`The approval policy of ${tool.name} failed: ${errorText(err)}`);
+  /** The policy's verdict; without a matching rule, the tool's own `requiresApproval`. */
+  private async policyAction(tool: Tool, input: unknown): Promise<Verdict> {
+    const verdict = judge(
+      this.policyInputs(),
+      tool.name,
+      tool.policyPath?.(input),
+      !!tool.changesFiles,
+    );
+    if (verdict.action !== undefined) {
+      return verdict.protected && verdict.action === 'allow'
+        ? { ...verdict, action: 'ask' }
+        : verdict;
     }
+    const gate = tool.requiresApproval ?? false;
+    let ask: boolean;
+    if (typeof gate === 'boolean') ask = gate;
+    else {
+      try {
+        ask = await gate(input);
+      } catch (err) {
+        throw new PolicyError(`The approval policy of ${tool.name} failed: ${errorText(err)}`);
+      }
+    }
+    return { ...verdict, action: ask || verdict.protected ? 'ask' : 'allow' };
+  }
+
+  private policyInputs() {
+    // Keyed like addRule: a run without a workspace shares the store's '' bucket.
+    const standing = this.cfg.store
+      .rules(this.cfg.workspace ?? '')
+      .filter((r) => r.run_id === null || r.run_id === this.runId);
+    return { layers: this.cfg.policy, standing, protectedPaths: this.cfg.protectedPaths };
+  }
+
+  /** Whether a listing or search by `tool` may show this path (SPEC §9: reads honour rules). */
+  private visibleTo(tool: string): (rel: string) => boolean {
+    const inputs = this.policyInputs();
+    return (rel) =>
+      judge(inputs, tool, rel, false).action !== 'deny' &&
+      judge(inputs, 'read_file', rel, false).action !== 'deny';
   }
 
   /** Emits the approval gate for a call (again, when stale or expired). */
@@ -511,6 +574,7 @@ class RunDriver {
     tool: Tool,
     input: unknown,
     stale: boolean,
+    isProtected = call.gate?.protected ?? false,
   ): AsyncGenerator<RunEvent, void> {
     let preview: FilePreview | null = null;
     try {
@@ -531,7 +595,13 @@ class RunDriver {
     }
     const timeout = tool.approvalTimeoutMs ?? this.cfg.approvalTimeoutMs;
     const expires = timeout ? new Date(Date.now() + timeout).toISOString() : null;
-    call.gate = { approval_id: id, expires_at: expires, base_sha256: preview?.base_sha256 ?? null };
+    call.gate = {
+      approval_id: id,
+      expires_at: expires,
+      base_sha256: preview?.base_sha256 ?? null,
+      ...(isProtected ? { protected: true } : {}),
+    };
+    call.asked = true;
     const event: ApprovalEvent = this.cfg.redactor.strings({
       type: 'approval',
       run_id: this.runId,
@@ -543,6 +613,7 @@ class RunDriver {
       input: this.masks.input(tool, input),
       preview: preview ? { ...preview, ...(stale ? { stale: true } : {}) } : null,
       expires_at: expires,
+      ...(isProtected ? { protected: true } : {}),
     });
     bump(this.state.usage, 'approvals:required');
     this.addPending(id, event);
@@ -564,6 +635,7 @@ class RunDriver {
       reportUsage: (childRunId: string, usage: Usage) => {
         this.state.child_usage[childRunId] = usage;
       },
+      visible: this.visibleTo(tool.name),
     };
     try {
       const value = await withSuspendScope(this.runId, call.call_id, call.answers, () =>
@@ -808,6 +880,14 @@ function answered(messages: RunStateDoc['messages']): boolean {
 /** Read through a function: TypeScript's narrowing does not see the mutation in `settle`. */
 function settled(call: CallState): CallState['done'] {
   return call.done;
+}
+
+/** One line naming a standing rule, for the transcript and the card. */
+function describeRule(rule: StandingRule): string {
+  const what = rule.paths ? `${rule.tool} on ${rule.paths.join(', ')}` : `every ${rule.tool} call`;
+  const scope = rule.run_id ? 'for this run' : 'for this workspace';
+  const who = rule.created_by ? ` (by ${rule.created_by})` : '';
+  return `Always ${rule.action} ${what} ${scope}${who}: standing rule ${rule.rule_id}; revoke it with \`airlock rules --revoke ${rule.rule_id}\`.`;
 }
 
 function errorText(err: unknown): string {

@@ -3,6 +3,7 @@
 // pending), so a resume either applies cleanly or not at all.
 import { z } from 'zod';
 import { ApprovalResolution, isCancel, type ResumeMap } from '../protocol/events.js';
+import type { RuleCover } from './policy.js';
 import type { CallState } from './run-state.js';
 import type { Tool } from './tool.js';
 
@@ -17,6 +18,9 @@ export interface PlannedDecision {
   input: unknown;
   reason: string | undefined;
   scope: 'once' | 'run' | 'workspace';
+  /** What an always-rule covers (the file unless the developer chose wider). */
+  cover: RuleCover;
+  approver: string | undefined;
   /** The redacted-later resolution as given, stamped with decided_at, for the audit trail. */
   record: Record<string, unknown>;
 }
@@ -123,6 +127,17 @@ function decide(
       `expires_at for ${id} is not an ISO date: ${JSON.stringify(resolution.expires_at)}.`,
     );
   }
+  const scope = resolution.scope ?? 'once';
+  if (scope !== 'once' && resolution.approved && call.gate?.protected) {
+    throw new ResumeRefusedError(
+      `${id} changes a protected path: approve it once; "always allow" never covers protected paths (SPEC §9). Nothing ran; it is still pending.`,
+    );
+  }
+  if (resolution.cover !== undefined && scope === 'once') {
+    throw new ResumeRefusedError(
+      `cover for ${id} needs scope "run" or "workspace": it says what an always-rule covers.`,
+    );
+  }
   const lapsed =
     (resolution.expires_at !== undefined && Date.parse(resolution.expires_at) <= now.getTime()) ||
     (call.gate?.expires_at != null && Date.parse(call.gate.expires_at) <= now.getTime());
@@ -137,7 +152,9 @@ function decide(
       approved: resolution.approved,
       input,
       reason: resolution.reason,
-      scope: resolution.scope ?? 'once',
+      scope,
+      cover: resolution.cover ?? 'file',
+      approver: resolution.approver_id,
       record: { ...resolution, decided_at: now.toISOString() },
     },
   ];

@@ -16,8 +16,15 @@ export const CallState = z.object({
       approval_id: z.string(),
       expires_at: z.string().nullable(),
       base_sha256: z.string().nullable(),
+      /** The call changes a protected path: no always-allow may be made from this gate. */
+      protected: z.boolean().optional(),
     })
     .optional(),
+  /**
+   * Set once a gate was shown for this call: from then on only an explicit decision runs it; a
+   * policy that changes meanwhile may deny it, never approve it (SPEC §9).
+   */
+  asked: z.boolean().optional(),
   /** A consumed (claimed) decision on the gate. */
   decision: z
     .object({
@@ -50,7 +57,7 @@ export const RunStateDoc = z.object({
   /** The current turn's tool calls; empty between turns. */
   calls: z.array(CallState),
   turns: z.number(),
-  /** "Always allow / deny" rules chosen for this run. */
+  /** Unused since schema 3 keeps standing rules in the store (listed, revocable); kept empty. */
   rules: z.array(PolicyRule),
   usage: z.record(z.string(), z.number()),
   segment_id: z.string(),

@@ -19,6 +19,11 @@ export interface ToolContext {
   readonly forwarded: Readonly<ResumeMap>;
   /** A nested run's usage so far; the parent's usage sums it in (replacing earlier reports). */
   reportUsage(childRunId: string, usage: Usage): void;
+  /**
+   * False for a workspace-relative path the policy denies to this tool or to read_file: listings
+   * and searches leave it out and never read it (SPEC §9).
+   */
+  visible(rel: string): boolean;
 }
 
 /** A tool that drives a nested run: how the parent validates values routed to it. */
@@ -46,6 +51,8 @@ export interface ToolConfig<P extends z.ZodType = z.ZodType> {
   proposal?: (input: z.output<P>) => Awaitable<FileProposal>;
   /** The workspace-relative path a call touches, for path-narrowed policy rules. */
   policyPath?: (input: z.output<P>) => string | undefined;
+  /** The call changes the file at `policyPath`: protected paths always ask (SPEC §9). */
+  changesFiles?: boolean;
   /** Set by `agent.asTool()`: the tool runs a nested agent whose pauses pause this run. */
   nested?: NestedRunHook;
 }

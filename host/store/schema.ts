@@ -2,7 +2,7 @@
 // older database is migrated forward on open, a newer one is refused untouched.
 import type { Database } from 'sql.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The current schema, for a new database. */
 export const CURRENT_SCHEMA = `
@@ -32,8 +32,10 @@ CREATE TABLE claims (
   run_id TEXT NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, claimed_at TEXT NOT NULL,
   PRIMARY KEY (run_id, id));
 CREATE TABLE rules (
-  workspace TEXT NOT NULL, tool TEXT NOT NULL, paths TEXT, action TEXT NOT NULL,
-  created_at TEXT NOT NULL);
+  rule_id TEXT PRIMARY KEY, workspace TEXT NOT NULL, run_id TEXT, tool TEXT NOT NULL, paths TEXT,
+  action TEXT NOT NULL, cover TEXT NOT NULL, created_by TEXT, created_at TEXT NOT NULL,
+  approval_id TEXT, revoked_at TEXT, revoked_by TEXT);
+CREATE INDEX rules_workspace ON rules (workspace);
 `;
 
 /** MIGRATIONS[n] takes a database from schema n to n + 1. */
@@ -43,6 +45,20 @@ const MIGRATIONS: Record<number, string> = {
 ALTER TABLE runs ADD COLUMN nested_in TEXT;
 CREATE INDEX IF NOT EXISTS runs_updated ON runs (updated_at);
 CREATE INDEX IF NOT EXISTS segments_run ON segments (run_id);
+`,
+  // 3: standing rules get ids (to list and revoke them), a run scope, what they cover, who made
+  // them and when they were revoked. Older rules covered the whole tool.
+  2: `
+CREATE TABLE rules_v3 (
+  rule_id TEXT PRIMARY KEY, workspace TEXT NOT NULL, run_id TEXT, tool TEXT NOT NULL, paths TEXT,
+  action TEXT NOT NULL, cover TEXT NOT NULL, created_by TEXT, created_at TEXT NOT NULL,
+  approval_id TEXT, revoked_at TEXT, revoked_by TEXT);
+INSERT INTO rules_v3 (rule_id, workspace, run_id, tool, paths, action, cover, created_at)
+  SELECT 'rule_legacy_' || rowid, workspace, NULL, tool, paths, action,
+         CASE WHEN paths IS NULL THEN 'tool' ELSE 'file' END, created_at FROM rules;
+DROP TABLE rules;
+ALTER TABLE rules_v3 RENAME TO rules;
+CREATE INDEX rules_workspace ON rules (workspace);
 `,
 };
 

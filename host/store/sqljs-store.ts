@@ -30,10 +30,36 @@ import type {
   SegmentRow,
   Store,
   StoreOp,
-  WorkspaceRule,
 } from './store.js';
+import { StandingRule } from '../runtime/policy.js';
+import { sha256 } from '../runtime/ids.js';
 
 export { SCHEMA_VERSION } from './schema.js';
+
+/** An `addRule` as schema-2 Airlock journaled it: no id, covering the whole tool. */
+interface LegacyRule {
+  workspace: string;
+  tool: string;
+  paths?: string[];
+  action: 'allow' | 'deny';
+}
+
+function upgradeRule(rule: StandingRule | LegacyRule, op: { at?: string }): StandingRule {
+  if ('rule_id' in rule) return rule;
+  const at = op.at ?? new Date(0).toISOString();
+  return {
+    rule_id: `rule_legacy_${sha256(`${rule.workspace}\n${rule.tool}\n${at}`).slice(0, 16)}`,
+    workspace: rule.workspace,
+    run_id: null,
+    tool: rule.tool,
+    ...(rule.paths ? { paths: rule.paths } : {}),
+    action: rule.action,
+    cover: rule.paths ? 'file' : 'tool',
+    created_by: null,
+    created_at: at,
+    approval_id: null,
+  };
+}
 export { CorruptDatabaseError } from './snapshot.js';
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
@@ -428,20 +454,42 @@ export class SqlJsStore implements Store {
           [op.run_id, op.id, json(op.resolution), op.at],
         );
         return;
-      case 'addRule':
+      case 'addRule': {
+        const r = upgradeRule(op.rule as StandingRule | LegacyRule, op as { at?: string });
         this.run(
-          'INSERT INTO rules (workspace, tool, paths, action, created_at) VALUES (?, ?, ?, ?, ?)',
+          `INSERT OR IGNORE INTO rules (rule_id, workspace, run_id, tool, paths, action, cover,
+             created_by, created_at, approval_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
-            op.rule.workspace,
-            op.rule.tool,
-            op.rule.paths ? json(op.rule.paths) : null,
-            op.rule.action,
-            op.at,
+            r.rule_id,
+            r.workspace,
+            r.run_id,
+            r.tool,
+            r.paths ? json(r.paths) : null,
+            r.action,
+            r.cover,
+            r.created_by,
+            r.created_at,
+            r.approval_id,
           ],
         );
         return;
+      }
+      case 'revokeRule':
+        this.run(
+          'UPDATE rules SET revoked_at = ?, revoked_by = ? WHERE rule_id = ? AND revoked_at IS NULL',
+          [op.at, op.by, op.rule_id],
+        );
+        return;
       case 'deleteRuns':
-        for (const table of ['runs', 'segments', 'events', 'pending', 'decisions', 'claims']) {
+        for (const table of [
+          'runs',
+          'segments',
+          'events',
+          'pending',
+          'decisions',
+          'claims',
+          'rules',
+        ]) {
           for (const id of op.run_ids) this.run(`DELETE FROM ${table} WHERE run_id = ?`, [id]);
         }
         return;
@@ -569,13 +617,26 @@ export class SqlJsStore implements Store {
     }));
   }
 
-  rules(workspace: string): WorkspaceRule[] {
-    return this.query('SELECT * FROM rules WHERE workspace = ? ORDER BY rowid', [workspace]).map(
-      (r) => ({
-        workspace: String(r.workspace),
-        tool: String(r.tool),
-        ...(r.paths === null ? {} : { paths: JSON.parse(String(r.paths)) as string[] }),
-        action: r.action === 'allow' ? 'allow' : r.action === 'deny' ? 'deny' : 'ask',
+  rules(workspace: string): StandingRule[] {
+    // A run's own rules end with it: rules of finished (or dropped) runs are not listed.
+    return this.query(
+      `SELECT r.* FROM rules r LEFT JOIN runs ON runs.run_id = r.run_id
+       WHERE r.workspace = ? AND r.revoked_at IS NULL
+         AND (r.run_id IS NULL OR runs.status IN ('running', 'paused'))
+       ORDER BY r.created_at, r.rule_id`,
+      [workspace],
+    ).map((r) =>
+      StandingRule.parse({
+        rule_id: r.rule_id,
+        workspace: r.workspace,
+        run_id: r.run_id,
+        tool: r.tool,
+        ...(r.paths === null ? {} : { paths: JSON.parse(String(r.paths)) as unknown }),
+        action: r.action,
+        cover: r.cover,
+        created_by: r.created_by,
+        created_at: r.created_at,
+        approval_id: r.approval_id,
       }),
     );
   }

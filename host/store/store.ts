@@ -1,7 +1,7 @@
 // The run store's interface. Every write is one atomic batch of logical operations, so a
 // durable implementation can journal batches and replay them, and a claim can fail the whole
 // batch (exclusive across processes).
-import type { PolicyRule } from '../runtime/policy.js';
+import type { StandingRule } from '../runtime/policy.js';
 
 export type StoredStatus = 'running' | 'paused' | 'success' | 'error' | 'cancelled';
 /** What readers see: a `running` run whose owner process is gone is `interrupted`. */
@@ -57,10 +57,6 @@ export interface SegmentRow {
   started_at: string;
 }
 
-export interface WorkspaceRule extends PolicyRule {
-  workspace: string;
-}
-
 export type StoreOp =
   | {
       op: 'putRun';
@@ -75,7 +71,9 @@ export type StoreOp =
   | { op: 'setPending'; run_id: string; rows: PendingRow[] }
   | { op: 'claim'; run_id: string; ids: string[]; owner: string; at: string }
   | { op: 'decide'; run_id: string; id: string; resolution: unknown; at: string }
-  | { op: 'addRule'; rule: WorkspaceRule; at: string }
+  | { op: 'addRule'; rule: StandingRule }
+  /** Revokes a standing rule (a no-op when it is already revoked or unknown). */
+  | { op: 'revokeRule'; rule_id: string; at: string; by: string | null }
   | { op: 'deleteRuns'; run_ids: string[] };
 
 export type CommitResult =
@@ -96,7 +94,11 @@ export interface Store {
   segments(runId: string): SegmentRow[];
   claims(runId: string): { id: string; owner: string; claimed_at: string }[];
   decisions(runId: string): { id: string; resolution: unknown; decided_at: string }[];
-  rules(workspace: string): WorkspaceRule[];
+  /**
+   * Active (unrevoked) standing rules of a workspace: its own (run_id null) and those of its runs
+   * that have not finished. Oldest first.
+   */
+  rules(workspace: string): StandingRule[];
   /** `running` runs whose owner died read as `interrupted`. */
   statusOf(row: RunRow): RunState;
   /** Drops finished runs beyond the retention limits, in small batches; returns how many. */

@@ -253,10 +253,15 @@ interface Entry {
 }
 
 /**
- * Breadth first, so a capped listing shows the top of the tree; skips .git and node_modules and
- * does not follow symlinks (they may lead outside, or in circles).
+ * Breadth first, so a capped listing shows the top of the tree; skips .git, node_modules and
+ * paths the policy denies, and does not follow symlinks (they may lead outside, or in circles).
  */
-async function* walk(ws: Workspace, start: string, signal: AbortSignal): AsyncGenerator<Entry> {
+async function* walk(
+  ws: Workspace,
+  start: string,
+  ctx: Pick<ToolContext, 'signal' | 'visible'>,
+): AsyncGenerator<Entry> {
+  const { signal } = ctx;
   const queue = [start];
   for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
     if (signal.aborted) return;
@@ -269,12 +274,15 @@ async function* walk(ws: Workspace, start: string, signal: AbortSignal): AsyncGe
     names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const dirent of names) {
       const abs = path.join(dir, dirent.name);
+      const rel = ws.relOf(abs);
+      // A path the policy denies is not listed, searched or descended into (SPEC §9).
+      if (!ctx.visible(rel)) continue;
       if (dirent.isDirectory()) {
         if (SKIPPED_DIRS.has(dirent.name)) continue;
         queue.push(abs);
-        yield { abs, rel: ws.relOf(abs), dir: true };
+        yield { abs, rel, dir: true };
       } else if (dirent.isFile()) {
-        yield { abs, rel: ws.relOf(abs), dir: false };
+        yield { abs, rel, dir: false };
       }
     }
   }
@@ -350,7 +358,7 @@ export function listFilesTool(workspace: WorkspaceLike) {
       const matches = globMatcher(input.glob, target.rel);
       const lines: string[] = [];
       let capped = false;
-      for await (const entry of walk(ws, target.abs, ctx.signal)) {
+      for await (const entry of walk(ws, target.abs, ctx)) {
         if (input.glob && (entry.dir || !matches(entry.rel))) continue;
         if (lines.length === MAX_LIST_ENTRIES) {
           capped = true;
@@ -387,7 +395,7 @@ export function searchTextTool(workspace: WorkspaceLike) {
     handler: async (input, ctx) => {
       const matches = globMatcher(input.glob, '.');
       const hits: string[] = [];
-      for await (const entry of walk(ws, ws.root, ctx.signal)) {
+      for await (const entry of walk(ws, ws.root, ctx)) {
         if (entry.dir || !matches(entry.rel)) continue;
         const text = await readSearchable(entry.abs);
         if (text === null || !text.includes(input.query)) continue;
@@ -430,6 +438,7 @@ export function writeFileTool(workspace: WorkspaceLike) {
       content: z.string().describe('The complete new content of the file.'),
     }),
     requiresApproval: true,
+    changesFiles: true,
     approvalPrompt: async (input) => {
       let target: ResolvedPath;
       try {
@@ -445,17 +454,17 @@ export function writeFileTool(workspace: WorkspaceLike) {
     },
     policyPath: (input) => relOrRaw(ws, input.path),
     preview: async (input) => {
-      const target = ws.resolve(input.path);
+      const target = ws.resolveForChange(input.path);
       const current = await fsStep('read', target.rel, () => readCurrent(target));
       return preview(current ? 'edit' : 'create', target.rel, current, input.content);
     },
     proposal: async (input) => {
-      const target = ws.resolve(input.path);
+      const target = ws.resolveForChange(input.path);
       const current = await fsStep('read', target.rel, () => readCurrent(target));
       return { path: target.rel, before: current?.text ?? null, after: input.content };
     },
     handler: async (input, ctx) => {
-      const target = ws.resolve(input.path);
+      const target = ws.resolveForChange(input.path);
       return fsStep('write', target.rel, async () => {
         const current = await readCurrent(target);
         if (current && current.bytes.equals(Buffer.from(input.content, 'utf8'))) {
@@ -486,10 +495,11 @@ export function editFileTool(workspace: WorkspaceLike) {
       new_string: z.string().describe('The text to put in its place.'),
     }),
     requiresApproval: true,
+    changesFiles: true,
     approvalPrompt: (input) => `Edit ${relOrRaw(ws, input.path)}?`,
     policyPath: (input) => relOrRaw(ws, input.path),
     preview: async (input) => {
-      const target = ws.resolve(input.path);
+      const target = ws.resolveForChange(input.path);
       const current = await fsStep('read', target.rel, () => readCurrent(target));
       if (!current)
         throw new ToolError(`${target.rel} does not exist; use write_file to create it.`);
@@ -502,7 +512,7 @@ export function editFileTool(workspace: WorkspaceLike) {
       return preview('edit', target.rel, current, after);
     },
     proposal: async (input) => {
-      const target = ws.resolve(input.path);
+      const target = ws.resolveForChange(input.path);
       const current = await fsStep('read', target.rel, () => readCurrent(target));
       if (!current) throw new ToolError(`${target.rel} does not exist.`);
       const text = requireText(current, target.rel);
@@ -510,7 +520,7 @@ export function editFileTool(workspace: WorkspaceLike) {
       return { path: target.rel, before: text, after };
     },
     handler: async (input, ctx) => {
-      const target = ws.resolve(input.path);
+      const target = ws.resolveForChange(input.path);
       return fsStep('edit', target.rel, async () => {
         const current = await readCurrent(target);
         if (!current) {
@@ -544,21 +554,22 @@ export function deleteFileTool(workspace: WorkspaceLike) {
       path: z.string().min(1).describe('File path, relative to the workspace root.'),
     }),
     requiresApproval: true,
+    changesFiles: true,
     approvalPrompt: (input) => `Delete ${relOrRaw(ws, input.path)}?`,
     policyPath: (input) => relOrRaw(ws, input.path),
     preview: async (input) => {
-      const target = ws.resolve(input.path);
+      const target = ws.resolveForChange(input.path);
       const current = await fsStep('read', target.rel, () => readCurrent(target));
       if (!current) throw new ToolError(`${target.rel} does not exist.`);
       return preview('delete', target.rel, current, '');
     },
     proposal: async (input) => {
-      const target = ws.resolve(input.path);
+      const target = ws.resolveForChange(input.path);
       const current = await fsStep('read', target.rel, () => readCurrent(target));
       return { path: target.rel, before: current?.text ?? null, after: null };
     },
     handler: async (input, ctx) => {
-      const target = ws.resolve(input.path);
+      const target = ws.resolveForChange(input.path);
       return fsStep('delete', target.rel, async () => {
         const current = await readCurrent(target);
         if (!current) return `${target.rel} does not exist (already deleted); nothing to do.`;

@@ -45,6 +45,20 @@ export class Workspace {
     return { abs, rel };
   }
 
+  /**
+   * `resolve` for a path a tool will change: also refuses anything inside a `.git` entry at any
+   * depth (a nested repository's config or hooks run code on the next git command).
+   */
+  resolveForChange(relOrAbs: string): ResolvedPath {
+    const target = this.resolve(relOrAbs);
+    if (target.rel.split('/').some((segment) => segment.toLowerCase() === '.git')) {
+      throw new ToolError(
+        `Path "${relOrAbs}" is inside a .git directory: tools never change a repository's internals, at any depth.`,
+      );
+    }
+    return target;
+  }
+
   /** Workspace-relative form of an absolute path already known to be inside the root. */
   relOf(abs: string): string {
     const rel = path.relative(this.root, abs);

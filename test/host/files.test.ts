@@ -63,6 +63,7 @@ function ctx(baseSha256?: string | null): ToolContext {
     signal: new AbortController().signal,
     forwarded: {},
     reportUsage: () => undefined,
+    visible: () => true,
   };
 }
 

@@ -8,146 +8,36 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { OpenAIChatModel } from '../../host/model/openai-model.js';
+import { type ScriptedToolCall } from '../../host/model/scripted-server.js';
 import {
-  ScriptedModelServer,
-  type Reply,
-  type Script,
-  type ScriptedToolCall,
-} from '../../host/model/scripted-server.js';
-import {
-  Agent,
   ResumeRefusedError,
   runTool,
   SqlJsStore,
   suspend,
   Tool,
-  type AgentConfig,
-  type OutputEvent,
   type ResumeMap,
-  type RunEvent,
-  type RunStream,
   type ToolConfig,
 } from '../../host/runtime/index.js';
 import { sha256 } from '../../host/runtime/ids.js';
 import { loadSqlJs } from '../../host/store/sqljs-store.js';
 import { fileTools } from '../../host/tools/files.js';
 import { interactionTools } from '../../host/tools/interact.js';
-import { onCleanup, openStore, tempDir } from '../support/scratch.js';
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-/** One test's world: a scripted model server, a database file and a workspace folder. */
-interface World {
-  server: ScriptedModelServer;
-  model: OpenAIChatModel;
-  /** The workspace root. */
-  dir: string;
-  dbFile: string;
-  store: SqlJsStore;
-}
-
-async function world(script: Script): Promise<World> {
-  const server = await ScriptedModelServer.start(script);
-  onCleanup(() => server.close());
-  const model = new OpenAIChatModel({
-    model: 'scripted',
-    baseURL: server.baseURL,
-    apiKey: 'test-key',
-    maxRetries: 0,
-  });
-  const dir = tempDir('ws');
-  const dbFile = path.join(tempDir('db'), 'airlock.db');
-  return { server, model, dir, dbFile, store: await openStore(dbFile) };
-}
-
-function agentIn(w: World, tools: Tool[], extra: Partial<AgentConfig> = {}): Agent {
-  return new Agent({
-    name: 'support',
-    model: w.model,
-    tools,
-    store: w.store,
-    workspace: w.dir,
-    ...extra,
-  });
-}
-
-interface Outcome {
-  events: RunEvent[];
-  output: OutputEvent;
-}
-
-async function drain(stream: RunStream): Promise<Outcome> {
-  const events: RunEvent[] = [];
-  const output = await stream.collect((e) => events.push(e));
-  return { events, output };
-}
-
-type EventOf<K extends RunEvent['type']> = Extract<RunEvent, { type: K }>;
-
-function ofType<K extends RunEvent['type']>(o: Outcome, type: K): EventOf<K>[] {
-  return o.events.filter((e): e is EventOf<K> => e.type === type);
-}
-
-function one<T>(items: readonly T[], what: string): T {
-  assert.equal(items.length, 1, `expected exactly one ${what}, got ${items.length}`);
-  return items[0]!;
-}
-
-function approvalFor(o: Outcome, callId: string): EventOf<'approval'> {
-  return one(
-    ofType(o, 'approval').filter((e) => e.call_id === callId),
-    `approval for ${callId}`,
-  );
-}
-
-function interactionFor(o: Outcome, callId: string): EventOf<'interaction'> {
-  return one(
-    ofType(o, 'interaction').filter((e) => e.call_id === callId),
-    `interaction for ${callId}`,
-  );
-}
-
-function call(id: string, name: string, args: object): ScriptedToolCall {
-  return { id, name, arguments: args };
-}
-
-function calls(...toolCalls: ScriptedToolCall[]): Reply {
-  return { toolCalls };
-}
-
-function say(text: string): Reply {
-  return { text };
-}
-
-/** The tool results the model read in its n-th request (0-based), by call id. */
-function toolResults(server: ScriptedModelServer, n: number): Map<string, string> {
-  const request = server.requests[n];
-  assert.ok(request, `the model never received request #${n + 1}`);
-  const out = new Map<string, string>();
-  for (const m of request.messages) {
-    if (m.role === 'tool') {
-      out.set(
-        m.tool_call_id,
-        typeof m.content === 'string' ? m.content : JSON.stringify(m.content),
-      );
-    }
-  }
-  return out;
-}
-
-function assertPaused(o: Outcome, reason: 'approval_required' | 'input_required', ids: string[]) {
-  assert.equal(o.output.status.code, 'cancelled', o.output.status.message);
-  assert.equal(o.output.status.reason, reason, o.output.status.message);
-  assert.deepEqual([...o.output.pending].sort(), [...ids].sort());
-}
-
-function assertSuccess(o: Outcome): void {
-  assert.equal(o.output.status.code, 'success', o.output.status.message);
-  assert.equal(o.output.status.reason, 'completed');
-  assert.deepEqual(o.output.pending, []);
-}
+import { openStore, tempDir } from '../support/scratch.js';
+import {
+  agentIn,
+  approvalFor,
+  assertPaused,
+  assertSuccess,
+  call,
+  calls,
+  drain,
+  interactionFor,
+  ofType,
+  one,
+  say,
+  toolResults,
+  world,
+} from '../support/agent-world.js';
 
 /** What another process sees in the database file: a fresh store on the same file. */
 async function pendingIn(dbFile: string, runId: string): Promise<string[]> {
@@ -1568,7 +1458,7 @@ void describe('file tools through an agent', () => {
     assert.ok(fs.existsSync(path.join(w.dir, 'keep.txt')));
   });
 
-  void it("scope 'run' allows the tool for the rest of that run only", async () => {
+  void it("scope 'run' with cover 'tool' allows the tool for the rest of that run only", async () => {
     const w = await world([
       calls(call('w1', 'write_file', { path: 'a.txt', content: 'a\n' })),
       calls(call('w2', 'write_file', { path: 'b.txt', content: 'b\n' })),
@@ -1581,7 +1471,7 @@ void describe('file tools through an agent', () => {
     const second = await drain(
       agent.run({
         runId: first.output.run_id,
-        resume: { [id]: { approved: true, scope: 'run' } },
+        resume: { [id]: { approved: true, scope: 'run', cover: 'tool' } },
       }),
     );
     assertSuccess(second);
@@ -1594,7 +1484,7 @@ void describe('file tools through an agent', () => {
     assert.ok(!fs.existsSync(path.join(w.dir, 'c.txt')));
   });
 
-  void it("scope 'workspace' allows the tool in new runs of the same workspace, durably", async () => {
+  void it("scope 'workspace' with cover 'tool' allows the tool in new runs of the same workspace, durably", async () => {
     const w = await world([
       calls(call('w1', 'write_file', { path: 'a.txt', content: 'a\n' })),
       say('wrote a'),
@@ -1609,7 +1499,7 @@ void describe('file tools through an agent', () => {
     const second = await drain(
       agentIn(w, fileTools(w.dir), { name: 'coder' }).run({
         runId: first.output.run_id,
-        resume: { [id]: { approved: true, scope: 'workspace' } },
+        resume: { [id]: { approved: true, scope: 'workspace', cover: 'tool' } },
       }),
     );
     assertSuccess(second);
@@ -1647,7 +1537,7 @@ void describe('file tools through an agent', () => {
     const second = await drain(
       agent.run({
         runId: first.output.run_id,
-        resume: { [id]: { approved: false, reason: 'never delete', scope: 'run' } },
+        resume: { [id]: { approved: false, reason: 'never delete', scope: 'run', cover: 'tool' } },
       }),
     );
     assertSuccess(second);

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { ScriptedModelServer, type Reply } from '../../host/model/scripted-server.js';
 import { SqlJsStore, type RunEvent } from '../../host/runtime/index.js';
+import type { StandingRule } from '../../host/runtime/policy.js';
 import { random, Worker } from './workers/harness.js';
 import { drain, resumeOpenRuns, shipperAgent } from './workers/shipper.js';
 import type { DriveConfig, WorkerLine } from './workers/store-worker.js';
@@ -304,14 +305,23 @@ void describe('a lock file left by a killed process', () => {
   async function opensDespite(lock: (file: string) => void): Promise<void> {
     const file = path.join(tempDir('lock'), 'airlock.db');
     const store = await SqlJsStore.open(file);
-    store.commit([
-      { op: 'addRule', rule: { workspace: 'w', tool: 't', action: 'allow' }, at: 'x' },
-    ]);
+    const rule: StandingRule = {
+      rule_id: 'rule_1',
+      workspace: 'w',
+      run_id: null,
+      tool: 't',
+      action: 'allow',
+      cover: 'tool',
+      created_by: null,
+      created_at: 'x',
+      approval_id: null,
+    };
+    store.commit([{ op: 'addRule', rule }]);
     store.close();
     lock(`${file}.lock`);
     // Waiting on the lock would time out and throw; the stale lock is broken instead.
     const again = await SqlJsStore.open(file);
-    assert.deepEqual(again.rules('w'), [{ workspace: 'w', tool: 't', action: 'allow' }]);
+    assert.deepEqual(again.rules('w'), [rule]);
     again.close();
     assert.ok(!fs.existsSync(`${file}.lock`), 'the stale lock is gone');
   }
