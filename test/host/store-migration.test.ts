@@ -73,6 +73,27 @@ async function stampVersion(file: string, version: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 void describe('migrating a schema-1 database', () => {
+  void it('keeps an old always-allow rule, now with an id, listed as covering the whole tool', async () => {
+    const file = path.join(tempDir('v1rules'), 'airlock.db');
+    const SQL = await loadSqlJs();
+    const db = new SQL.Database(fs.readFileSync(FIXTURE));
+    db.run(
+      "INSERT INTO rules (workspace, tool, paths, action, created_at) VALUES ('/ws', 'write_file', NULL, 'allow', '2026-01-01T00:00:00.000Z')",
+    );
+    fs.writeFileSync(file, db.export());
+    db.close();
+    const store = await openStore(file);
+    const rules = store.rules('/ws');
+    assert.equal(rules.length, 1);
+    assert.match(rules[0]!.rule_id, /^rule_legacy_/);
+    assert.deepEqual(
+      [rules[0]!.tool, rules[0]!.cover, rules[0]!.action, rules[0]!.run_id, rules[0]!.paths],
+      ['write_file', 'tool', 'allow', null, undefined],
+    );
+    store.commit([{ op: 'revokeRule', rule_id: rules[0]!.rule_id, at: 'now', by: 'dana' }]);
+    assert.deepEqual(store.rules('/ws'), [], 'revocable like any rule');
+  });
+
   void it('migrates to the current schema, keeps the old file as FILE.prev, and the paused run resumes', async () => {
     const dir = tempDir('v1');
     const file = path.join(dir, 'airlock.db');
