@@ -2,7 +2,17 @@
 // names and defaults. No Node imports: the extension and the protocol module use it too.
 import { z } from 'zod';
 import { Policy } from './runtime/policy.js';
-import { DEFAULT_REDACT_KEYS, DEFAULT_REDACT_PATTERNS } from './runtime/redact.js';
+import {
+  DEFAULT_REDACT_KEYS,
+  DEFAULT_REDACT_PATTERNS,
+  redactPatternProblem,
+} from './runtime/redact.js';
+
+/** A redaction pattern RE2 can run in linear time; refused with redact.ts's message otherwise. */
+const RedactPattern = z.string().superRefine((pattern, ctx) => {
+  const problem = redactPatternProblem(pattern);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const Settings = z
   .object({
@@ -12,7 +22,7 @@ export const Settings = z
     baseURL: z.string().default(''),
     policy: Policy.default([]),
     redactKeys: z.array(z.string()).default([...DEFAULT_REDACT_KEYS]),
-    redactPatterns: z.array(z.string()).default([...DEFAULT_REDACT_PATTERNS]),
+    redactPatterns: z.array(RedactPattern).default([...DEFAULT_REDACT_PATTERNS]),
     /** Globs of paths that always ask before a change, added to the built-in list (SPEC §9). */
     protectedPaths: z.array(z.string().min(1)).default([]),
     /** Seconds a gate waits for a decision before it expires; 0 = never. */

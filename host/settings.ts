@@ -1,37 +1,14 @@
 // Settings shared by the CLI's config file and the editor's `airlock.*` settings, with the same
 // names and defaults, parsed with zod wherever they enter.
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { z } from 'zod';
 import { Settings } from './settings-schema.js';
 import { sha256 } from './runtime/ids.js';
 
 export { Settings } from './settings-schema.js';
 
+/** The workspace's config file; how it applies is host/workspace-config.ts (SPEC §9). */
 export const CONFIG_FILE = 'airlock.config.json';
-
-/** Reads `<workspace>/airlock.config.json` (or an explicit file); defaults when absent. */
-export function loadSettings(workspace: string, file?: string): Settings {
-  const configPath = file ?? path.join(workspace, CONFIG_FILE);
-  if (!fs.existsSync(configPath)) {
-    if (file) throw new Error(`The config file ${file} does not exist.`);
-    return Settings.parse({});
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(configPath, 'utf8'));
-  } catch (err) {
-    throw new Error(`${configPath} is not valid JSON (${String(err)}); fix or remove it.`, {
-      cause: err,
-    });
-  }
-  const parsed = Settings.safeParse(raw);
-  if (!parsed.success) {
-    throw new Error(`${configPath} has invalid settings: ${z.prettifyError(parsed.error)}`);
-  }
-  return parsed.data;
-}
 
 /** One database per workspace, outside it (the agent must never edit its own audit trail). */
 export function defaultDbPath(workspace: string, env: NodeJS.ProcessEnv = process.env): string {

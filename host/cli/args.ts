@@ -10,15 +10,20 @@ export class UsageError extends Error {
 export const USAGE = `Usage:
   airlock run PROMPT [--workspace DIR] [--db FILE] [--model M] [--base-url URL] [--config FILE] [--json]
   airlock pending [--db FILE] [--json]
-  airlock resume RUN_ID [--approve ID [--comment T] [--approver NAME] [--override JSON] [--always run|workspace]]...
+  airlock resume RUN_ID [--approve ID [--comment T] [--approver NAME] [--override JSON] [--always run|workspace [--cover file|folder|tool]]]...
                         [--deny ID [--reason T] [--always run|workspace]]... [--answer ID JSON]... [--cancel REASON]
                         [--db FILE] [--json]
   airlock runs [--db FILE] [--json]
   airlock show RUN_ID [--db FILE] [--json]
   airlock compact [--keep-runs N] [--keep-days D] [--db FILE]
+  airlock trust [FILE] [--workspace DIR]
+  airlock rules [--revoke RULE_ID] [--workspace DIR] [--db FILE] [--json]
 
 Exit codes: 0 success, 3 paused for a decision, 4 cancelled or already claimed, 1 run error, 2 bad usage.
-Environment: OPENAI_API_KEY, OPENAI_BASE_URL, AIRLOCK_MODEL, AIRLOCK_DB.`;
+Environment: OPENAI_API_KEY, OPENAI_BASE_URL, AIRLOCK_MODEL, AIRLOCK_DB, XDG_CONFIG_HOME.
+Your settings: $XDG_CONFIG_HOME/airlock/config.json (default ~/.config/airlock/), or --config FILE.
+The workspace's airlock.config.json can only tighten them (ask/deny rules, more redaction, ...);
+what it asks that would loosen them (allow rules, baseURL, ...) is ignored until you trust it.`;
 
 export interface Common {
   db: string | undefined;
@@ -36,6 +41,8 @@ export type Command =
   | ({ cmd: 'runs' } & Common)
   | ({ cmd: 'show'; runId: string } & Common)
   | ({ cmd: 'compact'; keepRuns: number | undefined; keepDays: number | undefined } & Common)
+  | ({ cmd: 'trust'; file: string | undefined } & Common)
+  | ({ cmd: 'rules'; revoke: string | undefined } & Common)
   | { cmd: 'help' };
 
 const OPTIONS = {
@@ -52,6 +59,8 @@ const OPTIONS = {
   override: { type: 'string', multiple: true },
   reason: { type: 'string', multiple: true },
   always: { type: 'string', multiple: true },
+  cover: { type: 'string', multiple: true },
+  revoke: { type: 'string' },
   answer: { type: 'string', multiple: true },
   cancel: { type: 'string' },
   'keep-runs': { type: 'string' },
@@ -122,6 +131,14 @@ export function parseCommand(argv: string[]): Command {
       const keepDays = count('--keep-days', values['keep-days']);
       return { cmd: 'compact', keepRuns, keepDays, ...common };
     }
+    case 'rules':
+      if (rest.length) throw new UsageError(`airlock rules takes no arguments.\n\n${USAGE}`);
+      return { cmd: 'rules', revoke: values.revoke, ...common };
+    case 'trust':
+      if (rest.length > 1) {
+        throw new UsageError(`airlock trust takes at most one FILE.\n\n${USAGE}`);
+      }
+      return { cmd: 'trust', file: rest[0], ...common };
     case 'resume': {
       const resume = resumeMap(tokens, positionals);
       if (!rest[0]) throw new UsageError(`airlock resume needs a RUN_ID.\n\n${USAGE}`);
@@ -134,6 +151,23 @@ export function parseCommand(argv: string[]): Command {
 
 type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
 
+/**
+ * Refuses a second decision for one id: `--deny X --approve X` must not let the last flag win
+ * silently, so any repeat is refused, even an identical one.
+ */
+function oneDecision(decided: Map<string, string>, id: string, flag: string): void {
+  const earlier = decided.get(id);
+  if (earlier === undefined) {
+    decided.set(id, flag);
+    return;
+  }
+  throw new UsageError(
+    earlier === flag
+      ? `${flag} ${id} is given twice; give each id one decision.`
+      : `${earlier} ${id} and ${flag} ${id} both decide ${id}; give each id one decision.`,
+  );
+}
+
 /** Builds the resume map from decision flags, attaching modifiers to the decision before them. */
 function resumeMap(tokens: Token[], positionals: string[]): ResumeMap {
   const map: ResumeMap = {};
@@ -141,6 +175,7 @@ function resumeMap(tokens: Token[], positionals: string[]): ResumeMap {
     null;
   let answerId: string | null = null;
   const answerPositionals = new Set<number>();
+  const decided = new Map<string, string>(); // id → the flag that decides it
   for (const token of tokens) {
     if (token.kind === 'positional') {
       if (answerId !== null) {
@@ -155,6 +190,7 @@ function resumeMap(tokens: Token[], positionals: string[]): ResumeMap {
     switch (token.name) {
       case 'approve':
       case 'deny':
+        oneDecision(decided, value, `--${token.name}`);
         current = { id: value, flag: token.name, value: { approved: token.name === 'approve' } };
         map[value] = current.value;
         break;
@@ -162,7 +198,8 @@ function resumeMap(tokens: Token[], positionals: string[]): ResumeMap {
       case 'approver':
       case 'override':
       case 'reason':
-      case 'always': {
+      case 'always':
+      case 'cover': {
         if (!current)
           throw new UsageError(`--${token.name} must follow an --approve ID or --deny ID.`);
         if (token.name === 'comment') current.value.comment = value;
@@ -178,12 +215,20 @@ function resumeMap(tokens: Token[], positionals: string[]): ResumeMap {
           }
           current.value.scope = value;
         }
+        if (token.name === 'cover') {
+          if (value !== 'file' && value !== 'folder' && value !== 'tool') {
+            throw new UsageError('--cover takes "file", "folder" or "tool".');
+          }
+          current.value.cover = value;
+        }
         break;
       }
       case 'answer':
+        oneDecision(decided, value, '--answer');
         answerId = value;
         break;
       case 'cancel':
+        if ('__cancel__' in map) throw new UsageError('--cancel is given twice; give it once.');
         map.__cancel__ = { type: 'cancel', reason: value };
         break;
     }

@@ -7,13 +7,15 @@ import type { Model } from '../model/model.js';
 import type { OutputEvent, ResumeMap, RunEvent } from '../protocol/events.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { parseRunState } from '../runtime/run-state.js';
-import { defaultDbPath, loadSettings, retentionOf } from '../settings.js';
+import { defaultDbPath, retentionOf } from '../settings.js';
 import { SqlJsStore } from '../store/sqljs-store.js';
 import type { Store } from '../store/store.js';
 import { workspaceAgent } from '../workspace-agent.js';
+import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { parseCommand, USAGE, UsageError, type Command, type Common } from './args.js';
 import { decideInline } from './decide.js';
 import { printEvent, type Out } from './transcript.js';
+import { shownText } from '../shown-text.js';
 
 export const EXIT = { success: 0, error: 1, usage: 2, paused: 3, cancelled: 4 } as const;
 
@@ -39,12 +41,40 @@ function workspaceOf(opts: Common, fallback?: string | null): string {
   return dir;
 }
 
-function settingsOf(workspace: string, file: string | undefined) {
+/**
+ * The developer's settings (the user config file, or `--config FILE` outside the workspace) with
+ * the workspace's airlock.config.json applied as far as its trust allows (SPEC §9).
+ */
+function configOf(workspace: string, configFlag: string | undefined): LoadedConfig {
   try {
-    return loadSettings(workspace, file);
+    return loadConfig({ workspace, ...(configFlag !== undefined ? { configFlag } : {}) });
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
+}
+
+/** `airlock trust [FILE]`: shows what the file loosens and its hash, and records the trust. */
+function trust(command: Extract<Command, { cmd: 'trust' }>, io: Io): number {
+  const workspace = workspaceOf(command);
+  let trusted: ReturnType<typeof trustWorkspaceFile>;
+  try {
+    trusted = trustWorkspaceFile({
+      workspace,
+      ...(command.file !== undefined ? { configFlag: command.file } : {}),
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { file, loosening } = trusted;
+  io.stdout.write(`${file.file}\nsha256 ${file.sha256}\n`);
+  if (loosening.length) {
+    io.stdout.write('What it asks beyond your own settings, which now applies:\n');
+    for (const line of loosening) io.stdout.write(`  ${line}\n`);
+  } else {
+    io.stdout.write('It loosens nothing of your own settings.\n');
+  }
+  io.stdout.write('Trusted. Any change to the file revokes this trust.\n');
+  return EXIT.success;
 }
 
 async function openStore(opts: Common, workspace: string, io: Io): Promise<Store> {
@@ -56,7 +86,7 @@ async function openStore(opts: Common, workspace: string, io: Io): Promise<Store
 /** Drops finished runs beyond the limits given (flags) or configured (retention setting). */
 async function compact(command: Extract<Command, { cmd: 'compact' }>, io: Io): Promise<number> {
   const workspace = workspaceOf(command);
-  const configured = retentionOf(settingsOf(workspace, command.config));
+  const configured = retentionOf(configOf(workspace, command.config).settings);
   const retention = {
     ...configured,
     ...(command.keepRuns !== undefined ? { keepRuns: command.keepRuns } : {}),
@@ -64,7 +94,7 @@ async function compact(command: Extract<Command, { cmd: 'compact' }>, io: Io): P
   };
   if (retention.keepRuns === undefined && retention.keepDays === undefined) {
     throw new UsageError(
-      'Nothing to compact by: pass --keep-runs N or --keep-days D, or set "retention" in airlock.config.json.',
+      'Nothing to compact by: pass --keep-runs N or --keep-days D, or set "retention" in your config file (~/.config/airlock/config.json).',
     );
   }
   const store = await openStore(command, workspace, io);
@@ -97,6 +127,50 @@ async function main(argv: string[], io: Io): Promise<number> {
       return showRun(command, io);
     case 'compact':
       return compact(command, io);
+    case 'trust':
+      return trust(command, io);
+    case 'rules':
+      return rules(command, io);
+  }
+}
+
+/** Lists the workspace's standing always-allow / always-deny rules, or revokes one. */
+async function rules(command: Extract<Command, { cmd: 'rules' }>, io: Io): Promise<number> {
+  const workspace = workspaceOf(command);
+  const store = await openStore(command, workspace, io);
+  try {
+    const active = store.rules(workspace);
+    if (command.revoke !== undefined) {
+      const rule = active.find((r) => r.rule_id === command.revoke);
+      if (!rule) {
+        throw new UsageError(
+          `No active standing rule ${shownText(command.revoke)} in ${workspace}; list them with \`airlock rules\`.`,
+        );
+      }
+      store.commit([
+        { op: 'revokeRule', rule_id: rule.rule_id, at: new Date().toISOString(), by: null },
+      ]);
+      io.stdout.write(
+        command.json ? `${JSON.stringify({ revoked: rule })}\n` : `Revoked ${rule.rule_id}.\n`,
+      );
+      return EXIT.success;
+    }
+    if (command.json) {
+      io.stdout.write(`${JSON.stringify({ rules: active })}\n`);
+      return EXIT.success;
+    }
+    if (!active.length) io.stdout.write('No standing rules: every gate asks.\n');
+    for (const r of active) {
+      const what = r.paths ? r.paths.map((p) => shownText(p)).join(', ') : '(every call)';
+      const scope = r.run_id ? `run ${r.run_id}` : 'workspace';
+      const who = r.created_by ? ` by ${shownText(r.created_by)}` : '';
+      io.stdout.write(
+        `${r.rule_id}  ${r.action.padEnd(5)} ${shownText(r.tool)} ${what}  [${scope}]  ${r.created_at}${who}\n`,
+      );
+    }
+    return EXIT.success;
+  } finally {
+    store.close();
   }
 }
 
@@ -121,7 +195,9 @@ async function drive(
     runId = command.runId;
     resume = keyCancel(command.resume, store, runId);
   }
-  const settings = settingsOf(workspace, command.config);
+  const config = configOf(workspace, command.config);
+  for (const line of config.status.ignored) io.stderr(`airlock: warning: ${line}\n`);
+  const { settings, workspacePolicy } = config;
   const retention = retentionOf(settings);
   if (retention.keepRuns !== undefined || retention.keepDays !== undefined)
     store.compact(retention);
@@ -133,7 +209,7 @@ async function drive(
     });
     return resolved.model;
   };
-  const agent = workspaceAgent({ workspace, store, settings, model });
+  const agent = workspaceAgent({ workspace, store, settings, workspacePolicy, model });
   const rl =
     io.interactive && !command.json
       ? createInterface({ input: process.stdin, output: process.stdout })

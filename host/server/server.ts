@@ -10,12 +10,16 @@ import {
   EventNotification,
   GetPending,
   GetProposal,
+  ListRules,
+  RevokeRule,
   GetRun,
+  GetWorkspaceConfig,
   HostOptions,
   ListRuns,
   Resume,
   RpcErrors,
   StartRun,
+  TrustWorkspaceConfig,
 } from '../protocol/rpc.js';
 import { Redactor } from '../runtime/redact.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
@@ -37,8 +41,10 @@ function rpcError(err: unknown): ResponseError<void> {
 
 export function serve(connection: Connection): void {
   let session: HostSession | undefined;
+  /** The developer's redaction, until the session has merged in the workspace file's. */
   let redactor = new Redactor();
-  const log = (message: string) => connection.console.log(redactor.text(message));
+  const log = (message: string) =>
+    connection.console.log((session?.redactor ?? redactor).text(message));
 
   function handle<P extends z.ZodType, R extends z.ZodType>(
     m: Method<P, R>,
@@ -98,6 +104,13 @@ export function serve(connection: Connection): void {
   handle(GetRun, ({ run_id }, s) => s.getRun(run_id));
   handle(GetPending, (_p, s) => s.pending());
   handle(GetProposal, ({ run_id, approval_id }, s) => s.proposal(run_id, approval_id));
+  handle(ListRules, (_p, s) => ({ rules: s.rules() }));
+  handle(RevokeRule, ({ rule_id }, s) => {
+    s.revokeRule(rule_id);
+    return {};
+  });
+  handle(GetWorkspaceConfig, (_p, s) => s.workspaceConfig());
+  handle(TrustWorkspaceConfig, ({ sha256 }, s) => s.trustWorkspaceConfig(sha256));
   handle(Configure, ({ settings, apiKey }, s) => {
     redactor = new Redactor({ keys: settings.redactKeys, patterns: settings.redactPatterns });
     s.configure(settings, apiKey);

@@ -7,7 +7,14 @@ import type { Model } from '../model/model.js';
 import { resolveModel } from '../model/resolve.js';
 import type { ResumeMap, RunEvent } from '../protocol/events.js';
 import { ApprovalEvent, InteractionEvent } from '../protocol/events.js';
-import type { HostOptions, Pending, Proposal, RunSummary, RunTrace } from '../protocol/rpc.js';
+import type {
+  HostOptions,
+  Pending,
+  Proposal,
+  RunSummary,
+  RunTrace,
+  WorkspaceConfigStatus,
+} from '../protocol/rpc.js';
 import { Redactor } from '../runtime/redact.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { parseRunState } from '../runtime/run-state.js';
@@ -16,7 +23,9 @@ import { defaultDbPath, retentionOf, type Settings } from '../settings.js';
 import { SqlJsStore } from '../store/sqljs-store.js';
 import type { Store } from '../store/store.js';
 import { workspaceAgent } from '../workspace-agent.js';
+import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { fileTools } from '../tools/files.js';
+import type { StandingRule } from '../runtime/policy.js';
 
 export class UnknownRunError extends Error {
   override name = 'UnknownRunError';
@@ -30,9 +39,18 @@ export interface SessionEvents {
 }
 
 export class HostSession {
+  /** The developer's settings as the extension sent them (user settings). */
   private settings: Settings;
   private apiKey: string;
-  private model: Promise<{ model: Model; close(): Promise<void> }> | undefined;
+  /** Those settings with the workspace's airlock.config.json applied (SPEC §9); see `reload`. */
+  private config: LoadedConfig | undefined;
+  private loggedIgnored = '';
+  private currentRedactor: Redactor | undefined;
+  /**
+   * Models by what they were resolved from (name, baseURL, key): a run keeps the one it started
+   * with, and one started after the file changed or was trusted gets its own.
+   */
+  private readonly models = new Map<string, Promise<{ model: Model; close(): Promise<void> }>>();
   /** Runs this host is driving right now, to stop them on cancel. */
   private readonly active = new Map<string, AbortController>();
   private watcher: fs.FSWatcher | undefined;
@@ -53,7 +71,9 @@ export class HostSession {
     const store = await SqlJsStore.open(dbFile);
     const session = new HostSession(options, store, dbFile, notify);
     for (const warning of store.warnings) notify.log(warning);
-    const retention = retentionOf(options.settings);
+    session.tryReload();
+    // A workspace file's retention never applies untrusted (it must not delete your history).
+    const retention = retentionOf(session.effective());
     if (retention.keepRuns !== undefined || retention.keepDays !== undefined) {
       const dropped = store.compact(retention);
       if (dropped) notify.log(`Retention dropped ${dropped} finished run(s).`);
@@ -80,23 +100,94 @@ export class HostSession {
   configure(settings: Settings, apiKey: string): void {
     this.settings = settings;
     this.apiKey = apiKey;
-    const old = this.model;
-    this.model = undefined;
-    void old?.then((m) => m.close());
+    void this.closeModels();
+    this.tryReload();
+  }
+
+  private closeModels(): Promise<unknown> {
+    const old = [...this.models.values()];
+    this.models.clear();
+    return Promise.all(
+      old.map((m) => m.then((resolved) => resolved.close()).catch(() => undefined)),
+    );
+  }
+
+  /**
+   * Reads the workspace's airlock.config.json again over the developer's settings: every run
+   * and resume does, so an edit of the file (which revokes its trust) counts at once. Logs what
+   * is ignored when that changes. An invalid file is an error: runs refuse until it is fixed.
+   */
+  private reload(): LoadedConfig {
+    try {
+      this.config = loadConfig({ workspace: this.options.workspace, user: this.settings });
+    } catch (err) {
+      this.config = undefined;
+      throw err;
+    } finally {
+      this.currentRedactor = undefined;
+    }
+    const ignored = this.config.status.ignored.join('\n');
+    if (ignored !== this.loggedIgnored && ignored) this.notify.log(ignored);
+    this.loggedIgnored = ignored;
+    return this.config;
+  }
+
+  private tryReload(): void {
+    try {
+      this.reload();
+    } catch (err) {
+      this.notify.log(
+        `Runs will refuse to start until this is fixed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  /** The settings in force: merged when the workspace file could be read, else the developer's. */
+  private effective(): Settings {
+    return this.config?.settings ?? this.settings;
+  }
+
+  /** Masks what this host shows and logs, with the merged redaction (a workspace can add some). */
+  get redactor(): Redactor {
+    const { redactKeys, redactPatterns } = this.effective();
+    this.currentRedactor ??= new Redactor({ keys: redactKeys, patterns: redactPatterns });
+    return this.currentRedactor;
+  }
+
+  /** The workspace file as Airlock applies it now. */
+  workspaceConfig(): WorkspaceConfigStatus {
+    return this.reload().status;
+  }
+
+  /**
+   * Trusts the workspace file at exactly `sha256`, the version the developer was shown; refused
+   * (nothing recorded) when the file changed since.
+   */
+  trustWorkspaceConfig(sha256: string): WorkspaceConfigStatus {
+    trustWorkspaceFile({
+      workspace: this.options.workspace,
+      user: this.settings,
+      expectedSha256: sha256,
+    });
+    return this.reload().status;
   }
 
   private agent() {
+    const { settings, workspacePolicy } = this.reload();
+    const apiKey = this.apiKey;
+    const key = JSON.stringify([settings.model, settings.baseURL, apiKey]);
     return workspaceAgent({
       workspace: this.options.workspace,
       store: this.store,
-      settings: this.settings,
+      settings,
+      workspacePolicy,
       model: async () => {
-        this.model ??= resolveModel({
-          model: this.settings.model,
-          baseURL: this.settings.baseURL,
-          apiKey: this.apiKey,
-        });
-        return (await this.model).model;
+        let model = this.models.get(key);
+        if (!model) {
+          model = resolveModel({ model: settings.model, baseURL: settings.baseURL, apiKey });
+          this.models.set(key, model);
+        }
+        return (await model).model;
       },
     });
   }
@@ -182,6 +273,22 @@ export class HostSession {
     };
   }
 
+  /** The standing always-allow / always-deny rules that apply in this workspace. */
+  rules(): StandingRule[] {
+    return this.store.rules(this.options.workspace);
+  }
+
+  /** Revokes a standing rule of this workspace; an unknown or already revoked id is an error. */
+  revokeRule(ruleId: string): void {
+    if (!this.rules().some((r) => r.rule_id === ruleId)) {
+      throw new UnknownRunError(`There is no active standing rule ${ruleId} in this workspace.`);
+    }
+    this.store.commit([
+      { op: 'revokeRule', rule_id: ruleId, at: new Date().toISOString(), by: null },
+    ]);
+    this.notify.changed();
+  }
+
   /** The current and proposed file behind a pending file gate, redacted. */
   async proposal(runId: string, approvalId: string): Promise<Proposal> {
     const found = this.store.getRun(runId);
@@ -192,10 +299,7 @@ export class HostSession {
     const tool = fileTools(this.options.workspace).find((t) => t.name === call.tool);
     if (!tool?.proposal) throw new UnknownRunError(`${call.tool} does not change a file.`);
     const { path: rel, before, after } = await tool.proposal(tool.params.parse(call.args));
-    const redactor = new Redactor({
-      keys: this.settings.redactKeys,
-      patterns: this.settings.redactPatterns,
-    });
+    const redactor = this.redactor;
     const shown = (text: string | null) => (text === null ? null : redactor.text(text));
     return {
       path: rel,
@@ -209,7 +313,7 @@ export class HostSession {
     this.watcher?.close();
     clearTimeout(this.changedTimer);
     for (const controller of this.active.values()) controller.abort('The host is shutting down.');
-    await (await this.model)?.close();
+    await this.closeModels();
     this.store.close();
   }
 }
