@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Model } from '../model/model.js';
 import { resolveModel } from '../model/resolve.js';
 import type { ResumeMap, RunEvent } from '../protocol/events.js';
-import { ApprovalEvent, InteractionEvent } from '../protocol/events.js';
+import { ApprovalEvent, InteractionEvent, isCancel } from '../protocol/events.js';
 import type {
   HostOptions,
   Pending,
@@ -172,8 +172,19 @@ export class HostSession {
     return this.reload().status;
   }
 
-  private agent() {
-    const { settings, workspacePolicy } = this.reload();
+  /**
+   * The workspace agent with the settings in force. `cancelOnly`: the resume only cancels (no
+   * handler, no model), so an unreadable workspace file must not keep the run from ending.
+   */
+  private agent(cancelOnly = false) {
+    let loaded: Pick<LoadedConfig, 'settings' | 'workspacePolicy'>;
+    try {
+      loaded = this.reload();
+    } catch (err) {
+      if (!cancelOnly) throw err;
+      loaded = { settings: this.settings, workspacePolicy: [] };
+    }
+    const { settings, workspacePolicy } = loaded;
     const apiKey = this.apiKey;
     const key = JSON.stringify([settings.model, settings.baseURL, apiKey]);
     return workspaceAgent({
@@ -202,7 +213,8 @@ export class HostSession {
   async resume(runId: string, resume: ResumeMap): Promise<string> {
     if (!this.store.getRun(runId)) throw new UnknownRunError(`There is no run ${runId}.`);
     const controller = new AbortController();
-    const stream = this.agent().run({ runId, resume, signal: controller.signal });
+    const cancelOnly = Object.values(resume).every(isCancel) && Object.keys(resume).length > 0;
+    const stream = this.agent(cancelOnly).run({ runId, resume, signal: controller.signal });
     return this.drive(stream, controller);
   }
 

@@ -30,6 +30,7 @@ import {
   EventNotification,
   GetWorkspaceConfig,
   StartRun,
+  CancelRun,
   TrustWorkspaceConfig,
 } from '../../host/protocol/rpc.js';
 import { serve } from '../../host/server/server.js';
@@ -720,5 +721,45 @@ void describe('JSON-RPC host: workspace config and trust', () => {
     assert.equal((out as { status: { code: string } }).status.code, 'success');
     assert.equal(fs.readFileSync(path.join(ws, 'notes', 'two.md'), 'utf8'), `key ${SECRET}\n`);
     assert.ok(!client.events.some((e) => e.type === 'approval' && e.run_id === second.run_id));
+  });
+
+  void it('an unreadable workspace file refuses new runs but a paused run can still be cancelled', async () => {
+    const model = await recordedModel(() => ({
+      toolCalls: [
+        { id: 'call_1', name: 'write_file', arguments: { path: 'a.md', content: 'a\n' } },
+      ],
+    }));
+    const ws = tempDir('host-ws-bad');
+    fs.cpSync(SAMPLE, ws, { recursive: true });
+    const client = inMemoryHost();
+    await client.connection.sendRequest('initialize', {
+      processId: null,
+      rootUri: null,
+      capabilities: {},
+      initializationOptions: {
+        workspace: ws,
+        db: path.join(tempDir('host-db-bad'), 'a.db'),
+        settings: Settings.parse({ model: 'scripted', baseURL: model.baseURL }),
+        apiKey: 'test-key',
+      },
+    });
+    const first = StartRun.result.parse(
+      await client.connection.sendRequest(StartRun.type, { prompt: 'one' }),
+    );
+    await until('the approval gate', () =>
+      client.events.find((e) => e.type === 'approval' && e.run_id === first.run_id),
+    );
+    fs.writeFileSync(path.join(ws, 'airlock.config.json'), '{ not json');
+    await assert.rejects(
+      client.connection.sendRequest(StartRun.type, { prompt: 'two' }),
+      /airlock\.config\.json is not valid JSON/,
+    );
+    await client.connection.sendRequest(CancelRun.type, { run_id: first.run_id });
+    await until('the cancelled output', () =>
+      client.events.find(
+        (e) => e.type === 'output' && e.run_id === first.run_id && e.status.reason === 'cancelled',
+      ),
+    );
+    assert.equal(fs.existsSync(path.join(ws, 'a.md')), false);
   });
 });
