@@ -41,6 +41,11 @@ export function formatApproval(out: Out, e: ApprovalEvent): string {
     `${yellow(out, '‖ approval')} ${bold(out, e.approval_id)}  ${e.prompt}`,
     `  tool ${e.tool}  input ${clip(JSON.stringify(e.input))}`,
   ];
+  if (e.protected) {
+    lines.push(
+      yellow(out, '  protected path: always asks; "always allow" never covers it (SPEC §9)'),
+    );
+  }
   if (e.preview) {
     const p = e.preview;
     if (p.stale)
