@@ -2,12 +2,15 @@
 // re-reads pending from the host first and acts only on an id that is pending right now in that
 // run. No VS Code import: editor work goes through `Editors`, so this is tested with fakes.
 import type { ApprovalEvent, ResumeMap } from '../host/protocol/events.js';
+import type { StandingRule } from '../host/runtime/policy.js';
 import {
   CancelRun,
   GetPending,
   GetProposal,
+  ListRules,
   ListRuns,
   Resume,
+  RevokeRule,
   StartRun,
   type Pending,
   type Proposal,
@@ -15,6 +18,7 @@ import {
 } from '../host/protocol/rpc.js';
 import {
   approval,
+  checkAlways,
   decideAll,
   denial,
   editedOverride,
@@ -22,15 +26,20 @@ import {
   NO_LONGER_PENDING,
   requireApproval,
   requireInteraction,
-  type Scope,
+  type DecisionOptions,
 } from './decisions.js';
 import type { HostApi } from './rpc-call.js';
 
-/** The editor side of some actions (diff editor, edit-then-approve document, trace document). */
+/**
+ * The editor side of some actions (diff editor, edit-then-approve document, trace document,
+ * VS Code's workspace trust, the review of the workspace's airlock.config.json).
+ */
 export interface Editors {
   openDiff(gate: ApprovalEvent): Promise<void>;
   editThenApprove(gate: ApprovalEvent): Promise<void>;
   openTrace(runId: string): Promise<void>;
+  manageTrust(): Promise<void>;
+  reviewWorkspaceConfig(): Promise<void>;
 }
 
 const CANCELLABLE: ReadonlySet<RunSummary['status']> = new Set([
@@ -65,13 +74,13 @@ export class Actions {
     return run_id;
   }
 
-  async approve(runId: string, id: string, opts: { comment?: string; scope?: Scope } = {}) {
-    requireApproval(await this.pending(), runId, id);
+  async approve(runId: string, id: string, opts: { comment?: string } & DecisionOptions = {}) {
+    checkAlways(requireApproval(await this.pending(), runId, id), true, opts);
     await this.resume(runId, { [id]: approval(opts) });
   }
 
-  async deny(runId: string, id: string, opts: { reason?: string; scope?: Scope } = {}) {
-    requireApproval(await this.pending(), runId, id);
+  async deny(runId: string, id: string, opts: { reason?: string } & DecisionOptions = {}) {
+    checkAlways(requireApproval(await this.pending(), runId, id), false, opts);
     await this.resume(runId, { [id]: denial(opts) });
   }
 
@@ -125,6 +134,30 @@ export class Actions {
 
   async openTrace(runId: string) {
     await this.editors.openTrace(runId);
+  }
+
+  async rules(): Promise<StandingRule[]> {
+    return (await this.host.request(ListRules, {})).rules;
+  }
+
+  /** Revokes a standing rule that is listed right now (later calls are judged without it). */
+  async revokeRule(ruleId: string) {
+    if (!(await this.rules()).some((r) => r.rule_id === ruleId)) {
+      throw new Error('This rule is no longer in force; the list was refreshed.');
+    }
+    try {
+      await this.host.request(RevokeRule, { rule_id: ruleId });
+    } finally {
+      this.changed();
+    }
+  }
+
+  manageTrust(): Promise<void> {
+    return this.editors.manageTrust();
+  }
+
+  reviewWorkspaceConfig(): Promise<void> {
+    return this.editors.reviewWorkspaceConfig();
   }
 
   private async resume(runId: string, resume: ResumeMap) {

@@ -8,10 +8,12 @@ import { isEditable } from './decisions.js';
 import type { HostClient } from './host-client.js';
 import { API_KEY_SECRET, configureHost } from './host-options.js';
 import type { PendingModel } from './pending-model.js';
-import { approvalItems, interactionItems, runItems } from './pick-items.js';
+import { approvalItems, interactionItems, ruleItems, runItems } from './pick-items.js';
 import { askAnswer, askDenyReason, pickOne, report } from './prompts.js';
 import type { ProposalDocuments } from './proposal-documents.js';
 import type { SidebarView } from './sidebar-view.js';
+import type { WorkspaceTrust } from './workspace-trust.js';
+import { plainText } from './indicator-text.js';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -20,6 +22,7 @@ export interface CommandDeps {
   model: PendingModel;
   sidebar: SidebarView;
   proposals: ProposalDocuments;
+  trust: WorkspaceTrust;
 }
 
 const LIVE: ReadonlySet<RunSummary['status']> = new Set(['running', 'paused', 'interrupted']);
@@ -108,6 +111,22 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     'airlock.setApiKey': () => setApiKey(deps),
     'airlock.exportAuditLog': () => exportAuditLog(deps),
     'airlock.restartHost': () => deps.host.restart(),
+    // Pick a standing "always allow / deny" rule to revoke it.
+    'airlock.manageRules': async () => {
+      const [rules, runs] = await Promise.all([actions.rules(), actions.runs()]);
+      const items = ruleItems(rules, runs);
+      const rule = await pickOne(
+        items,
+        'Airlock: Standing Rules',
+        'there are no standing rules ("always allow / deny" on a card makes one).',
+        'Pick a rule to revoke it',
+      );
+      if (!rule) return;
+      await actions.revokeRule(rule.rule_id);
+      const label = items.find((item) => item.value === rule)?.label ?? rule.rule_id;
+      void vscode.window.showInformationMessage(`Airlock: revoked "${plainText(label, 160)}".`);
+    },
+    'airlock.trustWorkspaceConfig': () => deps.trust.review(),
   };
   return Object.entries(commands).map(([id, run]) =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {

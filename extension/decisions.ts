@@ -3,6 +3,13 @@ import type { ApprovalEvent, InteractionEvent, ResumeMap } from '../host/protoco
 import type { Pending, Proposal } from '../host/protocol/rpc.js';
 
 export type Scope = 'once' | 'run' | 'workspace';
+/** What an "always" rule covers: the gate's file, its folder, or every call of the tool. */
+export type Cover = 'file' | 'folder' | 'tool';
+
+export interface DecisionOptions {
+  scope?: Scope;
+  cover?: Cover;
+}
 
 export const NO_LONGER_PENDING = 'This is no longer pending; the list was refreshed.';
 
@@ -32,22 +39,39 @@ export function requireInteraction(pending: Pending, runId: string, id: string):
 
 const text = (value: string | undefined) => (value && value.trim() ? value.trim() : undefined);
 
-export function approval(opts: { comment?: string; scope?: Scope } = {}) {
-  const comment = text(opts.comment);
-  return {
-    approved: true as const,
-    ...(comment ? { comment } : {}),
-    ...(opts.scope && opts.scope !== 'once' ? { scope: opts.scope } : {}),
-  };
+/** An "always" decision's scope and cover (the host's default cover is the file: say it). */
+function always(opts: DecisionOptions) {
+  if (!opts.scope || opts.scope === 'once') return {};
+  return { scope: opts.scope, cover: opts.cover ?? ('file' as const) };
 }
 
-export function denial(opts: { reason?: string; scope?: Scope } = {}) {
+export function approval(opts: { comment?: string } & DecisionOptions = {}) {
+  const comment = text(opts.comment);
+  return { approved: true as const, ...(comment ? { comment } : {}), ...always(opts) };
+}
+
+export function denial(opts: { reason?: string } & DecisionOptions = {}) {
   const reason = text(opts.reason);
-  return {
-    approved: false as const,
-    ...(reason ? { reason } : {}),
-    ...(opts.scope && opts.scope !== 'once' ? { scope: opts.scope } : {}),
-  };
+  return { approved: false as const, ...(reason ? { reason } : {}), ...always(opts) };
+}
+
+export const PROTECTED_NO_ALWAYS =
+  'This change touches a protected path: Airlock always asks about it, so no "always allow" covers it. Approve it once instead.';
+
+/**
+ * Refuses an "always" decision broader or looser than the card offered: no always-allow on a
+ * protected path, and no file or folder cover on a gate without a file (the host would make that
+ * a rule for every call of the tool).
+ */
+export function checkAlways(gate: ApprovalEvent, approved: boolean, opts: DecisionOptions): void {
+  if (!opts.scope || opts.scope === 'once') return;
+  if (approved && gate.protected) throw new Error(PROTECTED_NO_ALWAYS);
+  const cover = opts.cover ?? 'file';
+  if (cover !== 'tool' && !gate.preview) {
+    throw new Error(
+      `${gate.tool} has no file to narrow an "always" rule to; choose every ${gate.tool} call instead.`,
+    );
+  }
 }
 
 /** One resume deciding every gate of a turn the same way. */

@@ -6,15 +6,17 @@ import { GetPending, ListRuns } from '../host/protocol/rpc.js';
 import { Actions } from './actions.js';
 import { registerCommands } from './commands.js';
 import { HostClient } from './host-client.js';
-import { readHostOptions, watchHostOptions } from './host-options.js';
-import { syncWithHost } from './host-sync.js';
+import { configureHost, readHostOptions, watchHostOptions } from './host-options.js';
+import { syncRules, syncWithHost } from './host-sync.js';
 import { LazyOutputChannel } from './lazy-output.js';
 import { PendingIndicators } from './pending-indicators.js';
 import { PendingModel } from './pending-model.js';
 import { ProposalDocuments } from './proposal-documents.js';
 import { PROPOSAL_SCHEME, TRACE_SCHEME } from './proposal-uri.js';
+import { RulesModel } from './rules-model.js';
 import { SidebarView } from './sidebar-view.js';
 import { TraceDocuments } from './trace-documents.js';
+import { WorkspaceTrust } from './workspace-trust.js';
 
 let host: HostClient | undefined;
 
@@ -39,9 +41,20 @@ export function activate(context: vscode.ExtensionContext): void {
     openDiff: proposals.openDiff.bind(proposals),
     editThenApprove: proposals.editThenApprove.bind(proposals),
     openTrace: traces.open.bind(traces),
+    manageTrust: async () => {
+      await vscode.commands.executeCommand('workbench.trust.manage');
+    },
+    reviewWorkspaceConfig: (): Promise<void> => trust.review(),
   };
-  const actions = new Actions(client, editors, () => void model.refresh());
+  const rules = new RulesModel(() => actions.rules());
+  const actions = new Actions(client, editors, () => {
+    void model.refresh();
+    void rules.refresh();
+  });
   const sidebar = new SidebarView(context.extensionUri, model, actions, output);
+  const trust = new WorkspaceTrust(client, context.globalState, sidebar, output, () =>
+    configureHost(client, context.secrets),
+  );
   context.subscriptions.push(
     output,
     client,
@@ -52,9 +65,11 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, proposals),
     vscode.workspace.registerTextDocumentContentProvider(TRACE_SCHEME, traces),
     new PendingIndicators(model, client, sidebar, actions),
+    trust,
     ...syncWithHost(client, model, sidebar),
+    ...syncRules(client, rules, model, sidebar),
     ...watchHostOptions(client, context.secrets),
-    ...registerCommands({ context, host: client, actions, model, sidebar, proposals }),
+    ...registerCommands({ context, host: client, actions, model, sidebar, proposals, trust }),
   );
 }
 

@@ -101,7 +101,11 @@ export class HostClient implements HostApi, vscode.Disposable {
   async configure(options: HostOptions): Promise<void> {
     this.options = options;
     if (this.client?.state !== State.Running) return;
-    await this.request(Configure, { settings: options.settings, apiKey: options.apiKey });
+    await this.request(Configure, {
+      settings: options.settings,
+      apiKey: options.apiKey,
+      restricted: options.restricted,
+    });
   }
 
   ensureStarted(): Promise<LanguageClient> {

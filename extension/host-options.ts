@@ -29,7 +29,7 @@ export async function readHostOptions(secrets: vscode.SecretStorage): Promise<Ho
   }
   lastProblems = shown;
   const apiKey = (await secrets.get(API_KEY_SECRET)) ?? '';
-  return hostOptions(folder.uri.fsPath, settings, apiKey);
+  return hostOptions(folder.uri.fsPath, settings, apiKey, !vscode.workspace.isTrusted);
 }
 
 /** Sends the current options to the host (if it runs; otherwise it starts with them). */

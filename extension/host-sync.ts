@@ -4,6 +4,7 @@
 import type * as vscode from 'vscode';
 import type { HostClient } from './host-client.js';
 import type { PendingModel } from './pending-model.js';
+import { toRulesMessage, type RulesModel } from './rules-model.js';
 import type { SidebarView } from './sidebar-view.js';
 
 export function syncWithHost(
@@ -20,6 +21,27 @@ export function syncWithHost(
     host.onStatus((status) => {
       if (status.tag === 'running') void model.refresh();
       else model.setConnection(false, status.tag === 'failed' ? status.message : null);
+    }),
+  ];
+}
+
+/**
+ * The standing rules → the sidebar: re-read when the database changed (a decision made one, a
+ * revoke, another window) and when the host is running again; a run's prompt labels its rules.
+ */
+export function syncRules(
+  host: HostClient,
+  rules: RulesModel,
+  model: PendingModel,
+  sidebar: SidebarView,
+): { dispose(): void }[] {
+  const post = () => sidebar.show(toRulesMessage(rules.current, model.current.runs));
+  return [
+    rules.onDidChange(post),
+    model.onDidChange(post),
+    host.onChanged(() => void rules.refresh()),
+    host.onStatus((status) => {
+      if (status.tag === 'running') void rules.refresh();
     }),
   ];
 }

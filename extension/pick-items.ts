@@ -1,7 +1,10 @@
 // Quick pick items for the palette commands, built from what the host reported. Pure.
 import type { ApprovalEvent, InteractionEvent } from '../host/protocol/events.js';
 import type { Pending, RunSummary } from '../host/protocol/rpc.js';
+import type { StandingRule } from '../host/runtime/policy.js';
+import { ruleSentence } from '../webview/rule-text.js';
 import { plainText } from './indicator-text.js';
+import { toRulesMessage } from './rules-model.js';
 
 export interface Item<T> {
   label: string;
@@ -50,4 +53,26 @@ export function runItems(
       detail: `${run.run_id} · ${run.updated_at}`,
       value: run,
     }));
+}
+
+/** Standing rules, newest first: what each does, for how long, who made it and when. */
+export function ruleItems(
+  rules: readonly StandingRule[],
+  runs: readonly Pick<RunSummary, 'run_id' | 'prompt'>[] = [],
+): Item<StandingRule>[] {
+  const byId = new Map(rules.map((r) => [r.rule_id, r]));
+  return toRulesMessage({ rules: [...rules], error: null }, runs).rules.map((row) => ({
+    label: plainText(ruleSentence(row), 160),
+    description: row.action === 'deny' ? 'deny' : 'allow',
+    detail: [
+      row.run_id === null
+        ? 'this workspace'
+        : `run ${row.run_prompt ? plainText(row.run_prompt, 60) : row.run_id}`,
+      row.created_by ? `by ${plainText(row.created_by, 60)}` : null,
+      row.created_at,
+    ]
+      .filter(Boolean)
+      .join(' · '),
+    value: byId.get(row.rule_id)!,
+  }));
 }

@@ -16,6 +16,7 @@ export async function pickOne<T>(
   items: Item<T>[],
   title: string,
   empty: string,
+  placeHolder?: string,
 ): Promise<T | undefined> {
   if (items.length === 0) {
     void vscode.window.showInformationMessage(`Airlock: ${empty}`);
@@ -25,6 +26,7 @@ export async function pickOne<T>(
     title,
     matchOnDescription: true,
     matchOnDetail: true,
+    ...(placeHolder ? { placeHolder } : {}),
   });
   return picked?.value;
 }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { HostOptions } from '../host/protocol/rpc.js';
 import { Settings } from '../host/settings-schema.js';
+import { redactPatternProblem } from '../host/runtime/redact.js';
 
 /** Every contributed setting (without the `airlock.` prefix), as package.json declares them. */
 export const SETTING_KEYS = [
@@ -12,6 +13,7 @@ export const SETTING_KEYS = [
   'policy',
   'redactKeys',
   'redactPatterns',
+  'protectedPaths',
   'approvalTimeout',
   'maxTurns',
   'retention.keepRuns',
@@ -27,7 +29,8 @@ export interface SettingsRead {
 
 /**
  * Reads the settings; an invalid one is replaced by its default and reported, never sent on (the
- * host would refuse to start with, say, a redaction pattern that is not a regular expression).
+ * host would refuse to start with, say, a redaction pattern that is not a regular expression or
+ * that RE2 cannot run: host/runtime/redact.ts `redactPatternProblem`, the schema's own check).
  */
 export function settingsFromConfiguration(get: (key: SettingKey) => unknown): SettingsRead {
   const problems: string[] = [];
@@ -42,15 +45,9 @@ export function settingsFromConfiguration(get: (key: SettingKey) => unknown): Se
   if (Array.isArray(top.redactPatterns)) {
     top.redactPatterns = top.redactPatterns.filter((pattern: unknown) => {
       if (typeof pattern !== 'string') return true; // the schema reports it
-      try {
-        new RegExp(pattern);
-        return true;
-      } catch (err) {
-        problems.push(
-          `airlock.redactPatterns: ${JSON.stringify(pattern)} is ignored (${String(err)}).`,
-        );
-        return false;
-      }
+      const problem = redactPatternProblem(pattern);
+      if (problem) problems.push(`airlock.redactPatterns: one pattern is ignored. ${problem}`);
+      return !problem;
     });
   }
   // Drop what the schema rejects, one setting at a time, until the rest parses.
@@ -89,6 +86,11 @@ function dropInvalid(
 }
 
 /** What the host gets at `initialize`: the first workspace folder, the default database. */
-export function hostOptions(workspace: string, settings: Settings, apiKey: string): HostOptions {
-  return HostOptions.parse({ workspace, db: '', settings, apiKey });
+export function hostOptions(
+  workspace: string,
+  settings: Settings,
+  apiKey: string,
+  restricted = false,
+): HostOptions {
+  return HostOptions.parse({ workspace, db: '', settings, apiKey, restricted });
 }

@@ -3,7 +3,7 @@
 // content is not retained while hidden), validates every message, and answers each request.
 import * as vscode from 'vscode';
 import type { RunEvent } from '../host/protocol/events.js';
-import type { ToWebview } from '../webview/protocol.js';
+import type { RulesMessage, ToWebview, WorkspaceMessage } from '../webview/protocol.js';
 import type { Actions } from './actions.js';
 import { toStateMessage, type PendingModel } from './pending-model.js';
 import { makeNonce, sidebarHtml } from './webview-html.js';
@@ -15,6 +15,8 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
   private ready = false;
   private badge: vscode.ViewBadge | undefined;
   private readonly viewScope: vscode.Disposable[] = [];
+  /** The latest standing rules and workspace trust, posted again whenever the webview loads. */
+  private readonly sticky = new Map<'rules' | 'workspace', RulesMessage | WorkspaceMessage>();
   private readonly modelListener: { dispose(): void };
 
   constructor(
@@ -66,6 +68,14 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     if (this.view) this.view.badge = this.badge;
   }
 
+  /** Standing rules or workspace trust: kept, and posted when changed (and on every load). */
+  show(message: RulesMessage | WorkspaceMessage): void {
+    const last = this.sticky.get(message.type);
+    if (last && JSON.stringify(last) === JSON.stringify(message)) return;
+    this.sticky.set(message.type, message);
+    this.post(message);
+  }
+
   /** A live run event, for streamed model text. */
   postEvent(event: RunEvent): void {
     this.post({ type: 'event', event });
@@ -91,6 +101,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     if (inbound.tag === 'ready') {
       this.ready = true;
       this.post(toStateMessage(this.model.current));
+      for (const message of this.sticky.values()) this.post(message);
       void this.model.refresh();
       return;
     }

@@ -29,6 +29,9 @@ type WebviewActions = Pick<
   | 'openDiff'
   | 'editThenApprove'
   | 'openTrace'
+  | 'revokeRule'
+  | 'manageTrust'
+  | 'reviewWorkspaceConfig'
 >;
 
 /** Runs one request; the reply carries the error to show where the user acted. */
@@ -50,9 +53,17 @@ async function perform(r: WebviewRequest, actions: WebviewActions): Promise<void
       await actions.startRun(r.prompt);
       return;
     case 'approve':
-      return actions.approve(r.run_id, r.approval_id, { comment: r.comment, scope: r.scope });
+      return actions.approve(r.run_id, r.approval_id, {
+        comment: r.comment,
+        scope: r.scope,
+        ...(r.cover ? { cover: r.cover } : {}),
+      });
     case 'deny':
-      return actions.deny(r.run_id, r.approval_id, { reason: r.reason, scope: r.scope });
+      return actions.deny(r.run_id, r.approval_id, {
+        reason: r.reason,
+        scope: r.scope,
+        ...(r.cover ? { cover: r.cover } : {}),
+      });
     case 'decideAll':
       return actions.decideAll(r.run_id, r.approval_ids, r.approved, r.reason);
     case 'answer':
@@ -67,5 +78,11 @@ async function perform(r: WebviewRequest, actions: WebviewActions): Promise<void
       return actions.editThenApprove(r.run_id, r.approval_id);
     case 'openTrace':
       return actions.openTrace(r.run_id);
+    case 'revokeRule':
+      return actions.revokeRule(r.rule_id);
+    case 'manageTrust':
+      return actions.manageTrust();
+    case 'reviewConfig':
+      return actions.reviewWorkspaceConfig();
   }
 }

@@ -50,6 +50,8 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Default: the developer's store in the user config folder. */
   trustStore?: TrustStore;
+  /** VS Code's Restricted Mode: the file only tightens, whatever the trust store says. */
+  restricted?: boolean;
 }
 
 /** One workspace config file as read: its bytes, their hash and the keys it sets. */
@@ -89,9 +91,17 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
       status: { file: null, sha256: null, trusted: false, loosening: [], ignored: [] },
     };
   }
+  if (options.restricted) {
+    return apply(user, read, 'untrusted', 'ignored in Restricted Mode: trust the folder first');
+  }
   const store = options.trustStore ?? TrustStore.forUser(env);
   const state = store.state(read.file, read.sha256);
-  return apply(user, read, state, trustCommand(workspace, read));
+  return apply(
+    user,
+    read,
+    state,
+    `ignored until you trust this file: \`${trustCommand(workspace, read)}\``,
+  );
 }
 
 /**
@@ -224,9 +234,7 @@ function apply(user: Settings, read: WorkspaceFile, state: TrustState, how: stri
       ? []
       : [
           ...(state === 'changed' ? [`${read.label}: ${TRUST_REVOKED}`] : []),
-          ...loosening.map(
-            (line) => `${read.label}: ${line} — ignored until you trust this file: \`${how}\``,
-          ),
+          ...loosening.map((line) => `${read.label}: ${line} — ${how}`),
         ];
   return {
     settings,
@@ -237,7 +245,9 @@ function apply(user: Settings, read: WorkspaceFile, state: TrustState, how: stri
 
 function describeAllow(rule: PolicyRule): string {
   const tool = rule.tool === '*' ? 'every tool' : shownText(rule.tool);
-  const where = rule.paths ? ` on ${rule.paths.map((p) => shownText(p)).join(', ')}` : ' on every path';
+  const where = rule.paths
+    ? ` on ${rule.paths.map((p) => shownText(p)).join(', ')}`
+    : ' on every path';
   return `policy: allow ${tool}${where}`;
 }
 

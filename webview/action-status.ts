@@ -51,6 +51,11 @@ export class ActionStatus {
     this.show(message, true);
   }
 
+  /** Replaces the status with a note (e.g. what an accepted "always" decision made). */
+  note(message: string): void {
+    this.show(message, false);
+  }
+
   clear(): void {
     this.show('', false);
   }

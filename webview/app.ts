@@ -1,29 +1,44 @@
-// The sidebar as a whole: connection banner, prompt box, pending section, runs list. It applies
+// The sidebar as a whole: connection banner, workspace trust (Restricted Mode banner, ignored
+// lines of airlock.config.json), prompt box, pending section, standing rules, runs list. It applies
 // each message from the extension: a `state` (everything in the database, sent whole), a live
-// `event` (streamed model text and tool lines), or a `reply` to one of our requests.
+// `event` (streamed model text and tool lines), `rules` and `workspace` (sent whole when they may
+// have changed), or a `reply` to one of our requests.
 import type { Ctx } from './context.js';
 import { h, replaceChildren } from './dom.js';
 import { PendingView } from './pending-view.js';
 import { promptBox } from './prompt-box.js';
 import type { StateMessage, ToWebview } from './protocol.js';
+import { RulesView } from './rules-view.js';
 import { RunsList } from './runs-list.js';
+import { TrustView } from './trust-view.js';
 
 export class App {
   private readonly banner = h('div', { class: 'banner', role: 'status' });
   private readonly pending: PendingView;
   private readonly runs: RunsList;
+  private readonly trust: TrustView;
+  private readonly rules: RulesView;
+  private readonly ctx: Ctx;
   private restoredScroll = false;
 
-  constructor(
-    root: HTMLElement,
-    private readonly ctx: Ctx,
-  ) {
+  constructor(root: HTMLElement, given: Ctx) {
+    const ctx: Ctx = { ...given, decided: (runId, text) => this.runs.note(runId, text) };
+    this.ctx = ctx;
     this.pending = new PendingView(ctx);
     this.runs = new RunsList(ctx);
+    this.trust = new TrustView(ctx);
+    this.rules = new RulesView(ctx);
     this.pending.el.hidden = true;
     this.showBanner('connecting', 'Starting the Airlock host…');
     root.append(
-      h('main', { class: 'sidebar' }, [this.banner, promptBox(ctx), this.pending.el, this.runs.el]),
+      h('main', { class: 'sidebar' }, [
+        this.banner,
+        this.trust.el,
+        promptBox(ctx),
+        this.pending.el,
+        this.rules.el,
+        this.runs.el,
+      ]),
     );
     let queued = false;
     window.addEventListener(
@@ -48,6 +63,10 @@ export class App {
         return this.runs.event(message.event);
       case 'reply':
         return this.ctx.requests.reply(message);
+      case 'rules':
+        return this.rules.update(message);
+      case 'workspace':
+        return this.trust.update(message);
     }
   }
 

@@ -6,9 +6,11 @@ import type { Ctx } from './context.js';
 import { diffStats, parseUnifiedDiff } from './diff-parse.js';
 import { diffView } from './diff-view.js';
 import { button, h } from './dom.js';
-import { textField } from './fields.js';
+import { selectField, textField } from './fields.js';
 import type { ApprovalEvent, FilePreview } from '../host/protocol/events.js';
+import type { Cover } from './protocol.js';
 import type { RequestBody } from './requests.js';
+import { coverLabel, decidedSentence } from './rule-text.js';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
@@ -97,13 +99,90 @@ function previewSection(event: ApprovalEvent, ctx: Ctx): HTMLElement[] {
   return parts;
 }
 
+/** Why a protected card asks and offers no always-allow (SPEC §9). */
+export const PROTECTED_WHY =
+  'Changes to .git, .vscode/, workspace files, airlock.config.json, .env files, CI definitions and package-manager settings always ask; no "always allow" covers them.';
+
+function protectedBadge(): HTMLElement {
+  return h('span', { class: 'badge protected' }, [
+    h('span', { class: 'codicon codicon-shield', 'aria-hidden': 'true' }),
+    'Protected path',
+  ]);
+}
+
+/**
+ * "Always…": what the rule covers (this file, its folder, or every call of the tool) and for how
+ * long (this run or this workspace), then Always allow / Always deny. A protected path offers no
+ * always-allow; a gate without a file offers only the whole tool.
+ */
+function alwaysControl(
+  event: ApprovalEvent,
+  ctx: Ctx,
+  decide: (
+    approved: boolean,
+    scope: 'run' | 'workspace',
+    cover: Cover,
+    trigger: HTMLElement,
+  ) => void,
+): HTMLElement {
+  const owner = event.approval_id;
+  const path = event.preview?.path ?? null;
+  const covers: Cover[] = path === null ? ['tool'] : ['file', 'folder', 'tool'];
+  const cover = selectField<Cover>({
+    owner,
+    key: 'always-cover',
+    label: 'Covers',
+    ui: ctx.ui,
+    options: covers.map((c) => ({ value: c, label: coverLabel(c, path, event.tool) })),
+  });
+  const scope = selectField<'run' | 'workspace'>({
+    owner,
+    key: 'always-scope',
+    label: 'For',
+    ui: ctx.ui,
+    options: [
+      { value: 'run', label: 'this run' },
+      { value: 'workspace', label: 'this workspace' },
+    ],
+  });
+  const allowed = !event.protected;
+  const allow = allowed
+    ? button(
+        'Always allow',
+        (e) => decide(true, scope.value(), cover.value(), e.currentTarget as HTMLElement),
+        {
+          class: 'secondary',
+        },
+      )
+    : null;
+  const deny = button(
+    'Always deny',
+    (e) => decide(false, scope.value(), cover.value(), e.currentTarget as HTMLElement),
+    { class: 'secondary' },
+  );
+  // The buttons' names say exactly what the rule will be, and follow the selects.
+  const label = () => {
+    const what = `${coverLabel(cover.value(), path, event.tool)} ${scope.value() === 'run' ? 'in this run' : 'in this workspace'}`;
+    allow?.setAttribute('aria-label', `Always allow ${event.tool}: ${what}`);
+    deny.setAttribute('aria-label', `Always deny ${event.tool}: ${what}`);
+  };
+  cover.select.addEventListener('change', label);
+  scope.select.addEventListener('change', label);
+  label();
+  return h('fieldset', { class: 'always' }, [
+    h('legend', {}, allowed ? 'Always allow or deny…' : 'Always deny…'),
+    h('div', { class: 'always-choices' }, [cover.el, scope.el]),
+    h('div', { class: 'actions' }, [allow, deny]),
+  ]);
+}
+
 export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
   const owner = event.approval_id;
   const kind = kindLabel(event);
   const subject = event.preview?.path ?? event.path ?? '';
   const card = h('section', {
     class: `card approval kind-${event.preview?.kind ?? 'tool'}`,
-    'aria-label': `${kind}${subject ? ` ${subject}` : ''} (${event.tool})`,
+    'aria-label': `${kind}${subject ? ` ${subject}` : ''} (${event.tool})${event.protected ? ', protected path' : ''}`,
     'data-approval-id': owner,
   });
   const status = new ActionStatus(card);
@@ -125,33 +204,73 @@ export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
     placeholder: 'Tell the agent what to do instead',
   });
 
-  const send = (body: RequestBody, kindOf: RequestKind, trigger: HTMLElement) => {
+  const send = (body: RequestBody, kindOf: RequestKind, trigger: HTMLElement, sent?: string) => {
     ctx.requests.send(
       body,
       status.track(kindOf, trigger, () => {
-        if (kindOf === 'decision') ctx.ui.clearFields(owner);
+        if (kindOf !== 'decision') return;
+        ctx.ui.clearFields(owner);
+        if (sent) {
+          status.note(`${sent} Waiting for the run to continue…`);
+          ctx.decided?.(event.run_id, sent);
+        }
       }),
     );
   };
   const ids = { run_id: event.run_id, approval_id: owner };
-  const approve = (scope: 'once' | 'run' | 'workspace', trigger: HTMLElement) => {
+  const approve = (trigger: HTMLElement) => {
     const text = comment.value();
     send(
-      { type: 'approve', ...ids, scope, ...(text ? { comment: text } : {}) },
+      { type: 'approve', ...ids, scope: 'once', ...(text ? { comment: text } : {}) },
       'decision',
       trigger,
     );
   };
-  const deny = (scope: 'once' | 'run' | 'workspace', trigger: HTMLElement) => {
+  const deny = (trigger: HTMLElement) => {
     const text = reason.value();
-    send({ type: 'deny', ...ids, scope, ...(text ? { reason: text } : {}) }, 'decision', trigger);
+    send(
+      { type: 'deny', ...ids, scope: 'once', ...(text ? { reason: text } : {}) },
+      'decision',
+      trigger,
+    );
+  };
+  const always = (
+    approved: boolean,
+    scope: 'run' | 'workspace',
+    cover: Cover,
+    trigger: HTMLElement,
+  ) => {
+    const sentence = decidedSentence({
+      approved,
+      tool: event.tool,
+      cover,
+      path: event.preview?.path ?? null,
+      scope,
+    });
+    if (approved) {
+      const text = comment.value();
+      send(
+        { type: 'approve', ...ids, scope, cover, ...(text ? { comment: text } : {}) },
+        'decision',
+        trigger,
+        sentence,
+      );
+    } else {
+      const text = reason.value();
+      send(
+        { type: 'deny', ...ids, scope, cover, ...(text ? { reason: text } : {}) },
+        'decision',
+        trigger,
+        sentence,
+      );
+    }
   };
 
-  const approveButton = button('Approve', (e) => approve('once', e.currentTarget as HTMLElement), {
+  const approveButton = button('Approve', (e) => approve(e.currentTarget as HTMLElement), {
     class: 'primary',
     'aria-label': `Approve: ${event.prompt}`,
   });
-  const denyButton = button('Deny', (e) => deny('once', e.currentTarget as HTMLElement), {
+  const denyButton = button('Deny', (e) => deny(e.currentTarget as HTMLElement), {
     class: 'secondary',
     'aria-label': `Deny: ${event.prompt}`,
   });
@@ -189,38 +308,16 @@ export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
     ),
   );
 
-  const always = h('fieldset', { class: 'always' }, [
-    h('legend', {}, `Always, for every ${event.tool} call`),
-    h('div', { class: 'actions' }, [
-      button('Allow in this run', (e) => approve('run', e.currentTarget as HTMLElement), {
-        class: 'secondary',
-        'aria-label': `Always allow ${event.tool} in this run`,
-      }),
-      button(
-        'Allow in this workspace',
-        (e) => approve('workspace', e.currentTarget as HTMLElement),
-        {
-          class: 'secondary',
-          'aria-label': `Always allow ${event.tool} in this workspace`,
-        },
-      ),
-      button('Deny in this run', (e) => deny('run', e.currentTarget as HTMLElement), {
-        class: 'secondary',
-        'aria-label': `Always deny ${event.tool} in this run`,
-      }),
-      button('Deny in this workspace', (e) => deny('workspace', e.currentTarget as HTMLElement), {
-        class: 'secondary',
-        'aria-label': `Always deny ${event.tool} in this workspace`,
-      }),
-    ]),
-  ]);
-
   card.append(
     h('header', { class: 'card-head' }, [
       h('span', { class: `badge kind-${event.preview?.kind ?? 'tool'}` }, kind),
+      event.protected ? protectedBadge() : null,
       h('span', { class: 'tool' }, event.tool),
       subject ? h('span', { class: 'path', title: subject }, subject) : null,
     ]),
+    ...(event.protected
+      ? [h('p', { class: 'notice protected', role: 'note' }, PROTECTED_WHY)]
+      : []),
     h('p', { class: 'prompt' }, event.prompt),
     ...(event.expires_at ? [expiry(event.expires_at)] : []),
     ...previewSection(event, ctx),
@@ -230,7 +327,7 @@ export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
     h('div', { class: 'actions primary-actions' }, [approveButton, denyButton]),
     status.el,
     h('div', { class: 'actions' }, secondary),
-    always,
+    alwaysControl(event, ctx, always),
   );
   return card;
 }

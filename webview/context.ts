@@ -5,4 +5,6 @@ import type { UiStore } from './ui-state.js';
 export interface Ctx {
   ui: UiStore;
   requests: Requests;
+  /** An accepted "always" decision: the run's output says which rule it made. */
+  decided?: (runId: string, text: string) => void;
 }

@@ -37,3 +37,39 @@ export function textField(options: TextFieldOptions): TextField {
   ]);
   return { el, input, value: () => input.value.trim() };
 }
+
+export interface SelectFieldOptions<V extends string> {
+  owner: string;
+  key: string;
+  label: string;
+  ui: UiStore;
+  options: readonly { value: V; label: string }[];
+}
+
+export interface SelectField<V extends string> {
+  el: HTMLElement;
+  select: HTMLSelectElement;
+  value(): V;
+}
+
+/** A labelled drop-down whose choice is remembered like typed text (a stale one is dropped). */
+export function selectField<V extends string>(options: SelectFieldOptions<V>): SelectField<V> {
+  const id = uid('field');
+  const first = options.options[0];
+  if (!first) throw new Error('selectField: no options');
+  const saved = options.ui.text(options.owner, options.key);
+  const initial = options.options.find((o) => o.value === saved) ?? first;
+  const select = h(
+    'select',
+    { id },
+    options.options.map((o) =>
+      h('option', { value: o.value, selected: o.value === initial.value }, o.label),
+    ),
+  );
+  select.value = initial.value;
+  on(select, 'change', () => options.ui.setField(options.owner, options.key, select.value));
+  const el = h('div', { class: 'field inline' }, [h('label', { for: id }, options.label), select]);
+  const value = (): V =>
+    options.options.find((o) => o.value === select.value)?.value ?? first.value;
+  return { el, select, value };
+}

@@ -7,8 +7,19 @@ import { ApprovalEvent, InteractionEvent, RunEvent } from '../host/protocol/even
 const RunId = z.string().min(1).max(200);
 const PendingId = z.string().min(1).max(200);
 const RequestId = z.number().int().nonnegative();
-/** "Always allow / deny this tool": for this run or for this workspace. */
-const Scope = z.enum(['once', 'run', 'workspace']);
+/** "Always allow / deny": for this run or for this workspace ('once': just this decision). */
+export const Scope = z.enum(['once', 'run', 'workspace']);
+export type Scope = z.infer<typeof Scope>;
+/** What an "always" rule covers: this file, its folder, or every call of the tool. */
+export const Cover = z.enum(['file', 'folder', 'tool']);
+export type Cover = z.infer<typeof Cover>;
+
+/** An "always" decision names what it covers; a one-off decision covers nothing. */
+const coverGoesWithScope = {
+  check: (v: { scope: Scope; cover?: Cover | undefined }) =>
+    (v.scope === 'once') === (v.cover === undefined),
+  message: 'An "always" decision (scope run or workspace) names its cover; a one-off one does not.',
+};
 
 // ---------------------------------------------------------------------------------------------
 // Webview → extension
@@ -27,8 +38,10 @@ export const ApproveRequest = z
     approval_id: PendingId,
     comment: z.string().max(10_000).optional(),
     scope: Scope.default('once'),
+    cover: Cover.optional(),
   })
-  .strict();
+  .strict()
+  .refine(coverGoesWithScope.check, { message: coverGoesWithScope.message, path: ['cover'] });
 
 export const DenyRequest = z
   .object({
@@ -38,8 +51,10 @@ export const DenyRequest = z
     approval_id: PendingId,
     reason: z.string().max(10_000).optional(),
     scope: Scope.default('once'),
+    cover: Cover.optional(),
   })
-  .strict();
+  .strict()
+  .refine(coverGoesWithScope.check, { message: coverGoesWithScope.message, path: ['cover'] });
 
 /** Approve or deny every gate of one model turn (a run pauses on one turn at a time). */
 export const DecideAllRequest = z
@@ -94,6 +109,21 @@ export const OpenTraceRequest = z
   .object({ type: z.literal('openTrace'), id: RequestId, run_id: RunId })
   .strict();
 
+/** Revoke a standing "always allow / deny" rule. */
+export const RevokeRuleRequest = z
+  .object({ type: z.literal('revokeRule'), id: RequestId, rule_id: z.string().min(1).max(200) })
+  .strict();
+
+/** VS Code's "Manage Workspace Trust" (from the Restricted Mode banner). */
+export const ManageTrustRequest = z
+  .object({ type: z.literal('manageTrust'), id: RequestId })
+  .strict();
+
+/** "Review Workspace Config…": the loosening lines of airlock.config.json, to trust or not. */
+export const ReviewConfigRequest = z
+  .object({ type: z.literal('reviewConfig'), id: RequestId })
+  .strict();
+
 export const FromWebview = z.discriminatedUnion('type', [
   Ready,
   StartRunRequest,
@@ -106,6 +136,9 @@ export const FromWebview = z.discriminatedUnion('type', [
   OpenDiffRequest,
   EditThenApproveRequest,
   OpenTraceRequest,
+  RevokeRuleRequest,
+  ManageTrustRequest,
+  ReviewConfigRequest,
 ]);
 export type FromWebview = z.infer<typeof FromWebview>;
 export type WebviewRequest = Exclude<FromWebview, { type: 'ready' }>;
@@ -152,5 +185,62 @@ export const ReplyMessage = z
   .strict();
 export type ReplyMessage = z.infer<typeof ReplyMessage>;
 
-export const ToWebview = z.discriminatedUnion('type', [StateMessage, EventMessage, ReplyMessage]);
+/** A standing "always allow / deny" rule as the sidebar lists it (host: StandingRule). */
+export const RuleRow = z.object({
+  rule_id: z.string(),
+  tool: z.string(),
+  /** Globs the rule holds for; null: every call of the tool. */
+  paths: z.array(z.string()).nullable(),
+  action: z.enum(['allow', 'deny']),
+  cover: Cover,
+  /** The run it holds for; null: the whole workspace. */
+  run_id: z.string().nullable(),
+  /** That run's prompt, when known. */
+  run_prompt: z.string().nullable(),
+  created_by: z.string().nullable(),
+  created_at: z.string(),
+});
+export type RuleRow = z.infer<typeof RuleRow>;
+
+/** Every standing rule of this workspace; sent whole whenever it may have changed. */
+export const RulesMessage = z
+  .object({
+    type: z.literal('rules'),
+    rules: z.array(RuleRow),
+    /** Why the list could not be read (shown in its place); null when it was. */
+    error: z.string().nullable(),
+  })
+  .strict();
+export type RulesMessage = z.infer<typeof RulesMessage>;
+
+/** The workspace's trust (SPEC §9): VS Code's Restricted Mode and the airlock.config.json. */
+export const WorkspaceMessage = z
+  .object({
+    type: z.literal('workspace'),
+    /** VS Code's Restricted Mode: the folder is not trusted. */
+    restricted: z.boolean(),
+    /** The workspace's airlock.config.json as the host applies it; null: none (or unknown). */
+    config: z
+      .object({
+        /** Workspace-relative (or absolute) path of the file, for display. */
+        file: z.string(),
+        trusted: z.boolean(),
+        /** What the file asks for that loosens Airlock, one line each. */
+        loosening: z.array(z.string()),
+        /** What is ignored until this version is trusted, one line each. */
+        ignored: z.array(z.string()),
+      })
+      .strict()
+      .nullable(),
+  })
+  .strict();
+export type WorkspaceMessage = z.infer<typeof WorkspaceMessage>;
+
+export const ToWebview = z.discriminatedUnion('type', [
+  StateMessage,
+  EventMessage,
+  ReplyMessage,
+  RulesMessage,
+  WorkspaceMessage,
+]);
 export type ToWebview = z.infer<typeof ToWebview>;

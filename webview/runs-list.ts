@@ -173,6 +173,11 @@ class RunView {
     }
   }
 
+  /** A line the sidebar adds itself, e.g. the standing rule an "always" decision made. */
+  note(text: string): void {
+    this.line('decided', 'law', text);
+  }
+
   /** One line of the run's output: a codicon (decoration only: the text says it all) and text. */
   private line(kind: string, icon: string, text: string): void {
     this.streaming = null;
@@ -241,6 +246,11 @@ export class RunsList {
       this.render();
     }
     view.event(event);
+  }
+
+  /** Adds a line to a run's output (nothing when the run is not listed). */
+  note(runId: string, text: string): void {
+    this.views.get(topRunId(runId))?.note(text);
   }
 
   private render(): void {

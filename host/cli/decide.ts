@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Interface } from 'node:readline/promises';
+import { parse as parseShellWords } from 'shell-quote';
 import { ApprovalEvent, InteractionEvent, type ResumeMap } from '../protocol/events.js';
 import type { PendingRow } from '../store/store.js';
 import { formatApproval, formatInteraction, type Out } from './transcript.js';
@@ -16,17 +17,81 @@ async function ask(rl: Interface, question: string): Promise<string> {
   return (await rl.question(question)).trim();
 }
 
-/** Opens $VISUAL / $EDITOR on the text; returns the edited text, or null without an editor. */
-function editText(initial: string, name: string): string | null {
-  const editor = process.env.VISUAL || process.env.EDITOR;
-  if (!editor) return null;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-edit-'));
-  const file = path.join(dir, path.basename(name) || 'proposal.txt');
-  fs.writeFileSync(file, initial);
+/**
+ * `$VISUAL` / `$EDITOR` as the argv to run without a shell: words and quotes as a shell splits
+ * them (`code --wait`, `"/opt/My Editor/bin/ed" -w`), and anything else a shell would act on
+ * (operators, globs, comments, `$VARIABLES`) refused with a message.
+ */
+export function editorArgv(spec: string): string[] {
+  const refuse = (what: string) =>
+    new Error(
+      `The editor command ${JSON.stringify(spec)} uses ${what}, and Airlock runs the editor without a shell. Set $VISUAL or $EDITOR to the program and its arguments only, e.g. "code --wait".`,
+    );
+  if (spec.includes('`')) throw refuse('a `command` substitution');
+  if (/[\r\n]/.test(spec)) throw refuse('a line break');
+  const words: string[] = [];
+  for (const entry of parseShellWords(spec, (name) => ({ variable: name }))) {
+    if (typeof entry === 'string') {
+      words.push(entry);
+      continue;
+    }
+    const what =
+      'variable' in entry
+        ? entry.variable
+          ? `the variable $${entry.variable}`
+          : 'a $ substitution'
+        : 'comment' in entry
+          ? 'a # comment'
+          : entry.op === 'glob'
+            ? `the glob ${entry.pattern}`
+            : `the shell operator ${entry.op}`;
+    throw refuse(what);
+  }
+  if (!words.length) throw new Error('$VISUAL / $EDITOR names no program.');
+  return words;
+}
+
+/**
+ * The temp file's name: the approval id, never the model's path (a name like `n;touch X;.md`
+ * must reach no shell and no editor as anything but inert text), plus that path's extension when
+ * it is a plain one, for syntax highlighting.
+ */
+export function editFileName(approvalId: string, proposedPath: string): string {
+  const id = approvalId.replace(/[^A-Za-z0-9_-]/g, '_') || 'proposal';
+  const ext = /\.([A-Za-z0-9]{1,10})$/.exec(path.posix.basename(proposedPath))?.[1];
+  return `${id}.${ext ?? 'txt'}`;
+}
+
+/**
+ * Opens $VISUAL / $EDITOR on the text in a private temp folder (0700, removed afterwards);
+ * returns the edited text, a problem to show, or null without an editor.
+ */
+function editText(
+  initial: string,
+  fileName: string,
+): { text: string } | { problem: string } | null {
+  const spec = process.env.VISUAL || process.env.EDITOR;
+  if (!spec) return null;
+  let argv: string[];
   try {
-    const result = spawnSync(editor, [file], { stdio: 'inherit', shell: true });
-    if (result.status !== 0) return null;
-    return fs.readFileSync(file, 'utf8');
+    argv = editorArgv(spec);
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : String(err) };
+  }
+  const [program, ...args] = argv as [string, ...string[]];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-edit-'));
+  const file = path.join(dir, fileName);
+  fs.writeFileSync(file, initial, { mode: 0o600 });
+  try {
+    const result = spawnSync(program, [...args, file], { stdio: 'inherit' });
+    if (result.error)
+      return { problem: `The editor ${program} did not start (${result.error.message}).` };
+    if (result.status !== 0) {
+      return {
+        problem: `The editor ended with ${result.signal ?? `exit code ${result.status}`}; the edit is dropped.`,
+      };
+    }
+    return { text: fs.readFileSync(file, 'utf8') };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -75,8 +140,12 @@ async function decideApproval(
       const input = proposal(event.call_id);
       const field = editableField(event.tool);
       if (input && field && typeof input[field] === 'string') {
-        const edited = editText(input[field], String(input.path ?? 'proposal.txt'));
-        if (edited !== null) return { approved: true, override_input: { [field]: edited } };
+        const name = editFileName(event.approval_id, String(input.path ?? ''));
+        const edited = editText(input[field], name);
+        if (edited && 'text' in edited) {
+          return { approved: true, override_input: { [field]: edited.text } };
+        }
+        if (edited) out.write(`  ${edited.problem}\n`);
       }
       const json = await ask(rl, '  override_input as JSON (e.g. {"content": "..."}) > ');
       try {

@@ -53,6 +53,11 @@ export const HostOptions = z
     settings: Settings,
     /** From VS Code's SecretStorage; empty falls back to OPENAI_API_KEY. */
     apiKey: z.string().default(''),
+    /**
+     * VS Code's Restricted Mode: the workspace file only tightens, even a version trusted before,
+     * and it cannot be trusted from this window.
+     */
+    restricted: z.boolean().default(false),
   })
   .strict();
 export type HostOptions = z.infer<typeof HostOptions>;
@@ -165,7 +170,7 @@ export const ListRules = request(
   'airlock/rules',
   z.object({}).strict(),
   z.object({ rules: z.array(StandingRule) }),
-  "Every standing always-allow / always-deny rule of this workspace and of its runs that are not finished.",
+  'Every standing always-allow / always-deny rule of this workspace and of its runs that are not finished.',
 );
 
 export const RevokeRule = request(

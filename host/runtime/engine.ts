@@ -18,14 +18,7 @@ import { ModelError } from '../model/model.js';
 import type { CommitResult, PendingRow, Store, StoreOp } from '../store/store.js';
 import { selfOwner } from '../store/file-lock.js';
 import { approvalId, newSegmentId, sha256 } from './ids.js';
-import {
-  coverPaths,
-  judge,
-  type Policy,
-  type PolicyAction,
-  type StandingRule,
-  type Verdict,
-} from './policy.js';
+import { coverPaths, judge, type Policy, type StandingRule, type Verdict } from './policy.js';
 import { InputMasks } from './input-masks.js';
 import { StreamRedactor, type Redactor } from './redact.js';
 import { planResume, ResumeRefusedError } from './resume-plan.js';

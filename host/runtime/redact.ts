@@ -1,5 +1,7 @@
 // Redaction for every public surface (events, webview, logs, CLI, readable DB columns).
 // The handler always receives the unredacted input; only copies leave the runtime.
+import { RegExpParser, visitRegExpAST } from '@eslint-community/regexpp';
+import { RE2JS } from 're2js';
 
 export const MASK = '***';
 
@@ -32,30 +34,97 @@ export const DEFAULT_REDACTION: RedactionConfig = {
   patterns: DEFAULT_REDACT_PATTERNS,
 };
 
+/**
+ * Redaction patterns are written as JavaScript regular expressions and run by RE2 (re2js), which
+ * matches in time linear in the text whatever the pattern: a pattern such as `(a+)+$` that would
+ * backtrack catastrophically in a backtracking engine cannot hang the host. What RE2 cannot run
+ * in linear time (backreferences, lookaround, repeat counts above 1000) is refused when loaded,
+ * for every source of patterns: settings, config files, defaults.
+ */
+export function compileRedactPattern(pattern: string): RE2JS {
+  const refuse = (what: string, fix: string, cause?: unknown): Error =>
+    new Error(
+      `Redaction pattern ${JSON.stringify(pattern)} ${what}; ${fix} in airlock.redactPatterns (redactPatterns in airlock.config.json).`,
+      { cause },
+    );
+  try {
+    new RegExp(pattern);
+  } catch (err) {
+    throw refuse(`is not a valid regular expression (${String(err)})`, 'fix it', err);
+  }
+  const backtracking = backtrackingOnly(pattern);
+  if (backtracking) {
+    throw refuse(
+      `uses ${backtracking}, which only a backtracking matcher can run (redaction runs in linear time, with RE2, so that no pattern can hang Airlock)`,
+      'rewrite it without it',
+    );
+  }
+  try {
+    return RE2JS.compile(RE2JS.translateRegExp(pattern));
+  } catch (err) {
+    throw refuse(
+      `cannot run in linear time (RE2: ${err instanceof Error ? err.message : String(err)})`,
+      'rewrite it without backreferences or lookaround, with repeat counts of at most 1000,',
+      err,
+    );
+  }
+}
+
+/** Why a redaction pattern is refused (the message of compileRedactPattern), or null. */
+export function redactPatternProblem(pattern: string): string | null {
+  try {
+    compileRedactPattern(pattern);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** The first construct of a (valid) pattern that RE2 lacks, named for the message, or null. */
+function backtrackingOnly(pattern: string): string | null {
+  let found: string | null = null;
+  const ast = new RegExpParser().parsePattern(pattern, 0, pattern.length, { unicode: false });
+  visitRegExpAST(ast, {
+    onBackreferenceEnter(node) {
+      found ??= `a backreference (${node.raw})`;
+    },
+    onAssertionEnter(node) {
+      if (node.kind === 'lookahead' || node.kind === 'lookbehind') {
+        found ??= `a ${node.kind} (${node.raw})`;
+      }
+    },
+  });
+  return found;
+}
+
 export class Redactor {
   private readonly keys: Set<string>;
-  private readonly pattern: RegExp | null;
+  private readonly patterns: readonly RE2JS[];
 
   constructor(config: RedactionConfig = DEFAULT_REDACTION) {
     this.keys = new Set(config.keys.map((k) => k.toLowerCase()));
-    for (const p of config.patterns) {
-      try {
-        new RegExp(p);
-      } catch (err) {
-        throw new Error(
-          `Redaction pattern ${JSON.stringify(p)} is not a valid regular expression (${String(err)}); fix airlock.redactPatterns.`,
-          { cause: err },
-        );
-      }
-    }
-    this.pattern = config.patterns.length
-      ? new RegExp(config.patterns.map((p) => `(?:${p})`).join('|'), 'g')
-      : null;
+    this.patterns = config.patterns.map(compileRedactPattern);
   }
 
-  /** Masks credential-shaped substrings in one string. */
+  /**
+   * Masks credential-shaped substrings in one string. Each pattern finds its matches in one
+   * linear pass over the original text; matches that overlap are masked as one.
+   */
   text(value: string): string {
-    return this.pattern ? value.replace(this.pattern, MASK) : value;
+    const spans: [number, number][] = [];
+    for (const pattern of this.patterns) {
+      const m = pattern.matcher(value);
+      while (m.find()) if (m.end() > m.start()) spans.push([m.start(), m.end()]);
+    }
+    if (!spans.length) return value;
+    spans.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let done = 0;
+    for (const [start, end] of spans) {
+      if (start >= done) out += value.slice(done, start) + MASK;
+      done = Math.max(done, end);
+    }
+    return out + value.slice(done);
   }
 
   /** Masks configured keys (plus `extraKeys`) at any depth and patterns in every string. */

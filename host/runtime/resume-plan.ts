@@ -133,6 +133,14 @@ function decide(
       `${id} changes a protected path: approve it once; "always allow" never covers protected paths (SPEC §9). Nothing ran; it is still pending.`,
     );
   }
+  if (
+    (resolution.cover === 'file' || resolution.cover === 'folder') &&
+    tool.policyPath?.(input) === undefined
+  ) {
+    throw new ResumeRefusedError(
+      `${id} has no file: an always-rule for it can only cover the whole tool (cover "tool"). Nothing ran; it is still pending.`,
+    );
+  }
   if (resolution.cover !== undefined && scope === 'once') {
     throw new ResumeRefusedError(
       `cover for ${id} needs scope "run" or "workspace": it says what an always-rule covers.`,

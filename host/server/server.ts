@@ -111,9 +111,9 @@ export function serve(connection: Connection): void {
   });
   handle(GetWorkspaceConfig, (_p, s) => s.workspaceConfig());
   handle(TrustWorkspaceConfig, ({ sha256 }, s) => s.trustWorkspaceConfig(sha256));
-  handle(Configure, ({ settings, apiKey }, s) => {
+  handle(Configure, ({ settings, apiKey, restricted }, s) => {
     redactor = new Redactor({ keys: settings.redactKeys, patterns: settings.redactPatterns });
-    s.configure(settings, apiKey);
+    s.configure(settings, apiKey, restricted);
     return {};
   });
 }

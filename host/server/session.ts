@@ -42,6 +42,8 @@ export class HostSession {
   /** The developer's settings as the extension sent them (user settings). */
   private settings: Settings;
   private apiKey: string;
+  /** VS Code's Restricted Mode: the workspace file only tightens, trusted or not. */
+  private restricted: boolean;
   /** Those settings with the workspace's airlock.config.json applied (SPEC §9); see `reload`. */
   private config: LoadedConfig | undefined;
   private loggedIgnored = '';
@@ -64,6 +66,7 @@ export class HostSession {
   ) {
     this.settings = options.settings;
     this.apiKey = options.apiKey;
+    this.restricted = options.restricted;
   }
 
   static async open(options: HostOptions, notify: SessionEvents): Promise<HostSession> {
@@ -97,9 +100,10 @@ export class HostSession {
     }
   }
 
-  configure(settings: Settings, apiKey: string): void {
+  configure(settings: Settings, apiKey: string, restricted: boolean): void {
     this.settings = settings;
     this.apiKey = apiKey;
+    this.restricted = restricted;
     void this.closeModels();
     this.tryReload();
   }
@@ -119,7 +123,11 @@ export class HostSession {
    */
   private reload(): LoadedConfig {
     try {
-      this.config = loadConfig({ workspace: this.options.workspace, user: this.settings });
+      this.config = loadConfig({
+        workspace: this.options.workspace,
+        user: this.settings,
+        restricted: this.restricted,
+      });
     } catch (err) {
       this.config = undefined;
       throw err;
@@ -164,6 +172,11 @@ export class HostSession {
    * (nothing recorded) when the file changed since.
    */
   trustWorkspaceConfig(sha256: string): WorkspaceConfigStatus {
+    if (this.restricted) {
+      throw new Error(
+        'This window is in Restricted Mode: trust the folder in VS Code before trusting its airlock.config.json.',
+      );
+    }
     trustWorkspaceFile({
       workspace: this.options.workspace,
       user: this.settings,

@@ -91,6 +91,13 @@ export interface EditorOptions {
   env?: Record<string, string>;
   /** The folder under test-results/ for screenshots and logs; default `editor`. */
   results?: string;
+  /**
+   * Open the folder untrusted, in VS Code's Restricted Mode: workspace trust stays on (no
+   * `--disable-workspace-trust`) and never prompts, so the folder is simply not trusted.
+   */
+  restricted?: boolean;
+  /** Files written into the fresh workspace before VS Code opens it (relative path → text). */
+  workspaceFiles?: Record<string, string>;
 }
 
 /**
@@ -144,16 +151,33 @@ export class Editor {
     const ud = path.join(root, 'ud');
     const data = path.join(root, 'data');
     fs.cpSync(path.join(REPO, 'sample-workspace'), workspace, { recursive: true });
-    for (const dir of [ext, ud, data, path.join(ud, 'User')])
+    for (const [rel, text] of Object.entries(options.workspaceFiles ?? {})) {
+      fs.mkdirSync(path.dirname(path.join(workspace, rel)), { recursive: true });
+      fs.writeFileSync(path.join(workspace, rel), text);
+    }
+    for (const dir of [ext, ud, data, path.join(ud, 'User'), path.join(ud, 'Machine')])
       fs.mkdirSync(dir, { recursive: true });
+    // Airlock's endpoint is a machine-scoped setting ("user settings only", SPEC §9). code-server
+    // is a remote window to VS Code: machine-scoped settings come from the remote's settings
+    // (<user-data-dir>/Machine/settings.json), and the browser side's user settings are ignored
+    // for them, as in any remote window. The model name is an ordinary setting: user settings.
+    fs.writeFileSync(
+      path.join(ud, 'Machine', 'settings.json'),
+      JSON.stringify({ 'airlock.baseURL': options.baseURL }, null, 2),
+    );
+    const trust = options.restricted
+      ? {
+          'security.workspace.trust.enabled': true,
+          'security.workspace.trust.startupPrompt': 'never',
+        }
+      : { 'security.workspace.trust.enabled': false };
     fs.writeFileSync(
       path.join(ud, 'User', 'settings.json'),
       JSON.stringify(
         {
           'airlock.model': 'scripted',
-          'airlock.baseURL': options.baseURL,
           'workbench.startupEditor': 'none',
-          'security.workspace.trust.enabled': false,
+          ...trust,
           'workbench.tips.enabled': false,
           'extensions.ignoreRecommendations': true,
           'telemetry.telemetryLevel': 'off',
@@ -183,11 +207,21 @@ export class Editor {
     const { AIRLOCK_DB: _db, ...env } = process.env; // the database goes under `data`
     const port = await freePort();
     const log = fs.openSync(path.join(shots, 'code-server.log'), 'w');
-    const server = spawn(binary, serveArgs({ port, userData: ud, extensions: ext, workspace }), {
+    const args = serveArgs({ port, userData: ud, extensions: ext, workspace }).filter(
+      (arg) => !(options.restricted && arg === '--disable-workspace-trust'),
+    );
+    const server = spawn(binary, args, {
       // Its own process group, so `close` ends code-server and everything it started.
       detached: true,
       stdio: ['ignore', log, log],
-      env: { ...env, OPENAI_API_KEY: 'test-key', XDG_DATA_HOME: data, ...options.env },
+      // XDG_CONFIG_HOME: the host's record of trusted workspace files stays in the temp folder.
+      env: {
+        ...env,
+        OPENAI_API_KEY: 'test-key',
+        XDG_DATA_HOME: data,
+        XDG_CONFIG_HOME: path.join(root, 'config'),
+        ...options.env,
+      },
     });
     fs.closeSync(log);
     const base = `http://127.0.0.1:${port}`;

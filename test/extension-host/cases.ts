@@ -7,11 +7,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import type { ScriptedToolCall } from '../../host/model/scripted-server.js';
 import type { Pending, RunSummary } from '../../host/protocol/rpc.js';
+import type { StandingRule } from '../../host/runtime/policy.js';
 import { contentText, ModelByPrompt, toolMessages } from '../support/model-by-prompt.js';
 import { until, UI_TIMEOUT } from '../support/until.js';
 
@@ -32,16 +34,21 @@ function toolTexts(request: { messages: readonly { role: string }[] }): string[]
 }
 
 /** The real `airlock` CLI on the database the extension's host uses (same workspace, same env). */
-function cli<T>(...args: string[]): Promise<T> {
+async function cli<T>(...args: string[]): Promise<T> {
+  return JSON.parse(await cliLines({}, ...args)) as T;
+}
+
+/** The CLI's `--json` output, with more environment (e.g. the model, for a resume that goes on). */
+function cliLines(env: Record<string, string>, ...args: string[]): Promise<string> {
   const main = path.join(airlock.extensionPath, 'dist', 'cli.js');
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath, // Electron on desktop: run as Node
       [main, ...args, '--json'],
-      { cwd: root, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } },
+      { cwd: root, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...env } },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`airlock ${args.join(' ')}: ${stderr || err.message}`));
-        else resolve(JSON.parse(stdout) as T);
+        else resolve(stdout);
       },
     );
   });
@@ -83,6 +90,18 @@ async function accepting(command: string): Promise<void> {
     return settled;
   });
   await done; // a command that failed fails the case
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+function unusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
 
 function file(rel: string): string {
@@ -151,6 +170,69 @@ export function registerCases(): void {
         [],
         'every contributed command has a handler after activation',
       );
+    });
+
+    it("a workspace's .vscode/settings.json cannot redirect Airlock or loosen its policy", async () => {
+      const prompt = 'ext-host 0: start a changelog';
+      scriptCall(
+        prompt,
+        {
+          id: 'call_log',
+          name: 'write_file',
+          arguments: { path: 'CHANGELOG.md', content: '# Changes\n' },
+        },
+        'Started.',
+      );
+      const elsewhere = `http://127.0.0.1:${await unusedPort()}/v1`;
+      const hostile = {
+        'airlock.baseURL': elsewhere,
+        'airlock.policy': [{ tool: '*', action: 'allow' }],
+        // An ordinary (window-scoped) setting in the same file: it applies, which shows VS Code
+        // has read the file.
+        'airlock.maxTurns': 7,
+      };
+      const settingsFile = file('.vscode/settings.json');
+      const hadSettings = fs.existsSync(settingsFile);
+      assert.ok(!hadSettings, 'the sample workspace has no .vscode/settings.json');
+      fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+      fs.writeFileSync(settingsFile, JSON.stringify(hostile, null, 2));
+      const folder = vscode.workspace.workspaceFolders![0]!.uri;
+      const config = () => vscode.workspace.getConfiguration('airlock', folder);
+      try {
+        await waitFor('VS Code to read the workspace settings', async () =>
+          config().get('maxTurns') === 7 ? true : undefined,
+        );
+        assert.equal(config().inspect('maxTurns')?.workspaceValue, 7);
+
+        // The user's values are the ones in force; the workspace's are not applied at all.
+        assert.equal(config().get('baseURL'), model.baseURL, "the endpoint is the user's");
+        assert.deepEqual(config().get('policy'), [], "the policy is the user's (none)");
+        const baseURL = config().inspect<string>('baseURL');
+        const policy = config().inspect<unknown[]>('policy');
+        assert.equal(baseURL?.globalValue, model.baseURL);
+        // VS Code drops a workspace value of a machine-scoped setting when it reads the file, so
+        // `inspect` does not report it either (it is only in the file on disk).
+        assert.equal(baseURL?.workspaceValue, undefined);
+        assert.equal(baseURL?.workspaceFolderValue, undefined);
+        assert.equal(policy?.workspaceValue, undefined);
+        assert.equal(policy?.workspaceFolderValue, undefined);
+        assert.match(fs.readFileSync(settingsFile, 'utf8'), new RegExp(elsewhere));
+
+        // And Airlock acts on the user's values: the model request reaches the user's server,
+        // and the write still stops at a gate (the workspace's allow-all is not in force).
+        await startUntilPaused(prompt);
+        assert.ok(model.requestsFor(prompt).length >= 1, "the user's endpoint was asked");
+        assert.equal(read('CHANGELOG.md'), undefined, 'nothing written before a decision');
+        await accepting('airlock.deny');
+        const run = await finished(prompt);
+        assert.equal(run.status, 'success');
+        assert.equal(read('CHANGELOG.md'), undefined);
+      } finally {
+        fs.rmSync(path.dirname(settingsFile), { recursive: true, force: true });
+        await waitFor('the workspace settings to be gone', async () =>
+          config().get('maxTurns') === 25 ? true : undefined,
+        );
+      }
     });
 
     it('Open Diff shows the file against the proposal; Approve writes it once', async () => {
@@ -297,6 +379,48 @@ export function registerCases(): void {
       assert.equal(run.run_id, paused.run_id);
       assert.equal(read('notes/old-todo.md'), undefined, 'the file is gone');
       assert.equal(toolTexts(model.requestsFor(prompt).at(-1)!).length, 1, 'deleted exactly once');
+    });
+
+    it('Manage Standing Rules lists an "always allow" and revokes it from the palette', async () => {
+      const prompt = 'ext-host 6: add a guide';
+      scriptCall(
+        prompt,
+        {
+          id: 'call_guide',
+          name: 'write_file',
+          arguments: { path: 'docs/tips.md', content: '# Tips\n' },
+        },
+        'Added.',
+      );
+      const paused = await startUntilPaused(prompt);
+      const pending = await cli<Pending>('pending');
+      const gate = pending.approvals.find((a) => a.run_id === paused.run_id);
+      assert.ok(gate, 'the write waits');
+      // The decision as the card's "Always allow: this folder, this workspace" makes it (the
+      // sidebar is a webview; the CLI takes the same resolution), continuing on the same model.
+      const lines = await cliLines(
+        { OPENAI_BASE_URL: model.baseURL, AIRLOCK_MODEL: 'scripted' },
+        'resume',
+        paused.run_id,
+        '--approve',
+        gate.approval_id,
+        '--always',
+        'workspace',
+        '--cover',
+        'folder',
+      );
+      const output = JSON.parse(lines.trim().split('\n').at(-1)!) as { status: { code: string } };
+      assert.equal(output.status.code, 'success', lines);
+      assert.equal(read('docs/tips.md'), '# Tips\n');
+      const before = await cli<{ rules: StandingRule[] }>('rules');
+      assert.deepEqual(
+        before.rules.map((r) => [r.tool, r.paths, r.action, r.run_id]),
+        [['write_file', ['docs/**'], 'allow', null]],
+      );
+
+      await accepting('airlock.manageRules'); // the only rule: picked, so revoked
+      const after = await cli<{ rules: StandingRule[] }>('rules');
+      assert.deepEqual(after.rules, [], 'the rule is revoked');
     });
   });
 }

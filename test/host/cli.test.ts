@@ -66,7 +66,12 @@ class Sandbox {
     const model: Record<string, string> = this.server
       ? { OPENAI_BASE_URL: this.server.baseURL, OPENAI_API_KEY: 'x' }
       : {};
-    return cleanEnv({ XDG_DATA_HOME: path.join(this.dir, 'data'), ...model, ...extra });
+    // Its own config folder too: the developer's config and trust store never shape a test.
+    const folders = {
+      XDG_DATA_HOME: path.join(this.dir, 'data'),
+      XDG_CONFIG_HOME: path.join(this.dir, 'config'),
+    };
+    return cleanEnv({ ...folders, ...model, ...extra });
   }
 
   /** `airlock ARGS --db DB` in the workspace, stdin not a terminal. */
@@ -593,14 +598,22 @@ class Terminal {
 
   /** Waits until `needle` appears after everything already consumed, then consumes it. */
   async expect(needle: string): Promise<void> {
+    await this.expectOne(needle);
+  }
+
+  /** Waits until the first of `needles` appears after everything consumed; returns which. */
+  async expectOne(...needles: string[]): Promise<string> {
     for (;;) {
-      const at = this.text.indexOf(needle, this.cursor);
-      if (at >= 0) {
-        this.cursor = at + needle.length;
-        return;
+      const found = needles
+        .map((needle) => ({ needle, at: this.text.indexOf(needle, this.cursor) }))
+        .filter((f) => f.at >= 0)
+        .sort((a, b) => a.at - b.at)[0];
+      if (found) {
+        this.cursor = found.at + found.needle.length;
+        return found.needle;
       }
       if (this.closed) {
-        assert.fail(`exited before printing ${JSON.stringify(needle)}:\n${this.text}`);
+        assert.fail(`exited before printing ${JSON.stringify(needles)}:\n${this.text}`);
       }
       await new Promise<void>((resolve) => (this.waiter = resolve));
       this.waiter = null;
@@ -671,4 +684,247 @@ void describe('interactive run on a terminal', () => {
       assert.equal(trace.segments.length, 4, 'one run, resumed three times in one process');
     },
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hardening (issue #9): redaction patterns, the inline editor, conflicting decisions.
+
+/** Writes the developer's config ($XDG_CONFIG_HOME/airlock/config.json); returns that env. */
+function userConfig(box: Sandbox, settings: Json): Record<string, string> {
+  const home = path.join(box.dir, 'user-config');
+  fs.mkdirSync(path.join(home, 'airlock'), { recursive: true });
+  fs.writeFileSync(path.join(home, 'airlock', 'config.json'), JSON.stringify(settings));
+  return { XDG_CONFIG_HOME: home };
+}
+
+void describe('redaction patterns from the user config', () => {
+  void it(
+    'one that backtracks catastrophically in a JavaScript RegExp runs in linear time: the run ends',
+    // No wall-clock assertion: with a backtracking matcher this run would never end, so the
+    // test only has a ceiling.
+    { timeout: 180_000 },
+    async () => {
+      const reply = `${'a'.repeat(20_000)}! and xaaaa`;
+      await inSandbox(
+        () => ({ text: reply }),
+        async (box) => {
+          const env = userConfig(box, { redactPatterns: ['(a+)+$', '(a|a)*b'] });
+          const prompt = `${'a'.repeat(50_000)}!`;
+          const r = await box.run(prompt, env);
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(outputOf(r).status.code, 'success');
+          assert.ok(r.stdout.includes(prompt), 'the prompt has no match and is shown whole');
+          assert.ok(!r.stdout.includes('xaaaa'), 'the match at the end of the reply is masked');
+          assert.match(r.stdout, /! and x\*\*\*/);
+        },
+      );
+    },
+  );
+
+  void it('one RE2 cannot run is refused: exit 2 naming the pattern and the fix', async () => {
+    await inSandbox(
+      () => ({ text: 'never asked' }),
+      async (box) => {
+        const env = userConfig(box, { redactPatterns: ['ok-[0-9]+', String.raw`(['"]).*\1`] });
+        const r = await box.run('anything', env);
+        assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
+        assert.ok(r.stderr.includes(JSON.stringify(String.raw`(['"]).*\1`)), r.stderr);
+        assert.match(r.stderr, /backreference/);
+        assert.match(r.stderr, /rewrite it .* in airlock\.redactPatterns/);
+        assert.equal(r.stdout, '');
+        assert.equal(box.server!.requests.length, 0, 'the model was never called');
+        const runs = await box.cli(['runs', '--json']);
+        assert.deepEqual(JSON.parse(runs.stdout), [], 'no run recorded');
+      },
+    );
+  });
+});
+
+void describe('edit, then approve, in $EDITOR', () => {
+  void it(
+    'runs the editor without a shell on a file named after the approval id',
+    { skip: hasScript ? false : 'util-linux `script` is not installed', timeout: 120_000 },
+    async () => {
+      const proposed = 'n;touch PWNED;.md';
+      const call = { name: 'write_file', arguments: { path: proposed, content: 'proposed\n' } };
+      await inSandbox(proposeThenFinish(call), async (box) => {
+        // The editor: records how it was called, then edits the file it was given.
+        const log = path.join(box.dir, 'editor-log.json');
+        const editor = path.join(box.dir, 'editor.cjs');
+        fs.writeFileSync(
+          editor,
+          `const fs = require('node:fs');
+const path = require('node:path');
+const args = process.argv.slice(2);
+const file = args[args.length - 1];
+fs.writeFileSync(process.env.EDITOR_LOG, JSON.stringify({
+  args,
+  before: fs.readFileSync(file, 'utf8'),
+  dirMode: fs.statSync(path.dirname(file)).mode & 0o777,
+}));
+fs.writeFileSync(file, 'edited by the developer\\n');
+`,
+        );
+        const command = [process.execPath, CLI, 'run', 'write it', '--model', 'scripted']
+          .concat(['--db', box.db])
+          .map(shellQuote)
+          .join(' ');
+        const env = box.env({
+          VISUAL: '',
+          EDITOR: `${shellQuote(process.execPath)} ${shellQuote(editor)}`,
+          EDITOR_LOG: log,
+        });
+        const term = new Terminal(command, { cwd: box.ws, env });
+        try {
+          await term.expect('[a]pprove');
+          term.type('e\n');
+          // A failed edit falls back to asking for JSON: fail then rather than wait forever.
+          const next = await term.expectOne('All done.', 'override_input as JSON');
+          assert.equal(next, 'All done.', `the edit did not land:\n${term.transcript}`);
+          assert.equal(await term.exited, 0, term.transcript);
+        } finally {
+          term.close();
+        }
+
+        for (const dir of [box.ws, box.dir]) {
+          assert.ok(!fs.existsSync(path.join(dir, 'PWNED')), `no PWNED in ${dir}`);
+        }
+        const runId = /▶ run (run_\w+)/.exec(term.transcript)?.[1];
+        assert.ok(runId, term.transcript);
+        const trace = await box.show(runId);
+        const decision = trace.decisions[0] as Json & { id: string; resolution: Json };
+        assert.match(decision.id, /^apr_/);
+        assert.deepEqual(decision.resolution.override_input, {
+          content: 'edited by the developer\n',
+        });
+
+        const seen = JSON.parse(fs.readFileSync(log, 'utf8')) as {
+          args: string[];
+          before: string;
+          dirMode: number;
+        };
+        assert.equal(seen.args.length, 1, `one argument: ${JSON.stringify(seen.args)}`);
+        const file = seen.args[0]!;
+        assert.equal(path.basename(file), `${decision.id}.md`);
+        assert.equal(seen.before, 'proposed\n');
+        assert.equal(seen.dirMode, 0o700, 'a private temp folder');
+        assert.ok(!fs.existsSync(path.dirname(file)), 'the temp folder is removed');
+        assert.equal(box.file(proposed), 'edited by the developer\n');
+      });
+    },
+  );
+});
+
+void describe('conflicting decisions for one id', () => {
+  void it('are refused (exit 2) naming the id and both flags; nothing changes', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const { runId, id } = pausedOn(await box.run('create a note'));
+      const cases: [string[], string][] = [
+        [['--deny', id, '--reason', 'no', '--approve', id], `--deny ${id} and --approve ${id}`],
+        [['--approve', id, '--deny', id, '--reason', 'no'], `--approve ${id} and --deny ${id}`],
+        [['--approve', id, '--answer', id, '"yes"'], `--approve ${id} and --answer ${id}`],
+        [
+          ['--approve', id, '--override', '{"content":"x\\n"}', '--approve', id],
+          `--approve ${id} is given twice`,
+        ],
+        [['--answer', id, '"a"', '--answer', id, '"b"'], `--answer ${id} is given twice`],
+      ];
+      for (const [flags, message] of cases) {
+        const r = await box.cli(['resume', runId, ...flags, '--json']);
+        assert.equal(r.code, 2, `${flags.join(' ')}: exit ${r.code}\n${r.stderr}`);
+        assert.ok(r.stderr.includes(message), `${flags.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stdout, '');
+      }
+      const trace = await box.show(runId);
+      assert.equal(trace.run.status, 'paused');
+      assert.deepEqual(trace.decisions, [], 'no decision recorded');
+      assert.equal(trace.segments.length, 1, 'no segment recorded');
+      assert.deepEqual(
+        (trace.pending as Json[]).map((p) => p.approval_id),
+        [id],
+      );
+      assert.equal(box.file('notes/new.md'), null);
+      assert.equal(box.server!.requests.length, 1, 'the model was not called again');
+    });
+  });
+});
+
+void describe('standing rules from the CLI', () => {
+  void it('--always workspace --cover folder makes one narrow rule; `airlock rules` lists and revokes it', async () => {
+    const writes = ['notes/a.md', 'notes/b.md', '.env', 'src/c.js'];
+    let n = 0;
+    await inSandbox(
+      (request) =>
+        request.messages.at(-1)?.role === 'tool' && n >= writes.length
+          ? { text: 'done' }
+          : {
+              toolCalls: [
+                {
+                  id: `call_${n}`,
+                  name: 'write_file',
+                  arguments: { path: writes[n++]!, content: 'x\n' },
+                },
+              ],
+            },
+      async (box) => {
+        const first = pausedOn(await box.run('write'));
+        const resumed = await box.cli([
+          'resume',
+          first.runId,
+          '--approve',
+          first.id,
+          '--approver',
+          'dana',
+          '--always',
+          'workspace',
+          '--cover',
+          'folder',
+          '--json',
+        ]);
+        // notes/b.md runs under the rule; .env is protected and asks.
+        const next = pausedOn(resumed);
+        const events = jsonLines(resumed.stdout);
+        const added = events.find((e) => e.code === 'rule_added');
+        assert.match(
+          String(added?.message),
+          /Always allow write_file on notes\/\*\* for this workspace \(by dana\)/,
+        );
+        assert.equal(box.file('notes/b.md'), 'x\n');
+        const gate = events.find((e) => e.type === 'approval' && e.approval_id === next.id);
+        assert.equal(gate?.protected, true);
+        assert.equal(box.file('.env'), null);
+        const shown = await box.cli(['show', next.runId]);
+        assert.match(shown.stdout, /Create \.env\?\n.*\n {2}protected path: always asks/);
+
+        const listed = await box.cli(['rules', '--json']);
+        assert.equal(listed.code, 0, listed.stderr);
+        const { rules } = JSON.parse(listed.stdout) as { rules: Json[] };
+        assert.deepEqual(
+          rules.map((r) => [r.tool, r.paths, r.action, r.cover, r.run_id, r.created_by]),
+          [['write_file', ['notes/**'], 'allow', 'folder', null, 'dana']],
+        );
+        const table = await box.cli(['rules']);
+        assert.match(table.stdout, /allow write_file notes\/\*\* {2}\[workspace\].* by dana/);
+
+        const protectedAlways = await box.cli([
+          'resume',
+          next.runId,
+          '--approve',
+          next.id,
+          '--always',
+          'workspace',
+        ]);
+        assert.equal(protectedAlways.code, 2, 'always-allow on a protected path is refused');
+        assert.match(protectedAlways.stderr, /never covers protected paths/);
+        assert.equal(box.file('.env'), null);
+
+        const bad = await box.cli(['rules', '--revoke', 'rule_nope']);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /No active standing rule rule_nope/);
+        const revoked = await box.cli(['rules', '--revoke', String(rules[0]!.rule_id)]);
+        assert.equal(revoked.code, 0, revoked.stderr);
+        assert.match((await box.cli(['rules'])).stdout, /No standing rules/);
+      },
+    );
+  });
 });

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ResumeRefusedError } from '../../host/runtime/index.js';
+import { z } from 'zod';
+import { ResumeRefusedError, Tool } from '../../host/runtime/index.js';
 import { fileTools } from '../../host/tools/files.js';
 import {
   agentIn,
@@ -265,6 +266,29 @@ void describe('standing rules (finding 8)', () => {
     assert.equal(other.rules(w.dir).length, 1);
     const later = await drain(agent().run({ prompt: 'd' }));
     assertPaused(later, 'approval_required', [approvalFor(later, 'd').approval_id]);
+  });
+
+  void it('a call without a file cannot get a file or folder rule (it would silently widen)', async () => {
+    const w = await world([calls(call('d', 'deploy', { env: 'prod' })), say('done')]);
+    const deploy = Tool({
+      name: 'deploy',
+      description: 'Deploys.',
+      params: z.object({ env: z.string() }),
+      requiresApproval: true,
+      handler: () => 'deployed',
+    });
+    const first = await drain(agentIn(w, [deploy]).run({ prompt: 'ship' }));
+    const id = approvalFor(first, 'd').approval_id;
+    await assert.rejects(
+      drain(
+        agentIn(w, [deploy]).run({
+          runId: first.output.run_id,
+          resume: { [id]: { approved: true, scope: 'workspace', cover: 'file' } },
+        }),
+      ),
+      (err: unknown) => err instanceof ResumeRefusedError && /cover "tool"/.test(err.message),
+    );
+    assert.deepEqual(w.store.rules(w.dir), []);
   });
 
   void it("a run's rules end with the run", async () => {

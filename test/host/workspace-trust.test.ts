@@ -477,6 +477,28 @@ void describe('loadConfig: the workspace file tightens, never loosens', () => {
     assert.equal(merged({ baseURL: 'http://mine/v1' }, file, true).settings.baseURL, file.baseURL);
   });
 
+  void it('in Restricted Mode even a trusted version only tightens', () => {
+    const { ws, store, file } = fixture({
+      baseURL: 'http://127.0.0.1:9/v1',
+      policy: [{ tool: '*', action: 'allow' }],
+    });
+    store.trust(file, sha256(fs.readFileSync(file)));
+    const user = Settings.parse({ baseURL: 'http://mine/v1' });
+    const open = loadConfig({ workspace: ws, user, env: {}, trustStore: store });
+    assert.equal(open.status.trusted, true);
+    const restricted = loadConfig({
+      workspace: ws,
+      user,
+      env: {},
+      trustStore: store,
+      restricted: true,
+    });
+    assert.equal(restricted.status.trusted, false);
+    assert.equal(restricted.settings.baseURL, 'http://mine/v1');
+    assert.deepEqual(restricted.workspacePolicy, []);
+    assert.match(restricted.status.ignored.join('\n'), /ignored in Restricted Mode/);
+  });
+
   void it('control characters in the file are escaped in the lines shown', () => {
     const r = merged({}, { policy: [{ tool: 'x\u001b]0;pwned\u0007', action: 'allow' }] });
     assert.ok(!/[\u0000-\u001f]/.test(r.status.loosening.join('')), r.status.loosening[0]);

@@ -7,10 +7,12 @@ import type { Proposal } from '../../host/protocol/rpc.js';
 import { Actions, type Editors } from '../../extension/actions.js';
 import {
   approval,
+  checkAlways,
   decideAll,
   denial,
   editedOverride,
   NO_LONGER_PENDING,
+  PROTECTED_NO_ALWAYS,
 } from '../../extension/decisions.js';
 import { errorMessage, isRefusal } from '../../extension/rpc-call.js';
 import { FakeHost, gate, pending, question, refusal, run } from './extension-fakes.js';
@@ -21,6 +23,8 @@ function setup(replies: Record<string, unknown> = {}) {
     openDiff: async (g: ApprovalEvent) => void opened.push(`diff ${g.approval_id}`),
     editThenApprove: async (g: ApprovalEvent) => void opened.push(`edit ${g.approval_id}`),
     openTrace: async (runId: string) => void opened.push(`trace ${runId}`),
+    manageTrust: async () => void opened.push('manage trust'),
+    reviewWorkspaceConfig: async () => void opened.push('review config'),
   };
   const host = new FakeHost({
     'airlock/pending': pending({
@@ -43,20 +47,60 @@ void describe('resolutions', () => {
   void it('carry a comment, a reason and a scope only when given', () => {
     assert.deepEqual(approval(), { approved: true });
     assert.deepEqual(approval({ comment: '  ', scope: 'once' }), { approved: true });
-    assert.deepEqual(approval({ comment: ' ok ', scope: 'run' }), {
+    assert.deepEqual(approval({ comment: ' ok ', scope: 'run', cover: 'folder' }), {
       approved: true,
       comment: 'ok',
       scope: 'run',
+      cover: 'folder',
     });
-    assert.deepEqual(denial({ reason: 'no', scope: 'workspace' }), {
+    assert.deepEqual(denial({ reason: 'no', scope: 'workspace', cover: 'tool' }), {
       approved: false,
       reason: 'no',
       scope: 'workspace',
+      cover: 'tool',
     });
+    // An "always" decision always names its cover (the narrowest, the file, unless chosen);
+    // a one-off decision never carries one.
+    assert.deepEqual(approval({ scope: 'run' }), { approved: true, scope: 'run', cover: 'file' });
+    assert.deepEqual(approval({ scope: 'once', cover: 'tool' }), { approved: true });
     assert.deepEqual(decideAll(['a', 'b'], false, 'not now'), {
       a: { approved: false, reason: 'not now' },
       b: { approved: false, reason: 'not now' },
     });
+  });
+});
+
+void describe('checkAlways', () => {
+  const file = gate();
+  const shielded = gate({ protected: true, preview: { ...gate().preview!, path: '.vscode/x' } });
+  const toolOnly = gate({ tool: 'deploy', preview: null, input: { target: 'prod' } });
+
+  void it('lets one-off decisions and narrow always-rules through', () => {
+    for (const [g, approved, opts] of [
+      [shielded, true, { scope: 'once' }],
+      [shielded, false, { scope: 'workspace', cover: 'file' }],
+      [file, true, { scope: 'run', cover: 'folder' }],
+      [toolOnly, true, { scope: 'workspace', cover: 'tool' }],
+    ] as const) {
+      assert.doesNotThrow(() => checkAlways(g, approved, opts));
+    }
+  });
+
+  void it('refuses an always-allow on a protected path', () => {
+    for (const cover of ['file', 'folder', 'tool'] as const) {
+      assert.throws(() => checkAlways(shielded, true, { scope: 'run', cover }), {
+        message: PROTECTED_NO_ALWAYS,
+      });
+    }
+  });
+
+  void it('refuses a file or folder cover on a gate without a file (it would cover the tool)', () => {
+    for (const cover of ['file', 'folder', undefined] as const) {
+      assert.throws(
+        () => checkAlways(toolOnly, false, { scope: 'workspace', ...(cover ? { cover } : {}) }),
+        /no file to narrow/,
+      );
+    }
   });
 });
 
@@ -104,11 +148,53 @@ void describe('Actions', () => {
 
   void it('denies with a reason and a scope', async () => {
     const { host, actions } = setup();
-    await actions.deny('run_1', 'apr_2', { reason: 'keep b', scope: 'run' });
+    await actions.deny('run_1', 'apr_2', { reason: 'keep b', scope: 'run', cover: 'folder' });
     assert.deepEqual(host.writes()[0]?.params, {
       run_id: 'run_1',
-      resume: { apr_2: { approved: false, reason: 'keep b', scope: 'run' } },
+      resume: { apr_2: { approved: false, reason: 'keep b', scope: 'run', cover: 'folder' } },
     });
+  });
+
+  void it('sends no always-allow for a protected gate (nothing is resumed)', async () => {
+    const { host, actions } = setup({
+      'airlock/pending': pending({ approvals: [gate({ protected: true })] }),
+    });
+    await assert.rejects(actions.approve('run_1', 'apr_1', { scope: 'workspace', cover: 'file' }), {
+      message: PROTECTED_NO_ALWAYS,
+    });
+    assert.deepEqual(host.writes(), []);
+    await actions.approve('run_1', 'apr_1');
+    assert.deepEqual(host.writes()[0]?.params, {
+      run_id: 'run_1',
+      resume: { apr_1: { approved: true } },
+    });
+  });
+
+  void it('revokes a listed standing rule, and only one that is listed', async () => {
+    const listed = {
+      rule_id: 'rule_1',
+      workspace: '/ws',
+      run_id: null,
+      tool: 'write_file',
+      paths: ['docs/**'],
+      action: 'allow',
+      cover: 'folder',
+      created_by: null,
+      created_at: '2025-01-01T00:00:00.000Z',
+      approval_id: 'apr_0',
+    };
+    const { host, actions, changed } = setup({
+      'airlock/rules': { rules: [listed] },
+      'airlock/revokeRule': {},
+    });
+    assert.deepEqual(await actions.rules(), [listed]);
+    await actions.revokeRule('rule_1');
+    await assert.rejects(actions.revokeRule('rule_gone'), /no longer in force/);
+    assert.deepEqual(
+      host.writes().filter((c) => c.method !== 'airlock/rules'),
+      [{ method: 'airlock/revokeRule', params: { rule_id: 'rule_1' } }],
+    );
+    assert.equal(changed(), 1);
   });
 
   void it('acts on nothing that is not pending right now in that run', async () => {

@@ -26,7 +26,14 @@ export class FakeHost implements HostApi {
 
   /** The calls other than reads. */
   writes(): { method: string; params: unknown }[] {
-    const reads = ['airlock/pending', 'airlock/listRuns', 'airlock/proposal', 'airlock/getRun'];
+    const reads = [
+      'airlock/pending',
+      'airlock/listRuns',
+      'airlock/proposal',
+      'airlock/getRun',
+      'airlock/rules',
+      'airlock/workspaceConfig',
+    ];
     return this.calls.filter((c) => !reads.includes(c.method));
   }
 }

@@ -32,6 +32,68 @@ void describe('settings contributed in package.json', () => {
     assert.deepEqual(settingsFromConfiguration(defaults).problems, []);
   });
 
+  void it('that decide where requests go or loosen Airlock are user settings only (SPEC §9)', () => {
+    const userOnly = Object.entries(declared)
+      .filter(([, p]) => (p as { scope?: string }).scope === 'machine')
+      .map(([key]) => key)
+      .sort();
+    // Everything but the model name and the turn limit: a workspace may pick those.
+    assert.deepEqual(
+      userOnly,
+      SETTING_KEYS.filter((k) => k !== 'model' && k !== 'maxTurns')
+        .map((k) => `airlock.${k}`)
+        .sort(),
+    );
+    for (const key of userOnly) {
+      const p = declared[key] as { markdownDescription?: string };
+      assert.match(p.markdownDescription ?? '', /User settings only/, key);
+      assert.match(p.markdownDescription ?? '', /airlock\.config\.json/, key);
+    }
+    // Restricted Mode is supported, with exactly those settings restricted.
+    const capabilities = (
+      pkg as unknown as {
+        capabilities: {
+          untrustedWorkspaces: {
+            supported: unknown;
+            description: string;
+            restrictedConfigurations: string[];
+          };
+        };
+      }
+    ).capabilities.untrustedWorkspaces;
+    assert.equal(capabilities.supported, 'limited');
+    assert.ok(capabilities.description.length > 40);
+    assert.deepEqual([...capabilities.restrictedConfigurations].sort(), userOnly);
+  });
+
+  void it('declare protectedPaths as globs added to the built-in list', () => {
+    const p = declared['airlock.protectedPaths'] as unknown as {
+      type: string;
+      items: { type: string };
+      markdownDescription: string;
+    };
+    assert.equal(p.type, 'array');
+    assert.equal(p.items.type, 'string');
+    for (const builtIn of ['.git', '.vscode/', '*.code-workspace', '.env*', '.npmrc']) {
+      assert.ok(p.markdownDescription.includes(builtIn), builtIn);
+    }
+    const { settings } = settingsFromConfiguration((k) =>
+      k === 'protectedPaths' ? ['scripts/release/**'] : undefined,
+    );
+    assert.deepEqual(settings.protectedPaths, ['scripts/release/**']);
+  });
+
+  void it('come with a command per action, each an activation event', () => {
+    const commands = pkg.contributes.commands.map((c) => c.command);
+    for (const id of ['airlock.manageRules', 'airlock.trustWorkspaceConfig']) {
+      assert.ok(commands.includes(id), id);
+    }
+    assert.deepEqual(
+      commands.filter((id) => !pkg.activationEvents.includes(`onCommand:${id}`)),
+      [],
+    );
+  });
+
   void it('describe every setting', () => {
     for (const [key, property] of Object.entries(declared)) {
       const p = property as { markdownDescription?: string; description?: string };

@@ -80,6 +80,14 @@ void describe('parseInbound', () => {
       { type: 'startRun', id: -1, prompt: 'x' },
       { type: 'startRun', id: 1, prompt: '   ' },
       { type: 'decideAll', id: 1, run_id: 'r', approval_ids: [], approved: true },
+      // An "always" decision names its cover; a one-off one has none; covers are a closed set.
+      { type: 'approve', id: 1, run_id: 'r', approval_id: 'a', scope: 'run' },
+      { type: 'deny', id: 1, run_id: 'r', approval_id: 'a', scope: 'workspace' },
+      { type: 'approve', id: 1, run_id: 'r', approval_id: 'a', cover: 'file' },
+      { type: 'approve', id: 1, run_id: 'r', approval_id: 'a', scope: 'once', cover: 'tool' },
+      { type: 'approve', id: 1, run_id: 'r', approval_id: 'a', scope: 'run', cover: 'repo' },
+      { type: 'revokeRule', id: 1, rule_id: '' },
+      { type: 'manageTrust', id: 1, command: 'workbench.action.reloadWindow' },
     ]) {
       assert.equal(parseInbound(raw).tag, 'invalid', JSON.stringify(raw));
     }
@@ -92,6 +100,8 @@ void describe('handleRequest', () => {
     openDiff: async (g) => void opened.push(`diff ${g.approval_id}`),
     editThenApprove: async (g) => void opened.push(`edit ${g.approval_id}`),
     openTrace: async (id) => void opened.push(`trace ${id}`),
+    manageTrust: async () => void opened.push('manage trust'),
+    reviewWorkspaceConfig: async () => void opened.push('review config'),
   };
   const host = new FakeHost({
     'airlock/pending': pending({ approvals: [gate()], interactions: [question()] }),
@@ -103,6 +113,23 @@ void describe('handleRequest', () => {
     },
     'airlock/cancelRun': { run_id: 'run_1' },
     'airlock/startRun': { run_id: 'run_2' },
+    'airlock/rules': {
+      rules: [
+        {
+          rule_id: 'rule_1',
+          workspace: '/ws',
+          run_id: 'run_1',
+          tool: 'write_file',
+          paths: ['src/a.ts'],
+          action: 'allow',
+          cover: 'file',
+          created_by: 'ada',
+          created_at: '2025-01-01T00:00:00.000Z',
+          approval_id: 'apr_0',
+        },
+      ],
+    },
+    'airlock/revokeRule': {},
   });
   const actions = new Actions(host, editors);
   const reply = async (raw: unknown) => {
@@ -120,11 +147,36 @@ void describe('handleRequest', () => {
         { method: 'airlock/startRun', params: { prompt: 'Fix it' } },
       ],
       [
-        { type: 'approve', id: 2, ...base, approval_id: 'apr_1', comment: 'ok', scope: 'run' },
+        {
+          type: 'approve',
+          id: 2,
+          ...base,
+          approval_id: 'apr_1',
+          comment: 'ok',
+          scope: 'run',
+          cover: 'folder',
+        },
         {
           method: 'airlock/resume',
-          params: { ...base, resume: { apr_1: { approved: true, comment: 'ok', scope: 'run' } } },
+          params: {
+            ...base,
+            resume: { apr_1: { approved: true, comment: 'ok', scope: 'run', cover: 'folder' } },
+          },
         },
+      ],
+      [
+        { type: 'deny', id: 22, ...base, approval_id: 'apr_1', scope: 'workspace', cover: 'tool' },
+        {
+          method: 'airlock/resume',
+          params: {
+            ...base,
+            resume: { apr_1: { approved: false, scope: 'workspace', cover: 'tool' } },
+          },
+        },
+      ],
+      [
+        { type: 'revokeRule', id: 23, rule_id: 'rule_1' },
+        { method: 'airlock/revokeRule', params: { rule_id: 'rule_1' } },
       ],
       [
         { type: 'deny', id: 3, ...base, approval_id: 'apr_1', reason: 'no' },
@@ -166,10 +218,18 @@ void describe('handleRequest', () => {
       { type: 'openDiff', id: 7, ...base, approval_id: 'apr_1' },
       { type: 'editThenApprove', id: 8, ...base, approval_id: 'apr_1' },
       { type: 'openTrace', id: 9, ...base },
+      { type: 'manageTrust', id: 24 },
+      { type: 'reviewConfig', id: 25 },
     ]) {
       assert.equal((await reply(message)).ok, true);
     }
-    assert.deepEqual(opened, ['diff apr_1', 'edit apr_1', 'trace run_1']);
+    assert.deepEqual(opened, [
+      'diff apr_1',
+      'edit apr_1',
+      'trace run_1',
+      'manage trust',
+      'review config',
+    ]);
   });
 
   void it('replies with the error for ids not pending and for host refusals', async () => {

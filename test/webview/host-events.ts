@@ -144,6 +144,20 @@ const SCRIPTS: Record<string, Reply[]> = {
     { text: 'The greeting prints "hello world". Nothing to change.', chunkSize: 5 },
   ],
   'Break the model': [{ status: 400, error: 'The scripted model refuses this request.' }],
+  'Tune the editor settings': [
+    {
+      toolCalls: [
+        {
+          id: 'p1',
+          name: 'write_file',
+          arguments: {
+            path: '.vscode/settings.json',
+            content: '{ "editor.formatOnSave": true }\n',
+          },
+        },
+      ],
+    },
+  ],
 };
 
 function promptOf(request: ScriptRequest): string {
@@ -211,6 +225,9 @@ export interface Captured {
   big: ApprovalEvent;
   evil: ApprovalEvent;
   evilQuestion: InteractionEvent;
+  /** A write to a protected path (.vscode/): `protected: true`. Not in `state` (add it). */
+  shielded: ApprovalEvent;
+  shieldedRow: RunRow;
   askUser: InteractionEvent;
   askMulti: InteractionEvent;
   confirm: InteractionEvent;
@@ -335,11 +352,17 @@ export async function captureHostEvents(): Promise<Captured> {
   const done = await drain(agent.run({ prompt: 'Read the greeting' }));
   const failed = await drain(agent.run({ prompt: 'Break the model' }));
 
+  // Everything above is the `state`; the protected gate is added by the tests that want it.
+  const state = stateOf(store);
+  const shielded = await drain(agent.run({ prompt: 'Tune the editor settings' }));
+  const shieldedRow = store.listRuns().find((r) => r.run_id === shielded.output.run_id);
+  if (!shieldedRow) throw new Error('No row for the protected run.');
+
   const stale = approvalOf(staleAgain.events, 's1');
   if (!stale.preview?.stale) throw new Error('The second gate of the stale run is not stale.');
 
   return {
-    state: stateOf(store),
+    state,
     edit: approvalOf(turn.events, 'e1'),
     create: approvalOf(turn.events, 'w1'),
     remove: approvalOf(turn.events, 'd1'),
@@ -347,6 +370,8 @@ export async function captureHostEvents(): Promise<Captured> {
     big: approvalOf(big.events, 'b1'),
     evil: approvalOf(evil.events, 'x1'),
     evilQuestion: interactionOf(evil.events, 'x2'),
+    shielded: approvalOf(shielded.events, 'p1'),
+    shieldedRow: rowOf(shieldedRow),
     askUser: interactionOf(questions.events, 'q1'),
     askMulti: interactionOf(questions.events, 'q2'),
     confirm: interactionOf(questions.events, 'q3'),
