@@ -235,6 +235,11 @@ function resumeMap(tokens: Token[], positionals: string[]): ResumeMap {
   }
   if (answerId !== null)
     throw new UsageError(`--answer ${answerId} needs a JSON value after the id.`);
+  if ('__cancel__' in map && Object.keys(map).length > 1) {
+    throw new UsageError(
+      '--cancel ends the whole run: give it alone, without --approve, --deny or --answer.',
+    );
+  }
   if (positionals.length - 2 !== answerPositionals.size) {
     throw new UsageError(
       `airlock resume takes one RUN_ID; decisions go in --approve / --deny / --answer flags.`,

@@ -8,42 +8,32 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
+  cleanEnv,
+  CLI,
+  jsonLines,
+  outputOf,
+  runProcess,
+  SAMPLE,
+  type Json,
+  type Result,
+} from '../support/cli-process.js';
+import {
   ScriptedModelServer,
   type Script,
   type ScriptedToolCall,
   type ScriptFn,
 } from '../../host/model/scripted-server.js';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-const SAMPLE = path.join(ROOT, 'sample-workspace');
 const SECRET = `sk-${'A1b2C3d4E5'.repeat(3)}`; // sk- followed by 30 alphanumerics
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: a sandbox (workspace copy + database + optional scripted model), the CLI as a child
 // process, and JSON-lines parsing.
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-type Json = Record<string, unknown>;
-
 const sandboxes: string[] = [];
 after(() => {
   for (const dir of sandboxes) fs.rmSync(dir, { recursive: true, force: true });
 });
-
-/** The environment every CLI process gets: nothing inherited that could pick a model or db. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(OPENAI_|AIRLOCK_)/.test(k) && k !== 'NODE_OPTIONS') env[k] = v;
-  }
-  return { ...env, NO_COLOR: '1', ...extra };
-}
 
 class Sandbox {
   readonly dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-cli-')));
@@ -113,43 +103,6 @@ class Sandbox {
   async close(): Promise<void> {
     await this.server?.close();
   }
-}
-
-function runProcess(
-  cmd: string,
-  args: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv },
-): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Every stdout line of a --json command parsed; fails on any line that is not JSON. */
-function jsonLines(stdout: string): Json[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => {
-      try {
-        return JSON.parse(l) as Json;
-      } catch {
-        assert.fail(`not a JSON line: ${l}`);
-      }
-    });
-}
-
-function outputOf(r: Result): Json & { status: Json; pending: string[] } {
-  const events = jsonLines(r.stdout);
-  const last = events.at(-1);
-  assert.equal(last?.type, 'output', `the last line is the output event:\n${r.stdout}`);
-  return last as Json & { status: Json; pending: string[] };
 }
 
 /** A run paused on exactly one approval: its run id and approval id. */
@@ -926,5 +879,15 @@ void describe('standing rules from the CLI', () => {
         assert.match((await box.cli(['rules'])).stdout, /No standing rules/);
       },
     );
+  });
+});
+
+void describe('--cancel with decisions', () => {
+  void it('is refused (exit 2): a cancel ends the whole run and must not replace a decision', async () => {
+    await inSandbox(null, async (box) => {
+      const r = await box.cli(['resume', 'run_x', '--approve', 'apr_1', '--cancel', 'stop']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--cancel ends the whole run: give it alone/);
+    });
   });
 });

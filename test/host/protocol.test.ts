@@ -5,22 +5,16 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import {
   createMessageConnection,
   StreamMessageReader,
   StreamMessageWriter,
-  type MessageConnection,
 } from 'vscode-jsonrpc/node';
-import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { ScriptedModelServer, type Script } from '../../host/model/scripted-server.js';
-import type { RunEvent } from '../../host/protocol/events.js';
 import {
   CancelRun,
-  ChangedNotification,
   Configure,
-  EventNotification,
   GetPending,
   GetProposal,
   GetRun,
@@ -30,73 +24,13 @@ import {
   StartRun,
 } from '../../host/protocol/rpc.js';
 import { Settings } from '../../host/settings-schema.js';
-import { serve } from '../../host/server/server.js';
 import { onCleanup, tempDir } from '../support/scratch.js';
+import { attach, inMemoryHost, type Client } from '../support/host-client.js';
 
 function workspace(): string {
   const dir = tempDir('ws');
   fs.cpSync(path.resolve('sample-workspace'), dir, { recursive: true });
   return dir;
-}
-
-interface Client {
-  connection: MessageConnection;
-  events: RunEvent[];
-  changed: number;
-  /** Resolves when an event matching `test` has arrived. */
-  waitFor(test: (e: RunEvent) => boolean): Promise<RunEvent>;
-}
-
-function attach(connection: MessageConnection): Client {
-  const waiters: { test: (e: RunEvent) => boolean; resolve: (e: RunEvent) => void }[] = [];
-  const client: Client = {
-    connection,
-    events: [],
-    changed: 0,
-    waitFor(test) {
-      const seen = client.events.find(test);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve) => waiters.push({ test, resolve }));
-    },
-  };
-  connection.onNotification(EventNotification.method, (params: unknown) => {
-    const { event } = EventNotification.params.parse(params);
-    client.events.push(event);
-    for (const w of [...waiters]) {
-      if (w.test(event)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(event);
-      }
-    }
-  });
-  connection.onNotification(ChangedNotification.method, () => {
-    client.changed++;
-  });
-  connection.listen();
-  return client;
-}
-
-/** A host served in this process over an in-memory duplex, and a client connection to it. */
-function inMemoryHost(): Client {
-  const up = new PassThrough();
-  const down = new PassThrough();
-  const server = createConnection(
-    ProposedFeatures.all,
-    new StreamMessageReader(up),
-    new StreamMessageWriter(down),
-  );
-  serve(server);
-  server.listen();
-  const connection = createMessageConnection(
-    new StreamMessageReader(down),
-    new StreamMessageWriter(up),
-  );
-  onCleanup(async () => {
-    await connection.sendRequest('shutdown').catch(() => undefined);
-    connection.dispose();
-    server.dispose();
-  });
-  return attach(connection);
 }
 
 function options(ws: string, db: string, baseURL: string) {

@@ -5,44 +5,40 @@
 // process. Every process gets its own XDG_CONFIG_HOME: the developer's real trust store and
 // config are never read or written.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import {
-  createMessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
-import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import {
   ScriptedModelServer,
   type ScriptedToolCall,
   type ScriptFn,
 } from '../../host/model/scripted-server.js';
-import type { RunEvent } from '../../host/protocol/events.js';
 import {
-  EventNotification,
   GetWorkspaceConfig,
   StartRun,
   CancelRun,
   TrustWorkspaceConfig,
 } from '../../host/protocol/rpc.js';
-import { serve } from '../../host/server/server.js';
 import { Settings } from '../../host/settings-schema.js';
 import { TrustStore } from '../../host/trust-store.js';
 import { loadConfig, loadUserSettings } from '../../host/workspace-config.js';
 import { onCleanup, tempDir } from '../support/scratch.js';
+import { inMemoryHost } from '../support/host-client.js';
 import { until } from '../support/until.js';
+import {
+  cleanEnv,
+  CLI,
+  jsonLines,
+  outputOf,
+  runProcess,
+  SAMPLE,
+  type Json,
+  type Result,
+} from '../support/cli-process.js';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-const SAMPLE = path.join(ROOT, 'sample-workspace');
 const API_KEY = 'user-api-key-0123456789';
 const SECRET = `sk-${'A1b2C3d4E5'.repeat(3)}`; // sk- followed by 30 alphanumerics
 const IGNORED = 'ignored until you trust this file: `airlock trust`';
@@ -50,14 +46,6 @@ const IGNORED = 'ignored until you trust this file: `airlock trust`';
 // The in-process host (last describe) reads the trust store under XDG_CONFIG_HOME: never the
 // developer's own. Set before anything reads it.
 process.env.XDG_CONFIG_HOME = tempDir('xdg-host');
-
-type Json = Record<string, unknown>;
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
@@ -125,15 +113,6 @@ function proposeThenFinish(call: ScriptedToolCall, finalText = 'All done.'): Scr
       : { text: 'Proposing a change.', toolCalls: [{ id: 'call_1', ...call }] };
 }
 
-/** Nothing inherited that could pick a model, a database or a config folder. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(OPENAI_|AIRLOCK_|XDG_)/.test(k) && k !== 'NODE_OPTIONS') env[k] = v;
-  }
-  return { ...env, NO_COLOR: '1', ...extra };
-}
-
 /** A copy of sample-workspace, its own database, config folder (XDG_CONFIG_HOME) and data folder. */
 class Box {
   readonly dir = tempDir('trust');
@@ -167,41 +146,12 @@ class Box {
       OPENAI_BASE_URL: this.baseURL,
       OPENAI_API_KEY: API_KEY,
     });
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args, '--db', this.db], {
-        cwd: this.ws,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runProcess(process.execPath, [CLI, ...args, '--db', this.db], { cwd: this.ws, env });
   }
 
   run(prompt: string, ...extra: string[]): Promise<Result> {
     return this.cli(['run', prompt, '--model', 'scripted', '--json', ...extra]);
   }
-}
-
-function events(stdout: string): Json[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Json);
-}
-
-function outputOf(r: Result): Json & { status: Json; pending: string[] } {
-  const last = events(r.stdout).at(-1);
-  assert.equal(
-    last?.type,
-    'output',
-    `the last line is the output event:\n${r.stdout}\n${r.stderr}`,
-  );
-  return last as Json & { status: Json; pending: string[] };
 }
 
 /** The `airlock: warning:` lines of a process's stderr. */
@@ -292,7 +242,7 @@ void describe('a workspace allow rule is ignored until trusted', () => {
     const r = await box.run('rewrite the readme');
     assert.equal(r.code, 3, `paused for approval\n${r.stdout}\n${r.stderr}`);
     assert.equal(outputOf(r).pending.length, 1);
-    assert.ok(events(r.stdout).some((e) => e.type === 'approval' && e.tool === 'write_file'));
+    assert.ok(jsonLines(r.stdout).some((e) => e.type === 'approval' && e.tool === 'write_file'));
     assert.equal(box.file('README.md'), before, 'the file is unchanged');
     const lines = warnings(r);
     assert.ok(
@@ -343,7 +293,7 @@ void describe('a workspace allow rule is ignored until trusted', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(warnings(r), [], 'a deny rule loosens nothing');
     assert.equal(box.file('README.md'), before, 'denied: nothing written');
-    const results = events(r.stdout).filter((e) => e.type === 'tool_result');
+    const results = jsonLines(r.stdout).filter((e) => e.type === 'tool_result');
     assert.match(JSON.stringify(results), /denied/i);
   });
 });
@@ -362,7 +312,7 @@ void describe('a workspace cannot remove redaction', () => {
     const r = await box.run('add config');
     assert.equal(r.code, 3, r.stderr);
     assert.ok(!r.stdout.includes(SECRET), 'the secret never reaches stdout');
-    const gate = events(r.stdout).find((e) => e.type === 'approval') as Json & { input: Json };
+    const gate = jsonLines(r.stdout).find((e) => e.type === 'approval') as Json & { input: Json };
     assert.match(String(gate.input.content), /\*\*\*/);
     assert.equal(r.stderr.includes(SECRET), false);
   });
@@ -625,42 +575,6 @@ void describe('the trust store', () => {
 
 // ---------------------------------------------------------------------------------------------
 // The JSON-RPC host: the session merges the workspace file over the editor's settings.
-
-interface Client {
-  connection: MessageConnection;
-  events: RunEvent[];
-  logs: string[];
-}
-
-function inMemoryHost(): Client {
-  const up = new PassThrough();
-  const down = new PassThrough();
-  const server = createConnection(
-    ProposedFeatures.all,
-    new StreamMessageReader(up),
-    new StreamMessageWriter(down),
-  );
-  serve(server);
-  server.listen();
-  const connection = createMessageConnection(
-    new StreamMessageReader(down),
-    new StreamMessageWriter(up),
-  );
-  const client: Client = { connection, events: [], logs: [] };
-  connection.onNotification(EventNotification.method, (params: unknown) => {
-    client.events.push(EventNotification.params.parse(params).event);
-  });
-  connection.onNotification('window/logMessage', (params: { message: string }) => {
-    client.logs.push(params.message);
-  });
-  connection.listen();
-  onCleanup(async () => {
-    await connection.sendRequest('shutdown').catch(() => undefined);
-    connection.dispose();
-    server.dispose();
-  });
-  return client;
-}
 
 void describe('JSON-RPC host: workspace config and trust', () => {
   void it('ignores an untrusted allow-all, masks with the union, trusts only the hash shown', async () => {

@@ -1,0 +1,82 @@
+// A JSON-RPC client of the host for host tests: the connection, every event and log line it
+// received, and the host served in this process over an in-memory duplex (two real
+// MessageConnections, as vscode-languageserver-node's own connection tests do).
+import { PassThrough } from 'node:stream';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
+import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import type { RunEvent } from '../../host/protocol/events.js';
+import { ChangedNotification, EventNotification } from '../../host/protocol/rpc.js';
+import { serve } from '../../host/server/server.js';
+import { onCleanup } from './scratch.js';
+
+export interface Client {
+  connection: MessageConnection;
+  events: RunEvent[];
+  /** The host's window/logMessage lines. */
+  logs: string[];
+  changed: number;
+  /** Resolves when an event matching `test` has arrived. */
+  waitFor(test: (e: RunEvent) => boolean): Promise<RunEvent>;
+}
+
+/** Records what the host sends on this connection, and starts listening. */
+export function attach(connection: MessageConnection): Client {
+  const waiters: { test: (e: RunEvent) => boolean; resolve: (e: RunEvent) => void }[] = [];
+  const client: Client = {
+    connection,
+    events: [],
+    logs: [],
+    changed: 0,
+    waitFor(test) {
+      const seen = client.events.find(test);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.push({ test, resolve }));
+    },
+  };
+  connection.onNotification(EventNotification.method, (params: unknown) => {
+    const { event } = EventNotification.params.parse(params);
+    client.events.push(event);
+    for (const w of [...waiters]) {
+      if (w.test(event)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(event);
+      }
+    }
+  });
+  connection.onNotification(ChangedNotification.method, () => {
+    client.changed++;
+  });
+  connection.onNotification('window/logMessage', (params: { message: string }) => {
+    client.logs.push(params.message);
+  });
+  connection.listen();
+  return client;
+}
+
+/** A host served in this process over an in-memory duplex, and a client connection to it. */
+export function inMemoryHost(): Client {
+  const up = new PassThrough();
+  const down = new PassThrough();
+  const server = createConnection(
+    ProposedFeatures.all,
+    new StreamMessageReader(up),
+    new StreamMessageWriter(down),
+  );
+  serve(server);
+  server.listen();
+  const connection = createMessageConnection(
+    new StreamMessageReader(down),
+    new StreamMessageWriter(up),
+  );
+  onCleanup(async () => {
+    await connection.sendRequest('shutdown').catch(() => undefined);
+    connection.dispose();
+    server.dispose();
+  });
+  return attach(connection);
+}
