@@ -891,3 +891,65 @@ void describe('--cancel with decisions', () => {
     });
   });
 });
+
+void describe('waiting gates after the policy changes (finding 3)', () => {
+  void it('a plain `airlock resume` after the developer config turned allow-all runs no waiting gate', async () => {
+    await inSandbox(
+      (request) =>
+        request.messages.at(-1)?.role === 'tool'
+          ? { text: 'done' }
+          : {
+              toolCalls: [
+                {
+                  id: 'cfg',
+                  name: 'write_file',
+                  arguments: {
+                    path: 'airlock.config.json',
+                    content: '{"policy":[{"tool":"*","action":"allow"}]}\n',
+                  },
+                },
+                {
+                  id: 'new',
+                  name: 'write_file',
+                  arguments: { path: 'notes/created.md', content: 'x\n' },
+                },
+                { id: 'del', name: 'delete_file', arguments: { path: 'notes/old-todo.md' } },
+              ],
+            },
+      async (box) => {
+        const first = await box.run('loosen');
+        assert.equal(first.code, 3, first.stderr);
+        const gates = jsonLines(first.stdout).filter((e) => e.type === 'approval');
+        const byCall = new Map(gates.map((g) => [g.call_id, String(g.approval_id)]));
+        const runId = String(outputOf(first).run_id);
+        const approved = await box.cli([
+          'resume',
+          runId,
+          '--approve',
+          byCall.get('cfg')!,
+          '--json',
+        ]);
+        assert.equal(approved.code, 3, approved.stderr);
+        assert.equal(
+          box.file('airlock.config.json'),
+          '{"policy":[{"tool":"*","action":"allow"}]}\n',
+        );
+
+        // The developer's own config now allows everything: the two waiting gates still wait.
+        fs.mkdirSync(path.join(box.dir, 'config', 'airlock'), { recursive: true });
+        fs.writeFileSync(
+          path.join(box.dir, 'config', 'airlock', 'config.json'),
+          JSON.stringify({ policy: [{ tool: '*', action: 'allow' }] }),
+        );
+        const plain = await box.cli(['resume', runId, '--json']);
+        assert.equal(plain.code, 3, plain.stderr);
+        assert.deepEqual(
+          [...outputOf(plain).pending].sort(),
+          [byCall.get('new')!, byCall.get('del')!].sort(),
+        );
+        assert.equal(box.file('notes/created.md'), null);
+        assert.notEqual(box.file('notes/old-todo.md'), null);
+      },
+    );
+  });
+});
