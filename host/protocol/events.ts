@@ -78,6 +78,13 @@ export const ApprovalEvent = z.object({
   expires_at: z.string().nullable(),
   /** The call changes a protected path (SPEC §9): it always asks, and no always-allow covers it. */
   protected: z.boolean().optional(),
+  /**
+   * What redaction did to this card (SPEC §2: it hides secrets, never intent): values masked,
+   * and secret-like matches longer than a pattern's cap that were left visible and flagged.
+   */
+  redaction: z.object({ masked: z.number().int(), too_long: z.number().int() }).optional(),
+  /** Bidirectional or zero-width characters in the proposal, shown as visible markers (SPEC §9). */
+  hidden_chars: z.number().int().optional(),
 });
 export type ApprovalEvent = z.infer<typeof ApprovalEvent>;
 
