@@ -9,6 +9,8 @@ export type Cover = 'file' | 'folder' | 'tool';
 export interface DecisionOptions {
   scope?: Scope;
   cover?: Cover;
+  /** Who decides: kept with the decision and any standing rule it makes (the audit log). */
+  approver?: string;
 }
 
 export const NO_LONGER_PENDING = 'This is no longer pending; the list was refreshed.';
@@ -45,14 +47,29 @@ function always(opts: DecisionOptions) {
   return { scope: opts.scope, cover: opts.cover ?? ('file' as const) };
 }
 
+function approverOf(opts: DecisionOptions) {
+  const approver = text(opts.approver);
+  return approver ? { approver_id: approver } : {};
+}
+
 export function approval(opts: { comment?: string } & DecisionOptions = {}) {
   const comment = text(opts.comment);
-  return { approved: true as const, ...(comment ? { comment } : {}), ...always(opts) };
+  return {
+    approved: true as const,
+    ...(comment ? { comment } : {}),
+    ...always(opts),
+    ...approverOf(opts),
+  };
 }
 
 export function denial(opts: { reason?: string } & DecisionOptions = {}) {
   const reason = text(opts.reason);
-  return { approved: false as const, ...(reason ? { reason } : {}), ...always(opts) };
+  return {
+    approved: false as const,
+    ...(reason ? { reason } : {}),
+    ...always(opts),
+    ...approverOf(opts),
+  };
 }
 
 export const PROTECTED_NO_ALWAYS =
@@ -75,8 +92,16 @@ export function checkAlways(gate: ApprovalEvent, approved: boolean, opts: Decisi
 }
 
 /** One resume deciding every gate of a turn the same way. */
-export function decideAll(ids: readonly string[], approved: boolean, reason?: string): ResumeMap {
-  const decision = approved ? approval() : denial(reason === undefined ? {} : { reason });
+export function decideAll(
+  ids: readonly string[],
+  approved: boolean,
+  reason?: string,
+  approver?: string,
+): ResumeMap {
+  const who = approver === undefined ? {} : { approver };
+  const decision = approved
+    ? approval(who)
+    : denial(reason === undefined ? who : { reason, ...who });
   return Object.fromEntries(ids.map((id) => [id, decision]));
 }
 

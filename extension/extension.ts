@@ -1,6 +1,7 @@
 // The VS Code extension's entry point: wires the host client, the sidebar, the proposal
 // documents, the indicators and the commands. Activation is cheap: the host process starts only
 // when the sidebar is shown or a command needs it.
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { GetPending, ListRuns } from '../host/protocol/rpc.js';
 import { Actions } from './actions.js';
@@ -47,10 +48,15 @@ export function activate(context: vscode.ExtensionContext): void {
     reviewWorkspaceConfig: (): Promise<void> => trust.review(),
   };
   const rules = new RulesModel(() => actions.rules());
-  const actions = new Actions(client, editors, () => {
-    void model.refresh();
-    void rules.refresh();
-  });
+  const actions = new Actions(
+    client,
+    editors,
+    () => {
+      void model.refresh();
+      void rules.refresh();
+    },
+    approverName,
+  );
   const sidebar = new SidebarView(context.extensionUri, model, actions, output);
   const trust = new WorkspaceTrust(client, context.globalState, sidebar, output, () =>
     configureHost(client, context.secrets),
@@ -77,4 +83,13 @@ export function activate(context: vscode.ExtensionContext): void {
 export async function deactivate(): Promise<void> {
   await host?.stop();
   host = undefined;
+}
+
+/** Who decides in this window: the OS account, recorded with each decision and standing rule. */
+function approverName(): string | undefined {
+  try {
+    return os.userInfo().username || undefined;
+  } catch {
+    return undefined; // no passwd entry (some containers): decisions carry no name
+  }
 }

@@ -133,6 +133,26 @@ void describe('editedOverride', () => {
 });
 
 void describe('Actions', () => {
+  void it("records this window's approver with every decision and standing rule", async () => {
+    const { host } = setup();
+    const editors = {} as Editors; // not reached by these actions
+    const named = new Actions(host, editors, undefined, () => 'dana');
+    await named.approve('run_1', 'apr_1', { scope: 'workspace', cover: 'folder' });
+    await named.deny('run_1', 'apr_2', { reason: 'no' });
+    await named.decideAll('run_1', ['apr_1', 'apr_2'], true);
+    assert.deepEqual(
+      host.writes().map((w) => (w.params as { resume: unknown }).resume),
+      [
+        { apr_1: { approved: true, scope: 'workspace', cover: 'folder', approver_id: 'dana' } },
+        { apr_2: { approved: false, reason: 'no', approver_id: 'dana' } },
+        {
+          apr_1: { approved: true, approver_id: 'dana' },
+          apr_2: { approved: true, approver_id: 'dana' },
+        },
+      ],
+    );
+  });
+
   void it('approves a pending gate with one resume', async () => {
     const { host, actions, changed } = setup();
     await actions.approve('run_1', 'apr_1', { comment: 'looks right', scope: 'once' });
