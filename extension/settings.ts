@@ -18,6 +18,11 @@ export const SETTING_KEYS = [
   'maxTurns',
   'retention.keepRuns',
   'retention.keepDays',
+  'maxToolCallsPerTurn',
+  'maxArgumentBytes',
+  'maxOutputBytes',
+  'maxReadBytes',
+  'requestTimeout',
 ] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 

@@ -8,6 +8,27 @@ import {
   redactPatternProblem,
 } from './runtime/redact.js';
 
+/**
+ * The resource limits' defaults (SPEC §9), shared by the settings, the agent loop, the model
+ * client and read_file, so a run built without settings has the same bounds.
+ */
+export const LIMIT_DEFAULTS = {
+  /** More calls in one model turn than any real task needs at once; 600 made a 198 MB journal. */
+  maxToolCallsPerTurn: 64,
+  /** A whole generated file fits; one 50 MB argument used 1.95 GB of memory. */
+  maxArgumentBytes: 2 * 1024 * 1024,
+  /** Text and kept tool arguments of one reply: one maximal argument plus text fits. */
+  maxOutputBytes: 4 * 1024 * 1024,
+  /** What read_file reads of one file; more is a note to the model, not a memory spike. */
+  maxReadBytes: 256 * 1024,
+  /** Seconds: local servers can take minutes to load a model before the first byte. */
+  requestTimeout: 180,
+} as const;
+export type LimitKey = keyof typeof LIMIT_DEFAULTS;
+
+/** Seconds: Node's fetch (undici) gives up after 300 s without headers or body bytes anyway. */
+export const MAX_REQUEST_TIMEOUT = 300;
+
 /** A redaction pattern RE2 can run in linear time; refused with redact.ts's message otherwise. */
 const RedactPattern = z.string().superRefine((pattern, ctx) => {
   const problem = redactPatternProblem(pattern);
@@ -28,6 +49,20 @@ export const Settings = z
     /** Seconds a gate waits for a decision before it expires; 0 = never. */
     approvalTimeout: z.number().min(0).default(0),
     maxTurns: z.number().int().min(1).default(25),
+    /** Tool calls one model turn may make; a turn with more ends the run and none of them runs. */
+    maxToolCallsPerTurn: z.number().int().min(1).default(LIMIT_DEFAULTS.maxToolCallsPerTurn),
+    /** Bytes of one tool call's arguments (JSON); a larger call is refused with a tool error. */
+    maxArgumentBytes: z.number().int().min(1).default(LIMIT_DEFAULTS.maxArgumentBytes),
+    /** Bytes of text and tool arguments one model reply may stream before it is cut off. */
+    maxOutputBytes: z.number().int().min(1).default(LIMIT_DEFAULTS.maxOutputBytes),
+    /** Bytes read_file reads of one file; a larger file is read in part, with a note. */
+    maxReadBytes: z.number().int().min(1).default(LIMIT_DEFAULTS.maxReadBytes),
+    /** Seconds to wait for the model endpoint to answer, and between two streamed chunks. */
+    requestTimeout: z
+      .number()
+      .positive()
+      .max(MAX_REQUEST_TIMEOUT)
+      .default(LIMIT_DEFAULTS.requestTimeout),
     /** Finished runs to keep: the newest `keepRuns`, and those younger than `keepDays`; 0 = all. */
     retention: z
       .object({

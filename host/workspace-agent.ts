@@ -28,7 +28,10 @@ export function workspaceAgent(options: {
   return new Agent({
     name: AGENT_NAME,
     model: options.model,
-    tools: [...fileTools(options.workspace), ...interactionTools()],
+    tools: [
+      ...fileTools(options.workspace, { maxReadBytes: settings.maxReadBytes }),
+      ...interactionTools(),
+    ],
     instructions: INSTRUCTIONS,
     store: options.store,
     workspace: options.workspace,
@@ -37,6 +40,12 @@ export function workspaceAgent(options: {
     protectedPaths: settings.protectedPaths,
     redaction: { keys: settings.redactKeys, patterns: settings.redactPatterns },
     maxTurns: settings.maxTurns,
+    limits: {
+      timeoutMs: settings.requestTimeout * 1000,
+      maxOutputBytes: settings.maxOutputBytes,
+      maxArgumentBytes: settings.maxArgumentBytes,
+      maxToolCalls: settings.maxToolCallsPerTurn,
+    },
     ...(settings.approvalTimeout > 0 ? { approvalTimeoutMs: settings.approvalTimeout * 1000 } : {}),
   });
 }

@@ -1,8 +1,8 @@
 // The workspace's airlock.config.json over the developer's own settings (SPEC §9). The file comes
 // with the repository, so it may only tighten: add ask/deny rules, redaction and protected paths,
-// shorten the approval timeout, lower the turn limit, pick a model. What would loosen (allow
-// rules, a baseURL that receives the API key, a longer timeout, more turns, retention that drops
-// history) is ignored, with a line saying so, until the developer trusts that exact file (path
+// shorten the approval timeout, lower the turn limit and the resource limits, pick a model. What
+// would loosen (allow rules, a baseURL that receives the API key, a longer timeout, more turns,
+// higher limits, retention that drops history) is ignored, with a line saying so, until the developer trusts that exact file (path
 // and SHA-256, recorded outside the workspace by host/trust-store.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { WorkspaceConfigStatus } from './protocol/rpc.js';
 import type { Policy, PolicyRule } from './runtime/policy.js';
 import { sha256 } from './runtime/ids.js';
-import { Settings, SettingsFile } from './settings-schema.js';
+import { LIMIT_DEFAULTS, Settings, SettingsFile, type LimitKey } from './settings-schema.js';
 import { CONFIG_FILE } from './settings.js';
 import {
   TRUST_REVOKED,
@@ -208,6 +208,17 @@ function apply(user: Settings, read: WorkspaceFile, state: TrustState, how: stri
     }
   }
 
+  // Resource limits (SPEC §9): the file may lower them, never raise them.
+  for (const key of Object.keys(LIMIT_DEFAULTS) as LimitKey[]) {
+    const theirs = w[key];
+    const mine = user[key];
+    if (theirs === undefined || theirs === mine) continue;
+    if (theirs < mine || trusted) settings[key] = theirs;
+    if (theirs > mine) {
+      loosening.push(`${key}: ${limitText(key, theirs)}, more than your ${limitText(key, mine)}`);
+    }
+  }
+
   if (
     w.retention &&
     (w.retention.keepRuns !== user.retention.keepRuns ||
@@ -239,6 +250,17 @@ function describeAllow(rule: PolicyRule): string {
     ? ` on ${rule.paths.map((p) => shownText(p)).join(', ')}`
     : ' on every path';
   return `policy: allow ${tool}${where}`;
+}
+
+function limitText(key: LimitKey, value: number): string {
+  switch (key) {
+    case 'maxToolCallsPerTurn':
+      return `${value} tool calls per turn`;
+    case 'requestTimeout':
+      return `${value} s`;
+    default:
+      return `${value} bytes`;
+  }
 }
 
 function describeRetention(r: { keepRuns: number; keepDays: number }): string {

@@ -4,13 +4,14 @@ import { ActionStatus, type RequestKind } from './action-status.js';
 import { argsTable } from './args-table.js';
 import type { Ctx } from './context.js';
 import { diffStats, parseUnifiedDiff } from './diff-parse.js';
-import { diffView } from './diff-view.js';
+import { diffView, markedText } from './diff-view.js';
 import { button, h } from './dom.js';
 import { selectField, textField } from './fields.js';
 import type { ApprovalEvent, FilePreview } from '../host/protocol/events.js';
 import type { Cover } from './protocol.js';
 import type { RequestBody } from './requests.js';
 import { coverLabel, decidedSentence } from './rule-text.js';
+import { countHidden, visibleText } from '../host/shown-text.js';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
@@ -97,6 +98,50 @@ function previewSection(event: ApprovalEvent, ctx: Ctx): HTMLElement[] {
     }),
   );
   return parts;
+}
+
+const count = (n: number, singular: string, several: string) =>
+  `${n} ${n === 1 ? singular : several}`;
+
+/**
+ * What the reviewer must know about the proposal itself, above its diff: hidden or bidirectional
+ * characters (as GitHub warns about "hidden or bidirectional Unicode text"), how many values
+ * redaction masked, and secret-like values too long to mask, left visible (SPEC §2, §9).
+ */
+function proposalNotes(event: ApprovalEvent): HTMLElement[] {
+  const notes: HTMLElement[] = [];
+  const hidden = Math.max(
+    event.hidden_chars ?? 0,
+    countHidden(event.input),
+    countHidden(event.preview?.diff ?? ''),
+  );
+  if (hidden > 0) {
+    notes.push(
+      h('p', { class: 'notice warning hidden-chars', role: 'note' }, [
+        h('span', { class: 'codicon codicon-warning', 'aria-hidden': 'true' }),
+        `This proposal contains ${count(hidden, 'hidden or bidirectional Unicode character', 'hidden or bidirectional Unicode characters')} that may be interpreted or compiled differently than what appears. ${hidden === 1 ? 'It is' : 'Each is'} shown as a marker such as ⟨U+202E⟩; hover a marker for its name.`,
+      ]),
+    );
+  }
+  const masked = event.redaction?.masked ?? 0;
+  const tooLong = event.redaction?.too_long ?? 0;
+  if (masked > 0) {
+    notes.push(
+      h('p', { class: 'redaction-note' }, [
+        h('span', { class: 'codicon codicon-eye-closed', 'aria-hidden': 'true' }),
+        `${count(masked, 'secret', 'secrets')} masked (shown as ***).`,
+      ]),
+    );
+  }
+  if (tooLong > 0) {
+    notes.push(
+      h('p', { class: 'notice warning too-long', role: 'note' }, [
+        h('span', { class: 'codicon codicon-warning', 'aria-hidden': 'true' }),
+        `${count(tooLong, 'secret-like value was', 'secret-like values were')} too long to mask and ${tooLong === 1 ? 'is' : 'are'} shown in full.`,
+      ]),
+    );
+  }
+  return notes;
 }
 
 /** Why a protected card asks and offers no always-allow (SPEC §9). */
@@ -313,13 +358,16 @@ export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
       h('span', { class: `badge kind-${event.preview?.kind ?? 'tool'}` }, kind),
       event.protected ? protectedBadge() : null,
       h('span', { class: 'tool' }, event.tool),
-      subject ? h('span', { class: 'path', title: subject }, subject) : null,
+      subject
+        ? h('span', { class: 'path', title: visibleText(subject) }, markedText(subject))
+        : null,
     ]),
     ...(event.protected
       ? [h('p', { class: 'notice protected', role: 'note' }, PROTECTED_WHY)]
       : []),
-    h('p', { class: 'prompt' }, event.prompt),
+    h('p', { class: 'prompt' }, markedText(event.prompt)),
     ...(event.expires_at ? [expiry(event.expires_at)] : []),
+    ...proposalNotes(event),
     ...previewSection(event, ctx),
     argsTable(event.input, owner, ctx.ui),
     comment.el,

@@ -1,6 +1,7 @@
 // A tool call's (redacted) arguments as a two-column table: name, value. Long values show their
 // beginning and an expand button; the expanded state is remembered per pending id.
-import { button, h, uid } from './dom.js';
+import { markedText } from './diff-view.js';
+import { button, h, replaceChildren, uid } from './dom.js';
 import type { UiStore } from './ui-state.js';
 
 const MAX_CHARS = 240;
@@ -27,7 +28,8 @@ export function truncated(text: string): string | null {
 
 function valueCell(text: string, owner: string, key: string, ui: UiStore): HTMLElement {
   const short = truncated(text);
-  const pre = h('pre', { class: 'value', id: uid('arg') }, short ?? text);
+  // Hidden and control characters as markers (SPEC §9).
+  const pre = h('pre', { class: 'value', id: uid('arg') }, markedText(short ?? text));
   if (short === null) return h('td', {}, pre);
   const expandKey = `arg:${key}`;
   let expanded = ui.isExpanded(owner, expandKey);
@@ -39,7 +41,7 @@ function valueCell(text: string, owner: string, key: string, ui: UiStore): HTMLE
   toggle.classList.add('link-button');
   toggle.setAttribute('aria-controls', pre.id);
   const update = () => {
-    pre.textContent = expanded ? text : short;
+    replaceChildren(pre, markedText(expanded ? text : short));
     toggle.textContent = expanded ? 'Show less' : `Show all ${text.length} characters`;
     toggle.setAttribute('aria-expanded', String(expanded));
     toggle.setAttribute('aria-label', `${toggle.textContent} of ${key}`);

@@ -1,8 +1,10 @@
 // An inline unified diff: old and new line numbers, +/- colouring, hunk headers. Diffs longer than
 // COLLAPSE_OVER lines show their first COLLAPSED_ROWS rows and a "Show all N lines" button; the
-// expanded state is remembered per pending id.
-import { button, h, replaceChildren, uid } from './dom.js';
+// expanded state is remembered per pending id. Hidden and control characters in a line are
+// shown as marker elements (markedText), never as themselves.
+import { button, h, replaceChildren, uid, type Child } from './dom.js';
 import { parseUnifiedDiff, type DiffRow } from './diff-parse.js';
+import { shownPieces } from '../host/shown-text.js';
 import type { UiStore } from './ui-state.js';
 
 export const COLLAPSE_OVER = 300;
@@ -19,6 +21,27 @@ export interface DiffViewOptions {
   mode?: 'diff' | 'removed';
 }
 
+/**
+ * Untrusted text as children: plain runs as text nodes, each hidden character (bidirectional,
+ * zero-width, invisible) as a `⟨U+202E⟩` marker element naming it, each control character other
+ * than those in `keep` as its `\u001b` escape in a marker too (SPEC §9). The characters
+ * themselves never reach the DOM, so nothing is reordered or hidden. Text only: no markup.
+ */
+export function markedText(text: string, keep = '\n\t'): Child[] {
+  return shownPieces(text, keep).map((p) =>
+    p.kind === 'text'
+      ? p.text
+      : h(
+          'span',
+          {
+            class: `hidden-char${p.kind === 'control' ? ' control-char' : ''}`,
+            title: p.name,
+          },
+          p.kind === 'hidden' ? p.marker : p.escape,
+        ),
+  );
+}
+
 const SIGN: Record<'add' | 'del' | 'ctx', { mark: string; spoken: string }> = {
   add: { mark: '+', spoken: 'added: ' },
   del: { mark: '-', spoken: 'removed: ' },
@@ -27,13 +50,17 @@ const SIGN: Record<'add' | 'del' | 'ctx', { mark: string; spoken: string }> = {
 
 function rowElement(row: DiffRow, mode: 'diff' | 'removed'): HTMLTableRowElement {
   if (row.kind === 'hunk' || row.kind === 'note') {
-    return h('tr', { class: row.kind }, h('td', { colspan: mode === 'diff' ? 3 : 2 }, row.text));
+    return h(
+      'tr',
+      { class: row.kind },
+      h('td', { colspan: mode === 'diff' ? 3 : 2 }, markedText(row.text)),
+    );
   }
   const sign = SIGN[row.kind];
   const code = h('td', { class: 'code' }, [
     mode === 'diff' ? h('span', { class: 'sign', 'aria-hidden': 'true' }, sign.mark) : null,
     mode === 'diff' && sign.spoken ? h('span', { class: 'visually-hidden' }, sign.spoken) : null,
-    row.text,
+    h('span', { class: 'line-text' }, markedText(row.text)),
   ]);
   return h('tr', { class: row.kind }, [
     h('td', { class: 'ln' }, row.oldNo ?? ''),

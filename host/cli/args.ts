@@ -2,17 +2,18 @@
 // to the `--approve` before it), so this walks node's parseArgs tokens in order.
 import { parseArgs } from 'node:util';
 import type { ResumeMap } from '../protocol/events.js';
+import { MAX_REQUEST_TIMEOUT } from '../settings-schema.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
 export const USAGE = `Usage:
-  airlock run PROMPT [--workspace DIR] [--db FILE] [--model M] [--base-url URL] [--config FILE] [--json]
+  airlock run PROMPT [--workspace DIR] [--db FILE] [--model M] [--base-url URL] [--config FILE] [--timeout SECONDS] [--json]
   airlock pending [--db FILE] [--json]
   airlock resume RUN_ID [--approve ID [--comment T] [--approver NAME] [--override JSON] [--always run|workspace [--cover file|folder|tool]]]...
                         [--deny ID [--reason T] [--always run|workspace]]... [--answer ID JSON]... [--cancel REASON]
-                        [--db FILE] [--json]
+                        [--db FILE] [--timeout SECONDS] [--json]
   airlock runs [--db FILE] [--json]
   airlock show RUN_ID [--db FILE] [--json]
   airlock compact [--keep-runs N] [--keep-days D] [--db FILE]
@@ -32,6 +33,8 @@ export interface Common {
   model: string | undefined;
   baseURL: string | undefined;
   config: string | undefined;
+  /** `--timeout SECONDS`: the model request timeout, over the settings' requestTimeout. */
+  timeout: number | undefined;
 }
 
 export type Command =
@@ -52,6 +55,7 @@ const OPTIONS = {
   model: { type: 'string' },
   'base-url': { type: 'string' },
   config: { type: 'string' },
+  timeout: { type: 'string' },
   approve: { type: 'string', multiple: true },
   deny: { type: 'string', multiple: true },
   comment: { type: 'string', multiple: true },
@@ -86,6 +90,18 @@ function count(flag: string, text: string | undefined): number | undefined {
   return n;
 }
 
+/** A timeout in seconds: more than 0, at most what Node's fetch waits anyway. */
+function seconds(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > MAX_REQUEST_TIMEOUT) {
+    throw new UsageError(
+      `${flag} takes a number of seconds above 0 and up to ${MAX_REQUEST_TIMEOUT}, got "${text}".`,
+    );
+  }
+  return n;
+}
+
 export function parseCommand(argv: string[]): Command {
   let parsed;
   try {
@@ -108,6 +124,7 @@ export function parseCommand(argv: string[]): Command {
     model: values.model,
     baseURL: values['base-url'],
     config: values.config,
+    timeout: seconds('--timeout', values.timeout),
   };
   const [cmd, ...rest] = positionals;
   const one = (what: string): string => {

@@ -8,7 +8,7 @@ import type { Interface } from 'node:readline/promises';
 import { parse as parseShellWords } from 'shell-quote';
 import { ApprovalEvent, InteractionEvent, type ResumeMap } from '../protocol/events.js';
 import type { PendingRow } from '../store/store.js';
-import { formatApproval, formatInteraction, type Out } from './transcript.js';
+import { formatApproval, formatInteraction, one, type Out } from './transcript.js';
 
 /** The unredacted proposal of a pending call, for "edit, then approve" (local process only). */
 export type ProposalLookup = (callId: string) => Record<string, unknown> | undefined;
@@ -113,7 +113,7 @@ async function decideApproval(
 ): Promise<unknown> {
   out.write(
     shown.has(event.approval_id)
-      ? `\n${event.approval_id}: ${event.prompt}\n`
+      ? `\n${event.approval_id}: ${one(event.prompt)}\n`
       : `\n${formatApproval(out, event)}\n`,
   );
   for (;;) {
@@ -164,13 +164,13 @@ async function answerOne(
 ): Promise<string> {
   if (!options?.length) {
     for (;;) {
-      const text = await ask(rl, `  ${question} > `);
+      const text = await ask(rl, `  ${one(question)} > `);
       if (text) return text;
     }
   }
-  const listing = options.map((o, i) => `${i + 1}) ${o}`).join('  ');
+  const listing = options.map((o, i) => `${i + 1}) ${one(o)}`).join('  ');
   for (;;) {
-    const text = await ask(rl, `  ${question}  ${listing} > `);
+    const text = await ask(rl, `  ${one(question)}  ${listing} > `);
     const n = Number(text);
     if (Number.isInteger(n) && n >= 1 && n <= options.length) return options[n - 1]!;
     if (options.includes(text)) return text;

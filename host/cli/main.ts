@@ -14,7 +14,7 @@ import { workspaceAgent } from '../workspace-agent.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { parseCommand, USAGE, UsageError, type Command, type Common } from './args.js';
 import { decideInline } from './decide.js';
-import { printEvent, type Out } from './transcript.js';
+import { one, printEvent, type Out } from './transcript.js';
 import { shownText } from '../shown-text.js';
 
 export const EXIT = { success: 0, error: 1, usage: 2, paused: 3, cancelled: 4 } as const;
@@ -83,7 +83,11 @@ async function openStore(opts: Common, workspace: string, io: Io): Promise<Store
   return store;
 }
 
-/** Drops finished runs beyond the limits given (flags) or configured (retention setting). */
+/**
+ * Drops finished runs beyond the limits given (flags) or configured (retention setting), if any,
+ * then always rewrites the database files so that nothing dropped (finished runs' raw state,
+ * deleted runs) remains in them: the snapshot, FILE.prev and the journal (docs/store.md).
+ */
 async function compact(command: Extract<Command, { cmd: 'compact' }>, io: Io): Promise<number> {
   const workspace = workspaceOf(command);
   const configured = retentionOf(configOf(workspace, command.config).settings);
@@ -92,16 +96,20 @@ async function compact(command: Extract<Command, { cmd: 'compact' }>, io: Io): P
     ...(command.keepRuns !== undefined ? { keepRuns: command.keepRuns } : {}),
     ...(command.keepDays !== undefined ? { keepDays: command.keepDays } : {}),
   };
-  if (retention.keepRuns === undefined && retention.keepDays === undefined) {
-    throw new UsageError(
-      'Nothing to compact by: pass --keep-runs N or --keep-days D, or set "retention" in your config file (~/.config/airlock/config.json).',
-    );
-  }
+  const limited = retention.keepRuns !== undefined || retention.keepDays !== undefined;
   const store = await openStore(command, workspace, io);
   try {
-    const dropped = store.compact(retention);
+    if (limited) {
+      const dropped = store.compact(retention);
+      io.stdout.write(
+        `Dropped ${dropped} finished run(s); paused and running runs are always kept.\n`,
+      );
+    } else {
+      io.stdout.write('No retention limits (--keep-runs, --keep-days): every run is kept.\n');
+    }
+    store.scrub();
     io.stdout.write(
-      `Dropped ${dropped} finished run(s); paused and running runs are always kept.\n`,
+      "Rewrote the database files: finished runs' conversations and dropped runs are gone from disk.\n",
     );
     return EXIT.success;
   } finally {
@@ -197,7 +205,12 @@ async function drive(
   }
   const config = configOf(workspace, command.config);
   for (const line of config.status.ignored) io.stderr(`airlock: warning: ${line}\n`);
-  const { settings, workspacePolicy } = config;
+  const { workspacePolicy } = config;
+  // `--timeout` is the developer's own choice for this command: it beats every config file.
+  const settings =
+    command.timeout === undefined
+      ? config.settings
+      : { ...config.settings, requestTimeout: command.timeout };
   const retention = retentionOf(settings);
   if (retention.keepRuns !== undefined || retention.keepDays !== undefined)
     store.compact(retention);
@@ -297,7 +310,9 @@ async function listPending(command: Common, io: Io): Promise<number> {
       io.stdout.write('Nothing is waiting for a decision.\n');
     for (const r of rows) {
       const e = r.event as { prompt?: string; tool?: string };
-      io.stdout.write(`${r.run_id}  ${r.id}  ${r.kind}  ${e.tool ?? ''}  ${e.prompt ?? ''}\n`);
+      io.stdout.write(
+        `${r.run_id}  ${r.id}  ${r.kind}  ${one(e.tool ?? '')}  ${shownText(e.prompt ?? '', 400)}\n`,
+      );
     }
     for (const r of interrupted) {
       io.stdout.write(`${r.run_id}  interrupted  (continue with: airlock resume ${r.run_id})\n`);
@@ -320,7 +335,7 @@ async function listRuns(command: Common, io: Io): Promise<number> {
     for (const r of runs) {
       const waiting = r.pending ? `  ${r.pending} pending` : '';
       io.stdout.write(
-        `${r.run_id}  ${r.status.padEnd(11)} ${r.reason.padEnd(24)} ${r.updated_at}${waiting}  ${(r.prompt ?? '').slice(0, 60)}\n`,
+        `${r.run_id}  ${r.status.padEnd(11)} ${r.reason.padEnd(24)} ${r.updated_at}${waiting}  ${shownText(r.prompt ?? '', 60)}\n`,
       );
     }
     return EXIT.success;
@@ -348,12 +363,14 @@ async function showRun(command: Extract<Command, { cmd: 'show' }>, io: Io): Prom
     }
     const r = trace.run;
     io.stdout.write(
-      `${r.run_id}  ${r.status} (${r.reason})  ${r.message}\n  created ${r.created_at}  updated ${r.updated_at}  segments ${trace.segments.length}\n`,
+      `${r.run_id}  ${r.status} (${r.reason})  ${one(r.message)}\n  created ${r.created_at}  updated ${r.updated_at}  segments ${trace.segments.length}\n`,
     );
     const printed = { midLine: false };
     for (const e of trace.events) printEvent(io.stdout, e as RunEvent, printed);
     for (const d of trace.decisions)
-      io.stdout.write(`decision ${d.id} at ${d.decided_at}: ${JSON.stringify(d.resolution)}\n`);
+      io.stdout.write(
+        `decision ${d.id} at ${d.decided_at}: ${one(JSON.stringify(d.resolution) ?? '')}\n`,
+      );
     return EXIT.success;
   } finally {
     store.close();

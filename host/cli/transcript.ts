@@ -1,6 +1,9 @@
 // The readable transcript `airlock run` / `resume` print without --json. Every string comes from
-// already-redacted events.
+// already-redacted events, and every one of them is untrusted: it reaches the terminal only
+// through `one` / `many` (controls as \uXXXX, hidden characters as ⟨U+XXXX⟩, SPEC §9). Our own
+// colour codes (`paint`) are the only escape sequences printed.
 import type { ApprovalEvent, InteractionEvent, RunEvent } from '../protocol/events.js';
+import { clipText, countControls, countHidden, visibleText } from '../shown-text.js';
 
 export interface Out {
   write(text: string): void;
@@ -16,14 +19,30 @@ const yellow = paint(33);
 const cyan = paint(36);
 const bold = paint(1);
 
+/** An untrusted one-line field (a path, a prompt, a question): line breaks shown too. */
+export const one = (text: string): string => visibleText(text);
+/** Untrusted multi-line content (model text, a tool's output): real line breaks and tabs. */
+export const many = (text: string): string => visibleText(text, { multiline: true });
+
+/** Untrusted text made visible, then clipped with the count of what was cut. */
 function clip(text: string, max = 400): string {
-  return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text;
+  return clipText(one(text), max);
 }
 
+/** Untrusted multi-line text made visible, then clipped with the count of what was cut. */
+function clipMany(text: string, max = 400): string {
+  return clipText(many(text), max);
+}
+
+const plural = (n: number, singular: string, several: string) =>
+  `${n} ${n === 1 ? singular : several}`;
+
+/** The whole diff, never clipped; each line's controls and hidden characters made visible. */
 export function formatDiff(out: Out, diff: string): string {
   return diff
     .split('\n')
     .filter((line) => !line.startsWith('===') && !line.startsWith('Index:'))
+    .map(one)
     .map((line) =>
       line.startsWith('+') && !line.startsWith('+++')
         ? green(out, line)
@@ -36,10 +55,61 @@ export function formatDiff(out: Out, diff: string): string {
     .join('\n');
 }
 
+/**
+ * What the card must say about the proposal itself: hidden characters (GitHub's "hidden or
+ * bidirectional Unicode text" warning), control characters, masked values and secret-like
+ * values too long to mask.
+ */
+function proposalNotes(out: Out, e: ApprovalEvent): string[] {
+  const lines: string[] = [];
+  const proposal = [e.input, e.preview?.diff ?? ''];
+  const hidden = Math.max(
+    e.hidden_chars ?? 0,
+    countHidden(e.input),
+    countHidden(e.preview?.diff ?? ''),
+  );
+  if (hidden > 0) {
+    lines.push(
+      yellow(
+        out,
+        `  ! This proposal contains ${plural(hidden, 'hidden or bidirectional Unicode character', 'hidden or bidirectional Unicode characters')}: the text may run or compile differently than it reads. ${hidden === 1 ? 'It is' : 'They are'} shown as ⟨U+XXXX⟩.`,
+      ),
+    );
+  }
+  const controls = Math.max(...proposal.map((p) => countControls(p)));
+  if (controls > 0) {
+    lines.push(
+      yellow(
+        out,
+        `  ! This proposal contains ${plural(controls, 'control character', 'control characters')} (terminal escapes among them), shown as \\uXXXX.`,
+      ),
+    );
+  }
+  const masked = e.redaction?.masked ?? 0;
+  const tooLong = e.redaction?.too_long ?? 0;
+  if (masked > 0) {
+    lines.push(dim(out, `  ${plural(masked, 'secret', 'secrets')} masked (shown as ***)`));
+  }
+  if (tooLong > 0) {
+    lines.push(
+      yellow(
+        out,
+        `  ! ${plural(tooLong, 'secret-like value was', 'secret-like values were')} too long to mask and ${tooLong === 1 ? 'is' : 'are'} shown in full`,
+      ),
+    );
+  }
+  return lines;
+}
+
 export function formatApproval(out: Out, e: ApprovalEvent): string {
+  // Arguments are clipped (saying how much was cut); the diff below never is.
+  const full = one(JSON.stringify(e.input) ?? 'undefined');
+  const input = clipText(full, 400);
+  const complete = e.preview && input !== full ? ' (the diff below is complete)' : '';
   const lines = [
-    `${yellow(out, '‖ approval')} ${bold(out, e.approval_id)}  ${e.prompt}`,
-    `  tool ${e.tool}  input ${clip(JSON.stringify(e.input))}`,
+    `${yellow(out, '‖ approval')} ${bold(out, e.approval_id)}  ${one(e.prompt)}`,
+    `  tool ${one(e.tool)}  input ${input}${complete}`,
+    ...proposalNotes(out, e),
   ];
   if (e.protected) {
     lines.push(
@@ -49,8 +119,10 @@ export function formatApproval(out: Out, e: ApprovalEvent): string {
   if (e.preview) {
     const p = e.preview;
     if (p.stale)
-      lines.push(yellow(out, `  ${p.path} changed since it was proposed: here is the fresh diff.`));
-    lines.push(dim(out, `  ${p.kind} ${p.path}  ${p.before_bytes} → ${p.after_bytes} bytes`));
+      lines.push(
+        yellow(out, `  ${one(p.path)} changed since it was proposed: here is the fresh diff.`),
+      );
+    lines.push(dim(out, `  ${p.kind} ${one(p.path)}  ${p.before_bytes} → ${p.after_bytes} bytes`));
     lines.push(formatDiff(out, p.diff.trimEnd()).replace(/^/gm, '  '));
   }
   if (e.expires_at) lines.push(dim(out, `  expires ${e.expires_at}`));
@@ -58,9 +130,10 @@ export function formatApproval(out: Out, e: ApprovalEvent): string {
 }
 
 export function formatInteraction(out: Out, e: InteractionEvent): string {
-  const lines = [`${yellow(out, '? question')} ${bold(out, e.interaction_id)}  ${e.prompt}`];
+  const lines = [`${yellow(out, '? question')} ${bold(out, e.interaction_id)}  ${one(e.prompt)}`];
   for (const q of e.questions) {
-    lines.push(`  ${q.id}: ${q.question}${q.options ? `  [${q.options.join(' | ')}]` : ''}`);
+    const options = q.options ? `  [${q.options.map(one).join(' | ')}]` : '';
+    lines.push(`  ${one(q.id)}: ${one(q.question)}${options}`);
   }
   return lines.join('\n');
 }
@@ -77,19 +150,21 @@ export function printEvent(out: Out, e: RunEvent, state: { midLine: boolean }): 
       line(
         dim(
           out,
-          `▶ ${e.parent_segment_id ? 'resuming' : 'run'} ${e.run_id}${e.prompt ? `: ${e.prompt}` : ''}`,
+          `▶ ${e.parent_segment_id ? 'resuming' : 'run'} ${e.run_id}${e.prompt ? `: ${one(e.prompt)}` : ''}`,
         ),
       );
       return;
     case 'delta':
-      out.write(e.text);
+      // Streamed as it comes: each control is escaped on its own, so a sequence split over two
+      // deltas is as visible as a whole one.
+      out.write(many(e.text));
       state.midLine = !e.text.endsWith('\n');
       return;
     case 'tool_call':
-      line(cyan(out, `→ ${e.tool} ${clip(JSON.stringify(e.input), 200)}`));
+      line(cyan(out, `→ ${one(e.tool)} ${clip(JSON.stringify(e.input) ?? 'undefined', 200)}`));
       return;
     case 'tool_result':
-      line(`${e.ok ? green(out, '✓') : red(out, '✗')} ${e.tool}: ${clip(e.output)}`);
+      line(`${e.ok ? green(out, '✓') : red(out, '✗')} ${one(e.tool)}: ${clipMany(e.output)}`);
       return;
     case 'approval':
       line(formatApproval(out, e));
@@ -98,7 +173,9 @@ export function printEvent(out: Out, e: RunEvent, state: { midLine: boolean }): 
       line(formatInteraction(out, e));
       return;
     case 'warning':
-      line(yellow(out, `! ${e.message}`));
+      // The approval card that follows says it, with the count and how the markers look.
+      if (e.code === 'hidden_characters') return;
+      line(yellow(out, `! ${many(e.message)}`));
       return;
     case 'output': {
       const st = e.status;
@@ -108,7 +185,7 @@ export function printEvent(out: Out, e: RunEvent, state: { midLine: boolean }): 
           : st.code === 'error'
             ? red(out, '■ error')
             : yellow(out, `■ ${st.reason}`);
-      line(`${mark}  ${st.message}`);
+      line(`${mark}  ${many(st.message)}`);
       const u = e.usage;
       line(
         dim(

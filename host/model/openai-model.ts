@@ -4,9 +4,14 @@
 import { createHash } from 'node:crypto';
 import OpenAI, { APIError } from 'openai';
 import {
+  byteSize,
+  DEFAULT_MODEL_LIMITS,
   ModelError,
+  settingHint,
+  tooManyToolCalls,
   type Model,
   type ModelChunk,
+  type ModelLimits,
   type ModelRequest,
   type ModelToolCall,
   type ModelTurn,
@@ -21,7 +26,8 @@ export interface OpenAIChatModelOptions {
   baseURL?: string;
   apiKey?: string;
   maxRetries?: number;
-  /** Time allowed until the response starts, and between two streamed chunks. */
+  /** Time allowed until the response starts, and between two streamed chunks; a request's
+   * `limits.timeoutMs` overrides it. */
   timeoutMs?: number;
   /** Where missing baseURL/apiKey come from (OPENAI_BASE_URL, OPENAI_API_KEY); default process.env. */
   env?: NodeJS.ProcessEnv;
@@ -29,16 +35,22 @@ export interface OpenAIChatModelOptions {
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 // Local servers can take a while to load a model before the first byte.
-const DEFAULT_TIMEOUT_MS = 180_000;
+const DEFAULT_TIMEOUT_MS = DEFAULT_MODEL_LIMITS.timeoutMs;
 const FIX_KEY =
   "Set a valid key: `airlock` CLI reads OPENAI_API_KEY; in VS Code run 'Airlock: Set API Key'.";
 const FIX_MODEL =
   'Choose a model the endpoint serves: AIRLOCK_MODEL for the CLI, the airlock.model setting in VS Code.';
 
+const FIX_TIMEOUT =
+  '`--timeout SECONDS` for the `airlock` CLI (or "requestTimeout" in its config.json), the airlock.requestTimeout setting in VS Code';
+
 interface PartialCall {
   id: string;
   name: string;
+  /** Kept only while within maxArgumentBytes; emptied once the call is too large. */
   arguments: string;
+  /** Bytes of arguments the model sent for this call, kept or not. */
+  bytes: number;
 }
 
 export class OpenAIChatModel implements Model {
@@ -80,22 +92,22 @@ export class OpenAIChatModel implements Model {
     request: ModelRequest,
     signal?: AbortSignal,
   ): AsyncGenerator<ModelChunk, ModelTurn> {
-    // Our own controller: the client's timeout stops at the response headers, so a stalled
-    // stream is cut by an idle watchdog below.
     signal?.throwIfAborted();
+    const limits = this.limitsOf(request);
+    // Our own controller and fetch: the client's timeout stops at the response headers and is
+    // retried, so a guard times the wait for headers and for every body read, and counts the
+    // bytes on the wire, aborting the request itself (an aborted request is not retried).
     const ctl = new AbortController();
     const onAbort = (): void => ctl.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    let idle: NodeJS.Timeout | undefined;
-    let stalled = false;
-    const arm = (): void => {
-      clearTimeout(idle);
-      idle = setTimeout(() => {
-        stalled = true;
-        ctl.abort();
-      }, this.timeoutMs);
-    };
+    const guard = new ReplyGuard(limits, () => ctl.abort());
     let text = '';
+    /** Bytes of text and kept tool arguments: bounded by maxOutputBytes. */
+    let kept = 0;
+    const keep = (bytes: number): void => {
+      kept += bytes;
+      if (kept > limits.maxOutputBytes) throw this.tooMuchOutput(limits.maxOutputBytes);
+    };
     const calls = new Map<number, PartialCall>();
     let usage = { prompt_tokens: 0, completion_tokens: 0 };
     let sawChoice = false;
@@ -105,7 +117,12 @@ export class OpenAIChatModel implements Model {
         type: 'function',
         function: { name: t.name, description: t.description, parameters: t.parameters },
       }));
-      const stream = await this.client.chat.completions.create(
+      const client = this.client.withOptions({
+        fetch: guard.fetch,
+        // A backstop only: the guard stops a silent endpoint first, without a retry.
+        timeout: Math.ceil(limits.timeoutMs) + 30_000,
+      });
+      const stream = await client.chat.completions.create(
         {
           model: this.name,
           messages: request.messages,
@@ -115,9 +132,7 @@ export class OpenAIChatModel implements Model {
         },
         { signal: ctl.signal },
       );
-      arm();
       for await (const raw of stream) {
-        arm();
         const chunk = raw as Partial<ChatCompletionChunk> | null;
         if (!chunk || typeof chunk !== 'object')
           throw this.garbled('a stream chunk that is not an object');
@@ -133,50 +148,89 @@ export class OpenAIChatModel implements Model {
         finish = choice.finish_reason ?? finish;
         const delta = choice.delta ?? {};
         if (typeof delta.content === 'string' && delta.content.length > 0) {
+          keep(Buffer.byteLength(delta.content));
           text += delta.content;
-          clearTimeout(idle); // a slow consumer is not a stalled server
+          // The guard times only reads from the network: a slow consumer is not a stalled server.
           yield { type: 'delta', text: delta.content };
-          arm();
         }
         (delta.tool_calls ?? []).forEach((tc, i) => {
           // Some servers omit `index`; fall back to the position in this delta.
           const index = typeof tc.index === 'number' ? tc.index : i;
-          const call = calls.get(index) ?? { id: '', name: '', arguments: '' };
+          let call = calls.get(index);
+          if (!call) {
+            // Cut as soon as the turn has one call too many: none of them will run anyway.
+            if (calls.size >= limits.maxToolCalls)
+              throw tooManyToolCalls(null, limits.maxToolCalls);
+            call = { id: '', name: '', arguments: '', bytes: 0 };
+            calls.set(index, call);
+          }
           if (tc.id) call.id = tc.id;
           if (tc.function?.name) call.name = tc.function.name;
-          if (tc.function?.arguments) call.arguments += tc.function.arguments;
-          calls.set(index, call);
+          const piece = tc.function?.arguments;
+          if (piece) {
+            const bytes = Buffer.byteLength(piece);
+            call.bytes += bytes;
+            if (call.bytes <= limits.maxArgumentBytes) {
+              keep(bytes);
+              call.arguments += piece;
+            } else if (call.arguments) {
+              // Too large for one call: drop what was kept; the engine refuses the call.
+              kept -= call.bytes - bytes;
+              call.arguments = '';
+            }
+          }
         });
       }
     } catch (err) {
       if (err instanceof ModelError) throw err;
       if (signal?.aborted) signal.throwIfAborted();
-      if (stalled) throw this.timeout('', true);
-      throw this.toModelError(err);
+      if (guard.cut) throw this.cutError(guard, limits);
+      throw this.toModelError(err, limits.timeoutMs);
     } finally {
-      clearTimeout(idle);
+      guard.stop();
+      ctl.abort(); // whatever ended the loop, the request ends here too
       signal?.removeEventListener('abort', onAbort);
     }
     // The client ends an aborted stream quietly; make that visible.
     if (signal?.aborted) signal.throwIfAborted();
-    if (stalled) throw this.timeout('', true);
+    if (guard.cut) throw this.cutError(guard, limits);
     if (!sawChoice) {
       throw this.garbled('a response with no choices');
     }
     const toolCalls = [...calls.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([index, c]) => this.checkCall(c, index, finish));
+      .map(([index, c]) => this.checkCall(c, index, finish, limits.maxArgumentBytes));
     return { text, toolCalls, usage };
   }
 
-  private checkCall(call: PartialCall, index: number, finish: string | null): ModelToolCall {
+  private limitsOf(request: ModelRequest): ModelLimits {
+    const limits: ModelLimits = { ...DEFAULT_MODEL_LIMITS, timeoutMs: this.timeoutMs };
+    for (const [key, value] of Object.entries(request.limits ?? {})) {
+      if (typeof value === 'number' && value > 0) limits[key as keyof ModelLimits] = value;
+    }
+    return limits;
+  }
+
+  private cutError(guard: ReplyGuard, limits: ModelLimits): ModelError {
+    return guard.cut === 'flooded'
+      ? this.tooMuchOutput(limits.maxOutputBytes, true)
+      : this.timeout(limits.timeoutMs, guard.gotHeaders);
+  }
+
+  private checkCall(
+    call: PartialCall,
+    index: number,
+    finish: string | null,
+    maxArgumentBytes: number,
+  ): ModelToolCall {
     if (!call.name) {
       throw new ModelError(
         `The model "${this.name}" returned a tool call without a tool name. Try again, or ${lower(FIX_MODEL)}`,
         'malformed',
       );
     }
-    const args = call.arguments.trim() === '' ? '{}' : call.arguments;
+    const tooLarge = call.bytes > maxArgumentBytes;
+    const args = tooLarge || call.arguments.trim() === '' ? '{}' : call.arguments;
     try {
       JSON.parse(args);
     } catch {
@@ -195,10 +249,10 @@ export class OpenAIChatModel implements Model {
         .update(call.name + args)
         .digest('hex')
         .slice(0, 12)}`;
-    return { id, name: call.name, arguments: args };
+    return { id, name: call.name, arguments: args, ...(tooLarge ? { tooLarge: call.bytes } : {}) };
   }
 
-  private toModelError(err: unknown): ModelError {
+  private toModelError(err: unknown, timeoutMs = this.timeoutMs): ModelError {
     const at = this.where();
     // The client may stop early (e.g. `x-should-retry: false`), so say "up to".
     const tries =
@@ -212,7 +266,8 @@ export class OpenAIChatModel implements Model {
     };
     const make = (kind: ModelErrorKind, msg: string): ModelError => new ModelError(msg, kind);
     // Timeout is a subclass of connection error: check it first.
-    if (err instanceof OpenAI.APIConnectionTimeoutError) return this.timeout(tries);
+    if (err instanceof OpenAI.APIConnectionTimeoutError)
+      return this.timeout(timeoutMs, false, tries);
     if (err instanceof OpenAI.APIConnectionError) {
       const cause = err.cause instanceof Error ? ` (${this.scrub(err.cause.message)})` : '';
       return make(
@@ -278,12 +333,24 @@ export class OpenAIChatModel implements Model {
     );
   }
 
-  private timeout(tries = '', midReply = false): ModelError {
+  private timeout(ms: number, midReply: boolean, tries = ''): ModelError {
     const what = midReply ? 'stopped sending mid-reply for' : 'did not respond within';
     return new ModelError(
-      `The model endpoint at ${this.where()} ${what} ${seconds(this.timeoutMs)}${tries}. ` +
-        'Check that the server is running and not overloaded (a local server may still be loading the model), then try again.',
+      `The model endpoint at ${this.where()} ${what} ${seconds(ms)}${tries}; the request was stopped. ` +
+        'Check that the server is running and not overloaded (a local server may still be loading the model), then try again. ' +
+        `To wait longer or shorter, set the timeout in seconds: ${FIX_TIMEOUT}.`,
       'timeout',
+    );
+  }
+
+  private tooMuchOutput(limit: number, onTheWire = false): ModelError {
+    const what = onTheWire
+      ? `The model endpoint at ${this.where()} sent far more than ${byteSize(limit)} for one reply`
+      : `The model's reply passed ${byteSize(limit)} of text and tool arguments`;
+    return new ModelError(
+      `${what} (the limit: ${settingHint('maxOutputBytes')}); it was cut off and nothing of it ran. ` +
+        'A reply this long usually means the model or the endpoint is looping: try again, or raise the limit.',
+      'limit',
     );
   }
 
@@ -332,4 +399,118 @@ function clip(s: string, n: number): string {
 
 function lower(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** Statuses whose response has no body (a Response with one cannot be built). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * One reply's watchdog. Its `fetch` times every wait on the endpoint (for the headers, then for
+ * each body read) against `timeoutMs`, and counts the bytes on the wire: a reply that floods
+ * (far past maxOutputBytes in all, or one server-sent event larger than any real chunk, which
+ * the client would buffer whole) is cut. Either way it aborts the request through `abort`.
+ */
+class ReplyGuard {
+  cut: 'stalled' | 'flooded' | null = null;
+  gotHeaders = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly wireCap: number;
+  private readonly eventCap: number;
+
+  constructor(
+    private readonly limits: ModelLimits,
+    private readonly abort: () => void,
+  ) {
+    const unit = Math.max(limits.maxOutputBytes, limits.maxArgumentBytes);
+    // Server-sent events wrap every few bytes of text in a ~200-byte JSON chunk.
+    this.wireCap = 64 * unit;
+    this.eventCap = 2 * unit + 64 * 1024;
+  }
+
+  readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    this.gotHeaders = false; // a retry starts over
+    this.arm();
+    let res: Response;
+    try {
+      res = await fetch(input, init);
+    } finally {
+      this.disarm();
+    }
+    this.gotHeaders = true;
+    if (!res.body || NULL_BODY.has(res.status)) return res;
+    const reader = res.body.getReader();
+    const meter = this.meter();
+    const body = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        this.arm(); // waiting on the endpoint for the next bytes
+        let step: ReadableStreamReadResult<Uint8Array>;
+        try {
+          step = await reader.read();
+        } finally {
+          this.disarm();
+        }
+        if (step.done) return controller.close();
+        if (meter(step.value)) {
+          this.trip('flooded');
+          void reader.cancel().catch(() => undefined);
+          return controller.error(new Error('The reply was cut off at the output limit.'));
+        }
+        controller.enqueue(step.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(body, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+    });
+  };
+
+  stop(): void {
+    this.stopped = true;
+    this.disarm();
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    if (this.stopped || this.cut) return;
+    this.timer = setTimeout(() => this.trip('stalled'), this.limits.timeoutMs);
+  }
+
+  private disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private trip(why: 'stalled' | 'flooded'): void {
+    if (this.cut || this.stopped) return;
+    this.cut = why;
+    this.disarm();
+    this.abort();
+  }
+
+  /** A counter for one response body: true once it passed a cap. */
+  private meter(): (bytes: Uint8Array) => boolean {
+    let total = 0;
+    let event = 0; // bytes since the last blank line (the end of a server-sent event)
+    let lineEmpty = true;
+    let prev = 0;
+    return (bytes) => {
+      total += bytes.length;
+      if (total > this.wireCap) return true;
+      for (let i = 0; i < bytes.length; i++) {
+        const b = bytes[i]!;
+        event++;
+        if (b === 0x0a || b === 0x0d) {
+          if (!(b === 0x0a && prev === 0x0d)) {
+            if (lineEmpty) event = 0;
+            lineEmpty = true;
+          }
+        } else lineEmpty = false;
+        prev = b;
+      }
+      return event > this.eventCap;
+    };
+  }
 }

@@ -1,6 +1,6 @@
 // `Agent({...})` and direct tool runs: configuration around the shared run loop.
 import type { ResumeMap } from '../protocol/events.js';
-import type { Model } from '../model/model.js';
+import type { Model, ModelLimits } from '../model/model.js';
 import type { Store } from '../store/store.js';
 import { SqlJsStore } from '../store/sqljs-store.js';
 import { execute, type EngineConfig } from './engine.js';
@@ -49,6 +49,8 @@ export interface AgentConfig extends CommonConfig {
   tools: readonly Tool[];
   instructions?: string;
   maxTurns?: number;
+  /** Bounds on each model reply: timeout, output bytes, argument bytes, tool calls per turn. */
+  limits?: Partial<ModelLimits>;
 }
 
 function toolMap(tools: readonly Tool[]): Map<string, Tool> {
@@ -115,6 +117,7 @@ export class Agent {
         workspace: config.workspace ?? null,
         approvalTimeoutMs: config.approvalTimeoutMs ?? null,
         maxTurns: config.maxTurns ?? 25,
+        ...(config.limits ? { limits: config.limits } : {}),
         model: typeof model === 'function' ? model : () => Promise.resolve(model),
       };
       yield* execute(engine, {

@@ -13,14 +13,20 @@ import type {
   StatusReason,
   Usage,
 } from '../protocol/events.js';
-import type { ChatMessage, Model } from '../model/model.js';
-import { ModelError } from '../model/model.js';
+import type { ChatMessage, Model, ModelLimits } from '../model/model.js';
+import {
+  argumentsTooLarge,
+  DEFAULT_MODEL_LIMITS,
+  ModelError,
+  tooManyToolCalls,
+} from '../model/model.js';
 import type { CommitResult, PendingRow, Store, StoreOp } from '../store/store.js';
 import { selfOwner } from '../store/file-lock.js';
+import { StateBaseline } from '../store/state-delta.js';
 import { approvalId, newSegmentId, sha256 } from './ids.js';
 import { coverPaths, judge, type Policy, type StandingRule, type Verdict } from './policy.js';
-import { InputMasks } from './input-masks.js';
-import { StreamRedactor, type Redactor } from './redact.js';
+import { hiddenChars, hiddenWarning, InputMasks } from './input-masks.js';
+import { emptyTally, StreamRedactor, type Redactor } from './redact.js';
 import { planResume, ResumeRefusedError } from './resume-plan.js';
 import { parseRunState, type CallState, type RunStateDoc } from './run-state.js';
 import { SuspendSignal, withSuspendScope } from './suspend.js';
@@ -40,6 +46,8 @@ export interface EngineConfig {
   workspace: string | null;
   approvalTimeoutMs: number | null;
   maxTurns: number;
+  /** Bounds on each model reply (SPEC §9); unset ones are DEFAULT_MODEL_LIMITS. */
+  limits?: Partial<ModelLimits>;
   /** Resolved lazily: a resumed run that only settles gates never needs the model. */
   model: (() => Promise<Model>) | null;
 }
@@ -95,6 +103,14 @@ class RunDriver {
   private fresh = false;
   /** The run row's version as this process last wrote or read it (optimistic concurrency). */
   private version = 0;
+  /**
+   * The state and pending rows as stored at `version`: a commit writes only what changed since
+   * (the journal grows with the work, not the state's size per commit). Null: a new run, whose
+   * first commit writes its whole state.
+   */
+  private committed: { state: StateBaseline; pending: Map<string, PendingRow> } | null = null;
+  /** What `committed` becomes when the commit being built succeeds. */
+  private staged: typeof this.committed = null;
   private pendingRows = new Map<string, PendingRow>();
   /** The gates open when the run was loaded, by approval id (to mask the resume map). */
   private readonly openGates = new Map<string, CallState>();
@@ -170,6 +186,8 @@ class RunDriver {
     this.parentSegment = this.state.segment_id;
     this.state.segment_id = this.segmentId;
     for (const p of this.cfg.store.pending(this.runId)) this.pendingRows.set(p.id, p);
+    // Compared with the state as stored, not as parsed: whatever parsing changed is written too.
+    this.committed = { state: StateBaseline.of(state), pending: new Map(this.pendingRows) };
     for (const call of this.state.calls) {
       if (call.gate) this.openGates.set(call.gate.approval_id, call);
     }
@@ -376,8 +394,10 @@ class RunDriver {
       description: t.description,
       parameters: t.jsonSchema,
     }));
+    const limits = { ...DEFAULT_MODEL_LIMITS, ...this.cfg.limits };
+    // Only the configured ones: the model keeps its own defaults (e.g. its timeoutMs) for the rest.
     const stream = model.stream(
-      { messages: this.state.messages as unknown as ChatMessage[], tools },
+      { messages: this.state.messages as unknown as ChatMessage[], tools, limits: this.cfg.limits },
       this.req.signal,
     );
     const visible = new StreamRedactor(this.cfg.redactor);
@@ -390,15 +410,26 @@ class RunDriver {
     const tail = visible.flush();
     if (tail) yield { type: 'delta', run_id: this.runId, text: tail };
     const turn = step.value;
+    // Past a limit nothing of the turn is kept or run (the model client enforces these too).
+    if (turn.toolCalls.length > limits.maxToolCalls) {
+      throw tooManyToolCalls(turn.toolCalls.length, limits.maxToolCalls);
+    }
+    const refused = turn.toolCalls.map((c) => {
+      const bytes = c.tooLarge ?? Buffer.byteLength(c.arguments);
+      return bytes > limits.maxArgumentBytes
+        ? argumentsTooLarge(c.name, bytes, limits.maxArgumentBytes)
+        : null;
+    });
+    const toolCalls = turn.toolCalls.map((c, i) => (refused[i] ? { ...c, arguments: '{}' } : c));
     this.state.turns++;
     bump(this.state.usage, 'prompt_tokens', turn.usage.prompt_tokens);
     bump(this.state.usage, 'completion_tokens', turn.usage.completion_tokens);
     this.state.messages.push({
       role: 'assistant',
       content: turn.text || null,
-      ...(turn.toolCalls.length
+      ...(toolCalls.length
         ? {
-            tool_calls: turn.toolCalls.map((c) => ({
+            tool_calls: toolCalls.map((c) => ({
               id: c.id,
               type: 'function',
               function: { name: c.name, arguments: c.arguments },
@@ -407,11 +438,12 @@ class RunDriver {
         : {}),
     });
     if (turn.text) this.state.output = turn.text;
-    this.state.calls = turn.toolCalls.map((c) => ({
+    this.state.calls = toolCalls.map((c, i) => ({
       call_id: c.id,
       tool: c.name,
       args: c.arguments.trim() ? (JSON.parse(c.arguments) as unknown) : {},
       answers: {},
+      ...(refused[i] ? { done: { ok: false, output: refused[i] } } : {}),
     }));
     const events: RunEvent[] = [];
     // The whole turn's text is kept as one delta so a replayed trace reads like the live one.
@@ -425,6 +457,17 @@ class RunDriver {
         call_id: call.call_id,
         tool: call.tool,
         input: this.masks.callInput(tool, call.args),
+      });
+    }
+    for (const call of this.state.calls) {
+      if (!call.done) continue; // refused above: its result is known already
+      events.push({
+        type: 'tool_result',
+        run_id: this.runId,
+        call_id: call.call_id,
+        tool: call.tool,
+        ok: false,
+        output: this.cfg.redactor.text(call.done.output),
       });
     }
     yield* this.commit(events, 'running', 'running', 'The run is in progress.', [], false);
@@ -595,22 +638,38 @@ class RunDriver {
       ...(isProtected ? { protected: true } : {}),
     };
     call.asked = true;
-    const event: ApprovalEvent = this.cfg.redactor.strings({
-      type: 'approval',
-      run_id: this.runId,
-      approval_id: id,
-      call_id: call.call_id,
-      tool: tool.name,
-      path,
-      prompt,
-      input: this.masks.input(tool, input),
-      preview: preview ? { ...preview, ...(stale ? { stale: true } : {}) } : null,
-      expires_at: expires,
-      ...(isProtected ? { protected: true } : {}),
-    });
+    // What redaction did, counted once over what the card shows (SPEC §2): the input by its own
+    // masks, the rest by the patterns.
+    const tally = emptyTally();
+    const event: ApprovalEvent = this.cfg.redactor.strings(
+      {
+        type: 'approval',
+        run_id: this.runId,
+        approval_id: id,
+        call_id: call.call_id,
+        tool: tool.name,
+        path,
+        prompt,
+        input: null,
+        preview: preview ? { ...preview, ...(stale ? { stale: true } : {}) } : null,
+        expires_at: expires,
+        ...(isProtected ? { protected: true } : {}),
+      },
+      tally,
+    );
+    event.input = this.masks.input(tool, input, tally);
+    if (tally.masked || tally.too_long) {
+      event.redaction = { masked: tally.masked, too_long: tally.too_long };
+    }
+    // Counted, never changed: the displays mark them, the proposal stays exact (SPEC §9).
+    const hidden = hiddenChars(event.input, event.preview);
+    if (hidden) event.hidden_chars = hidden;
     bump(this.state.usage, 'approvals:required');
     this.addPending(id, event);
-    yield* this.emit([event]);
+    yield* this.emit([
+      ...(hidden ? [hiddenWarning(this.runId, event.preview?.path ?? path, hidden)] : []),
+      event,
+    ]);
   }
 
   private async *runHandler(
@@ -769,10 +828,12 @@ class RunDriver {
     const paused = st.reason === 'approval_required' || st.reason === 'input_required';
     if (!paused) {
       this.pendingRows.clear();
-      // A finished run never continues: its conversation lives on in the events, so the state
-      // keeps only its result, and finished runs cost the database little.
+      // A finished run never continues: its conversation lives on in the (redacted) events, so
+      // its raw state is dropped (SPEC §2): the state keeps only its redacted result, and
+      // finished runs cost the database little.
       this.state.messages = [];
       this.state.calls = [];
+      if (this.state.output !== null) this.state.output = this.cfg.redactor.text(this.state.output);
     }
     yield* this.commit([this.output(st)], paused ? 'paused' : st.code, st.reason, st.message);
   }
@@ -794,7 +855,15 @@ class RunDriver {
     message: string,
   ): StoreOp[] {
     const now = new Date().toISOString();
-    return [
+    // Only what changed since the last commit (the store applies it to the stored state).
+    const change = this.committed?.state.diff(this.state);
+    // A nested run's items are listed under the run that drives it, which is resumed instead.
+    const pending = new Map(this.state.nested_in ? [] : this.pendingRows);
+    const before = this.committed?.pending ?? new Map<string, PendingRow>();
+    const put = [...pending.values()].filter((p) => before.get(p.id) !== p);
+    const drop = [...before.keys()].filter((id) => !pending.has(id));
+    this.staged = { state: change?.next ?? StateBaseline.of(this.state), pending };
+    const ops: StoreOp[] = [
       {
         op: 'putRun',
         row: {
@@ -812,15 +881,11 @@ class RunDriver {
           nested_in: this.state.nested_in,
         },
         expect_version: this.fresh && this.version === 0 ? null : this.version,
-        state: this.state,
-      },
-      {
-        op: 'setPending',
-        run_id: this.runId,
-        // A nested run's items are listed under the run that drives it, which is resumed instead.
-        rows: this.state.nested_in ? [] : [...this.pendingRows.values()],
+        ...(change ? { delta: change.delta } : { state: this.state }),
       },
     ];
+    if (put.length || drop.length) ops.push({ op: 'updatePending', run_id: this.runId, put, drop });
+    return ops;
   }
 
   /** Commits the run's state with these events, then yields them. */
@@ -846,7 +911,10 @@ class RunDriver {
 
   private tryCommit(ops: StoreOp[]): CommitResult {
     const result = this.cfg.store.commit(ops);
-    if (result.ok) this.version++;
+    if (result.ok) {
+      this.version++;
+      this.committed = this.staged;
+    }
     return result;
   }
 

@@ -4,7 +4,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { fsyncDir, writeDurably } from './durable-file.js';
+import {
+  fsyncDir,
+  makePrivateDir,
+  OWNER_ONLY,
+  OWNER_ONLY_DIR,
+  tightenMode,
+  writeDurably,
+} from './durable-file.js';
 
 /** Bodies at least this large are stored as blobs. */
 export const BLOB_THRESHOLD = 16 * 1024;
@@ -35,7 +42,7 @@ export class BlobStore {
     const target = this.file(hash);
     if (fs.existsSync(target)) return hash;
     const dir = path.dirname(target);
-    fs.mkdirSync(dir, { recursive: true });
+    makePrivateDir(dir);
     const tmp = `${target}.tmp-${process.pid}`;
     writeDurably(tmp, text);
     fs.renameSync(tmp, target);
@@ -51,6 +58,17 @@ export class BlobStore {
         `The database refers to a payload file ${this.file(hash)} that is missing or unreadable (${String(err)}).`,
         { cause: err },
       );
+    }
+  }
+
+  /** Makes every blob and blob folder owner-only (ones an older Airlock left readable). */
+  tighten(): void {
+    if (!fs.existsSync(this.dir)) return;
+    tightenMode(this.dir, OWNER_ONLY_DIR);
+    for (const sub of fs.readdirSync(this.dir)) {
+      const subdir = path.join(this.dir, sub);
+      tightenMode(subdir, OWNER_ONLY_DIR);
+      for (const name of fs.readdirSync(subdir)) tightenMode(path.join(subdir, name), OWNER_ONLY);
     }
   }
 

@@ -136,7 +136,8 @@ export class FileLock {
     const deadline = Date.now() + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const fd = fs.openSync(this.path, 'wx');
+        const fd = fs.openSync(this.path, 'wx', 0o600);
+        fs.fchmodSync(fd, 0o600); // owner-only like every file of the store, whatever the umask
         fs.writeSync(fd, selfOwner);
         fs.closeSync(fd);
         return;

@@ -39,7 +39,10 @@ export class JournalWriter {
 
   static open(path: string): JournalWriter {
     // Not O_APPEND: records are written at the end of the records, inside the grown space.
-    return new JournalWriter(fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600));
+    const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    // Raw run state is journaled: owner-only whatever the umask (or an older Airlock) made it.
+    if ((fs.fstatSync(fd).mode & 0o777) !== 0o600) fs.fchmodSync(fd, 0o600);
+    return new JournalWriter(fd);
   }
 
   /** Writes one record at `end` durably: on disk when this returns. Returns the new end. */

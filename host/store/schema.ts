@@ -2,7 +2,7 @@
 // older database is migrated forward on open, a newer one is refused untouched.
 import type { Database } from 'sql.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** The current schema, for a new database. */
 export const CURRENT_SCHEMA = `
@@ -60,6 +60,10 @@ DROP TABLE rules;
 ALTER TABLE rules_v3 RENAME TO rules;
 CREATE INDEX rules_workspace ON rules (workspace);
 `,
+  // 4: the tables are unchanged, but the journal now holds state changes (`putRun` with a
+  // `delta`, `updatePending`) that an Airlock of schema 3 would misapply (a state replaced by
+  // null, pending rows kept). The new version makes such an Airlock refuse the database instead.
+  3: `SELECT 1;`,
 };
 
 export function schemaVersionOf(db: Database): number {

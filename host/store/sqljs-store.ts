@@ -3,6 +3,7 @@
 // processes share one database: a writer takes the lock file, first replays what others
 // appended, then checks claims and versions, applies and appends. See docs/store.md.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
@@ -10,12 +11,15 @@ import { BLOB_THRESHOLD, BlobStore, isBlobRef } from './blobs.js';
 import { fault, faultArmed } from './faults.js';
 import { FileLock, processAlive } from './file-lock.js';
 import { frame, intactAfter, JournalWriter, readRecords, truncate } from './journal.js';
+import { makePrivateDir, OWNER_ONLY, tightenMode } from './durable-file.js';
+import { applyStateDelta, StateDeltaError } from './state-delta.js';
 import { createSchema, migrate, SCHEMA_VERSION } from './schema.js';
 import {
   CorruptDatabaseError,
   loadManifest,
   loadSnapshot,
   peekSnapshot,
+  prevPath,
   writeSnapshot,
   type Manifest,
 } from './snapshot.js';
@@ -86,9 +90,11 @@ const TERMINAL = ['success', 'error', 'cancelled'];
 /**
  * The journal makes commits durable, so SQLite's own rollback journal need not be a file in
  * sql.js's in-memory file system: in memory it still rolls back, at a fraction of the cost.
+ * `secure_delete` zeroes what a delete or an update frees (a finished run's dropped raw state),
+ * so no snapshot written after it carries the old bytes in a free page.
  */
 function tuned(db: Database): Database {
-  db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;');
+  db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA secure_delete = ON;');
   return db;
 }
 
@@ -140,7 +146,12 @@ export class SqlJsStore implements Store {
     this.lock = FileLock.for(`${file}.lock`);
     this.lock.beforeRelease.add(this.growJournal);
     this.blobs = new BlobStore(`${file}.blobs`);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Raw run state lives in these files while its run is live: the folder Airlock creates is
+    // the owner's alone, and files an older Airlock left readable to others are made so too.
+    makePrivateDir(path.dirname(file));
+    for (const own of [file, prevPath(file), `${file}.manifest`, this.journal]) {
+      tightenMode(own, OWNER_ONLY);
+    }
     try {
       this.lock.with(() => this.recover());
     } finally {
@@ -339,8 +350,9 @@ export class SqlJsStore implements Store {
     const kept = read.records.filter((p) => parseRecord(p, this.journal).seq > keepAfter);
     if (kept.length === read.records.length) return;
     const tmp = `${this.journal}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w');
+    const fd = fs.openSync(tmp, 'w', OWNER_ONLY);
     try {
+      fs.fchmodSync(fd, OWNER_ONLY);
       for (const payload of kept) fs.writeSync(fd, frame(payload));
       fs.fsyncSync(fd);
     } finally {
@@ -380,6 +392,10 @@ export class SqlJsStore implements Store {
     switch (op.op) {
       case 'putRun': {
         const r = op.row;
+        if (!op.delta && op.state === undefined) {
+          throw new Error(`A putRun of ${r.run_id} carries neither a state nor a state change.`);
+        }
+        const state = op.delta ? this.changedState(op) : json(op.state);
         this.run(
           `INSERT INTO runs (run_id, agent, workspace, prompt, status, reason, message, created_at, updated_at, owner, version, state, nested_in)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -398,7 +414,7 @@ export class SqlJsStore implements Store {
             r.updated_at,
             r.owner,
             r.version,
-            new TextEncoder().encode(json(op.state)),
+            new TextEncoder().encode(state),
             r.nested_in,
           ],
         );
@@ -431,12 +447,13 @@ export class SqlJsStore implements Store {
         return;
       case 'setPending':
         this.run('DELETE FROM pending WHERE run_id = ?', [op.run_id]);
-        for (const p of op.rows) {
-          this.run(
-            'INSERT INTO pending (id, run_id, kind, body, created_at) VALUES (?, ?, ?, ?, ?)',
-            [p.id, p.run_id, p.kind, json(p.event), p.created_at],
-          );
+        for (const p of op.rows) this.putPending(p);
+        return;
+      case 'updatePending':
+        for (const id of op.drop) {
+          this.run('DELETE FROM pending WHERE run_id = ? AND id = ?', [op.run_id, id]);
         }
+        for (const p of op.put) this.putPending(p);
         return;
       case 'claim':
         for (const id of op.ids) {
@@ -493,6 +510,38 @@ export class SqlJsStore implements Store {
           for (const id of op.run_ids) this.run(`DELETE FROM ${table} WHERE run_id = ?`, [id]);
         }
         return;
+    }
+  }
+
+  private putPending(p: PendingRow): void {
+    this.run(
+      'INSERT OR REPLACE INTO pending (id, run_id, kind, body, created_at) VALUES (?, ?, ?, ?, ?)',
+      [p.id, p.run_id, p.kind, json(p.event), p.created_at],
+    );
+  }
+
+  /**
+   * The run's stored state with a commit's delta applied. The delta was computed against the
+   * version the writer read, which `staleRun` checked at commit time; on replay the same order of
+   * records gives the same versions, so a mismatch here is damage, refused rather than guessed.
+   */
+  private changedState(op: Extract<StoreOp, { op: 'putRun' }>): string {
+    const where = `run ${op.row.run_id}'s state change to version ${op.row.version}`;
+    const stored = this.all('SELECT version, state FROM runs WHERE run_id = ?', [op.row.run_id])[0];
+    if (!stored || Number(stored.version) !== op.expect_version) {
+      throw new CorruptDatabaseError(
+        `The Airlock database ${this.file ?? '(in memory)'} holds ${where}, made on version ${op.expect_version}, but the run is ${stored ? `at version ${String(stored.version)}` : 'missing'}. Nothing was changed; restore the database files from a backup.`,
+      );
+    }
+    const state: unknown = JSON.parse(new TextDecoder().decode(stored.state as Uint8Array));
+    try {
+      return json(applyStateDelta(state, op.delta!));
+    } catch (err) {
+      if (!(err instanceof StateDeltaError)) throw err;
+      throw new CorruptDatabaseError(
+        `The Airlock database ${this.file ?? '(in memory)'} holds ${where} that does not fit the stored state (${err.message}). Nothing was changed; restore the database files from a backup.`,
+        { cause: err },
+      );
     }
   }
 
@@ -671,6 +720,41 @@ export class SqlJsStore implements Store {
     }
     if (all.length && this.blobs) this.sweepBlobs();
     return drop.length;
+  }
+
+  /**
+   * Two snapshots of the vacuumed database in a row: the first replaces `FILE` (the old one
+   * becomes `FILE.prev`), the second replaces that `FILE.prev` with a copy of the new snapshot
+   * and empties the journal, whose records are all in both. Each step is the crash-safe
+   * snapshot write, so a crash at any point leaves a database that opens with nothing lost.
+   */
+  scrub(): void {
+    const run = (): void => {
+      this.catchUp(true);
+      // VACUUM rebuilds the file from live rows only (no statement may be open meanwhile).
+      this.resetStatements();
+      this.db.exec('VACUUM');
+      if (!this.file) return;
+      this.snapshot();
+      this.snapshot();
+      this.blobs!.tighten();
+      this.removeTempFiles();
+    };
+    if (this.lock) this.lock.with(run);
+    else run();
+  }
+
+  /** Temp files of snapshot writes cut off by a crash (their process is gone) hold old bytes. */
+  private removeTempFiles(): void {
+    const dir = path.dirname(this.file!);
+    const base = path.basename(this.file!);
+    for (const name of fs.readdirSync(dir)) {
+      if (!name.startsWith(`${base}.`)) continue;
+      const pid = /\.tmp-(\d+)$/.exec(name)?.[1];
+      if (pid === undefined || Number(pid) === process.pid) continue;
+      if (processAlive(`${os.hostname()}:${pid}`)) continue;
+      fs.rmSync(path.join(dir, name), { force: true });
+    }
   }
 
   private sweepBlobs(): void {

