@@ -21,12 +21,25 @@ export interface ModelToolCall {
    * `arguments` is then "{}": the oversized text was dropped as it streamed, never parsed or kept.
    */
   tooLarge?: number;
+  /**
+   * Provider fields on the tool call that Airlock does not interpret (Gemini's
+   * `extra_content.google.thought_signature`, …): kept and sent back verbatim (SPEC §3).
+   */
+  extra?: Record<string, unknown>;
 }
 
 export interface ModelTurn {
   text: string;
   toolCalls: ModelToolCall[];
   usage: { prompt_tokens: number; completion_tokens: number };
+  /** The model's reasoning text ("thinking"), when the provider streams one; shown collapsed. */
+  reasoning?: string;
+  /**
+   * Provider fields on the assistant message that Airlock does not interpret
+   * (`reasoning_content`, `reasoning`, `reasoning_details`, …): kept in the run state and sent
+   * back verbatim on the next request (DeepSeek and Kimi refuse a request without them).
+   */
+  extra?: Record<string, unknown>;
 }
 
 /** What one model reply may cost (SPEC §9); past a limit the reply is cut with a ModelError. */
@@ -55,7 +68,10 @@ export interface ModelRequest {
   limits?: Partial<ModelLimits>;
 }
 
-export type ModelChunk = { type: 'delta'; text: string };
+export type ModelChunk =
+  | { type: 'delta'; text: string }
+  /** Reasoning text as it streams: shown to the developer collapsed, never as the answer. */
+  | { type: 'reasoning'; text: string };
 
 export interface Model {
   readonly name: string;

@@ -49,7 +49,13 @@ export const StartEvent = z.object({
   agent: z.string(),
   prompt: z.string().nullable(),
 });
-export const DeltaEvent = z.object({ type: z.literal('delta'), ...base, text: z.string() });
+export const DeltaEvent = z.object({
+  type: z.literal('delta'),
+  ...base,
+  text: z.string(),
+  /** The model's reasoning ("thinking"), not its answer: shown collapsed. */
+  thinking: z.boolean().optional(),
+});
 export const ToolCallEvent = z.object({
   type: z.literal('tool_call'),
   ...base,
