@@ -2,9 +2,9 @@
 // audit log export and restarting the host. Each one reports its own errors.
 import * as vscode from 'vscode';
 import { GetRun, type RunSummary } from '../host/protocol/rpc.js';
-import type { Actions } from './actions.js';
+import { continuable, type Actions } from './actions.js';
 import { auditLogFileName, auditLogLines } from './audit-log.js';
-import { isEditable } from './decisions.js';
+import { isEditable, requireApproval } from './decisions.js';
 import type { HostClient } from './host-client.js';
 import { API_KEY_SECRET, configureHost } from './host-options.js';
 import type { PendingModel } from './pending-model.js';
@@ -80,6 +80,19 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const gate = await pickApproval('Airlock: Edit, Then Approve', isEditable);
       if (gate) await actions.editThenApprove(gate.run_id, gate.approval_id);
     },
+    // The active proposal diff's gate (editor title bar, keybinding, palette while it is active).
+    'airlock.approveFromDiff': async (target) => {
+      const ref = deps.proposals.gateOf(target);
+      if (!ref) throw new Error('open a proposal\'s diff first ("Open diff" on an approval card).');
+      await actions.approve(ref.runId, ref.approvalId);
+    },
+    'airlock.denyFromDiff': async (target) => {
+      const ref = deps.proposals.gateOf(target);
+      if (!ref) throw new Error('open a proposal\'s diff first ("Open diff" on an approval card).');
+      const gate = requireApproval(await actions.pending(), ref.runId, ref.approvalId);
+      const reason = await askDenyReason(gate.prompt);
+      if (reason !== undefined) await actions.deny(ref.runId, ref.approvalId, { reason });
+    },
     'airlock.approveEdited': (uri) =>
       deps.proposals.approveEditedCommand(uri instanceof vscode.Uri ? uri : undefined),
     'airlock.cancelRun': async () => {
@@ -94,10 +107,17 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         }));
       if (run && reason !== undefined) await actions.cancelRun(run.run_id, reason);
     },
+    // Interrupted runs, and runs whose model call failed (this is their Retry).
     'airlock.continueRun': async () => {
       const interrupted = new Set((await actions.pending()).interrupted);
-      const items = runItems(await actions.runs()).filter((i) => interrupted.has(i.value.run_id));
-      const run = await pickOne(items, 'Airlock: Continue Run', 'no run was interrupted.');
+      const items = runItems(await actions.runs()).filter(
+        (i) => interrupted.has(i.value.run_id) || continuable(i.value),
+      );
+      const run = await pickOne(
+        items,
+        'Airlock: Continue Run',
+        'no run was interrupted or failed on a model call.',
+      );
       if (run) await actions.continueRun(run.run_id);
     },
     'airlock.openTrace': async () => {

@@ -3,12 +3,12 @@
 // when the sidebar is shown or a command needs it.
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { GetPending, ListRuns } from '../host/protocol/rpc.js';
+import { GetPending, GetRun, ListRuns } from '../host/protocol/rpc.js';
 import { Actions } from './actions.js';
 import { registerCommands } from './commands.js';
 import { HostClient } from './host-client.js';
 import { configureHost, readHostOptions, watchHostOptions } from './host-options.js';
-import { syncRules, syncWithHost } from './host-sync.js';
+import { syncRules, syncTraces, syncWithHost } from './host-sync.js';
 import { LazyOutputChannel } from './lazy-output.js';
 import { PendingIndicators } from './pending-indicators.js';
 import { PendingModel } from './pending-model.js';
@@ -46,6 +46,7 @@ export function activate(context: vscode.ExtensionContext): void {
       await vscode.commands.executeCommand('workbench.trust.manage');
     },
     reviewWorkspaceConfig: (): Promise<void> => trust.review(),
+    isDirty: proposals.isDirty.bind(proposals),
   };
   const rules = new RulesModel(() => actions.rules());
   const actions = new Actions(
@@ -57,7 +58,13 @@ export function activate(context: vscode.ExtensionContext): void {
     },
     approverName,
   );
-  const sidebar = new SidebarView(context.extensionUri, model, actions, output);
+  const sidebar = new SidebarView(
+    context.extensionUri,
+    model,
+    actions,
+    output,
+    async (run_id) => (await client.request(GetRun, { run_id })).events,
+  );
   const trust = new WorkspaceTrust(client, context.globalState, sidebar, output, () =>
     configureHost(client, context.secrets),
   );
@@ -71,8 +78,13 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, proposals),
     vscode.workspace.registerTextDocumentContentProvider(TRACE_SCHEME, traces),
     new PendingIndicators(model, client, sidebar, actions),
+    // A decided gate's diff tabs close themselves, whoever decided (here, a window, the CLI).
+    model.onDidChange((snapshot) => {
+      if (snapshot.connected && !snapshot.error) void proposals.closeDecided(snapshot.pending);
+    }),
     trust,
     ...syncWithHost(client, model, sidebar),
+    ...syncTraces(client, traces),
     ...syncRules(client, rules, model, sidebar),
     ...watchHostOptions(client, context.secrets),
     ...registerCommands({ context, host: client, actions, model, sidebar, proposals, trust }),

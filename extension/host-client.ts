@@ -20,8 +20,11 @@ import {
   ChangedNotification,
   Configure,
   EventNotification,
+  Resume,
+  StartRun,
   type HostOptions,
 } from '../host/protocol/rpc.js';
+import { OptionsSync } from './options-sync.js';
 import { RestartBudget } from './restart-budget.js';
 import {
   checkParams,
@@ -32,6 +35,9 @@ import {
   type HostApi,
   type RpcMethod,
 } from './rpc-call.js';
+
+/** Requests that start or resume a run: the host gets the current settings first. */
+const RUN_METHODS: ReadonlySet<string> = new Set([StartRun.method, Resume.method]);
 
 export type HostStatus =
   | { tag: 'stopped' }
@@ -54,8 +60,11 @@ export class HostClient implements HostApi, vscode.Disposable {
   private starting: Promise<LanguageClient> | undefined;
   /** Listeners of the current client's connection, dropped with it (the client: see stop()). */
   private connection: vscode.Disposable[] = [];
-  /** The latest options: sent at initialize, so an automatic restart gets current settings. */
-  private options: HostOptions | undefined;
+  /**
+   * The options, kept in order: sent at initialize (so an automatic restart gets current
+   * settings) and by airlock/configure, and brought up to date before a run starts or resumes.
+   */
+  private readonly sync: OptionsSync<HostOptions>;
   /** Set when the restart budget ran out: nothing starts the host again but the user. */
   private halted: string | undefined;
   private readonly budget = new RestartBudget(4, 3 * 60_000);
@@ -72,8 +81,10 @@ export class HostClient implements HostApi, vscode.Disposable {
   constructor(
     private readonly serverModule: string,
     private readonly output: vscode.LogOutputChannel,
-    private readonly readOptions: () => Promise<HostOptions>,
-  ) {}
+    readOptions: () => Promise<HostOptions>,
+  ) {
+    this.sync = new OptionsSync({ read: readOptions, send: (options) => this.send(options) });
+  }
 
   get status(): HostStatus {
     return this.state;
@@ -86,10 +97,13 @@ export class HostClient implements HostApi, vscode.Disposable {
     const checked = checkParams(m, params);
     const cancel = new CancellationTokenSource();
     try {
+      // A run uses the settings as they are now: a change made just before it (its configure
+      // may still be on its way) reaches the host first, and the host handles messages in order.
+      const ready = RUN_METHODS.has(m.method) ? this.sync.refresh() : Promise.resolve();
       // The deadline covers starting the host too (a host hanging in initialize is an error).
-      const sent = this.ensureStarted().then((client) =>
-        client.sendRequest<unknown>(m.method, checked, cancel.token),
-      );
+      const sent = ready
+        .then(() => this.ensureStarted())
+        .then((client) => client.sendRequest<unknown>(m.method, checked, cancel.token));
       const raw = await withTimeout(sent, REQUEST_TIMEOUT_MS, m.method, () => cancel.cancel());
       return parseReply(m, raw);
     } finally {
@@ -98,14 +112,13 @@ export class HostClient implements HostApi, vscode.Disposable {
   }
 
   /** New settings or API key: sent now if the host runs, else used when it starts. */
-  async configure(options: HostOptions): Promise<void> {
-    this.options = options;
-    if (this.client?.state !== State.Running) return;
-    await this.request(Configure, {
-      settings: options.settings,
-      apiKey: options.apiKey,
-      restricted: options.restricted,
-    });
+  configure(options: HostOptions): Promise<void> {
+    return this.sync.configure(options);
+  }
+
+  /** Reads the options again and sends them if the host does not have them yet. */
+  refresh(): Promise<void> {
+    return this.sync.refresh();
   }
 
   ensureStarted(): Promise<LanguageClient> {
@@ -127,6 +140,7 @@ export class HostClient implements HostApi, vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     this.starting = undefined;
+    this.sync.stopped();
     for (const disposable of this.connection.splice(0)) disposable.dispose();
     // A client whose start failed has no process left to stop (and its dispose() would throw).
     if (client?.needsStop()) {
@@ -151,8 +165,8 @@ export class HostClient implements HostApi, vscode.Disposable {
     // A client whose start failed cannot start again: the next need gets a fresh one.
     if (this.client?.state === State.StartFailed) await this.stop();
     if (!this.client) {
-      this.options = await this.readOptions();
-      this.client = this.create();
+      await this.sync.readForStart();
+      this.client ??= this.create();
     }
     const client = this.client;
     try {
@@ -174,7 +188,7 @@ export class HostClient implements HostApi, vscode.Disposable {
     const server: ServerOptions = { module: this.serverModule, transport: TransportKind.ipc };
     const options: LanguageClientOptions = {
       documentSelector: [],
-      initializationOptions: () => this.options,
+      initializationOptions: () => this.sync.initializing(),
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationFailedHandler: (error) => {
@@ -212,6 +226,24 @@ export class HostClient implements HostApi, vscode.Disposable {
     return client;
   }
 
+  /** airlock/configure to the running host, once a start under way is done; false if none runs. */
+  private async send(options: HostOptions): Promise<boolean> {
+    await this.starting?.catch(() => undefined);
+    const client = this.client;
+    if (client?.state === State.Starting) {
+      // The client is restarting the host by itself: it initializes it with these options, or
+      // with older ones (so they are sent once it runs).
+      await withTimeout(settled(client), REQUEST_TIMEOUT_MS, 'a restart').catch(() => undefined);
+    }
+    if (client?.state !== State.Running) return false;
+    await this.request(Configure, {
+      settings: options.settings,
+      apiKey: options.apiKey,
+      restricted: options.restricted,
+    });
+    return true;
+  }
+
   private stateChanged(state: State): void {
     if (state === State.Running) this.setStatus({ tag: 'running' });
     else if (state === State.Starting) this.setStatus({ tag: 'starting' });
@@ -232,4 +264,16 @@ export class HostClient implements HostApi, vscode.Disposable {
     if (choice === 'Restart') await vscode.commands.executeCommand('airlock.restartHost');
     else if (choice === 'Show Log') this.output.show(true);
   }
+}
+
+/** Resolves once the client is no longer starting. */
+function settled(client: LanguageClient): Promise<void> {
+  return new Promise((resolve) => {
+    if (client.state !== State.Starting) return resolve();
+    const listener = client.onDidChangeState(({ newState }) => {
+      if (newState === State.Starting) return;
+      listener.dispose();
+      resolve();
+    });
+  });
 }

@@ -1,6 +1,7 @@
 // The HostOptions the host starts with, read from VS Code (first workspace folder, `airlock.*`
 // settings, the API key in SecretStorage), and kept current: a settings or key change reaches
-// the running host through `airlock/configure`.
+// the running host through `airlock/configure`, and an action that starts or resumes a run
+// re-reads them first (HostClient), so a change made just before it is never overtaken.
 import * as vscode from 'vscode';
 import type { HostOptions } from '../host/protocol/rpc.js';
 import type { HostClient } from './host-client.js';
@@ -40,7 +41,7 @@ export async function configureHost(host: HostClient, secrets: vscode.SecretStor
 export function watchHostOptions(host: HostClient, secrets: vscode.SecretStorage) {
   const reconfigure = async () => {
     if (!vscode.workspace.workspaceFolders?.length) return; // nothing to configure yet
-    await configureHost(host, secrets).catch(report);
+    await host.refresh().catch(report);
   };
   return [
     vscode.workspace.onDidChangeConfiguration((e) => {

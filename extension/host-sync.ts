@@ -6,6 +6,7 @@ import type { HostClient } from './host-client.js';
 import type { PendingModel } from './pending-model.js';
 import { toRulesMessage, type RulesModel } from './rules-model.js';
 import type { SidebarView } from './sidebar-view.js';
+import type { TraceDocuments } from './trace-documents.js';
 
 export function syncWithHost(
   host: HostClient,
@@ -42,6 +43,22 @@ export function syncRules(
     host.onChanged(() => void rules.refresh()),
     host.onStatus((status) => {
       if (status.tag === 'running') void rules.refresh();
+    }),
+  ];
+}
+
+/** Open traces are live: a run's events and database changes re-read its open trace. */
+export function syncTraces(
+  host: Pick<HostClient, 'onEvent' | 'onChanged' | 'onStatus'>,
+  traces: Pick<TraceDocuments, 'runChanged'>,
+): { dispose(): void }[] {
+  return [
+    host.onEvent((event) => {
+      if (event.type !== 'delta') traces.runChanged(event.run_id);
+    }),
+    host.onChanged(() => traces.runChanged()),
+    host.onStatus((status) => {
+      if (status.tag === 'running') traces.runChanged();
     }),
   ];
 }

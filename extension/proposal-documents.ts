@@ -4,7 +4,7 @@
 // button, notification button); its path names the gate, so it survives a window reload.
 import * as vscode from 'vscode';
 import type { ApprovalEvent } from '../host/protocol/events.js';
-import { GetProposal, type Proposal } from '../host/protocol/rpc.js';
+import { GetProposal, type Pending, type Proposal } from '../host/protocol/rpc.js';
 import { NO_LONGER_PENDING } from './decisions.js';
 import { plainText } from './indicator-text.js';
 import {
@@ -21,11 +21,14 @@ import { report } from './prompts.js';
 import type { HostApi } from './rpc-call.js';
 
 export const EDITING_CONTEXT = 'airlock.editingProposal';
+/** Set while the active tab is a proposal's diff (Approve / Deny in its title bar and keys). */
+export const DIFF_CONTEXT = 'airlock.proposalDiff';
 
 type ApproveEdited = (runId: string, approvalId: string, edited: string) => Promise<void>;
 
 export class ProposalDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly disposables: vscode.Disposable[];
+  private diffActive: boolean | undefined;
 
   constructor(
     private readonly host: HostApi,
@@ -34,8 +37,56 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
   ) {
     this.disposables = [
       vscode.window.onDidChangeActiveTextEditor((editor) => this.updateContext(editor)),
+      vscode.window.tabGroups.onDidChangeTabs(() => this.updateDiffContext()),
+      vscode.window.tabGroups.onDidChangeTabGroups(() => this.updateDiffContext()),
     ];
     this.updateContext(vscode.window.activeTextEditor);
+  }
+
+  /** Whether the workspace file is open in an editor with unsaved changes. */
+  isDirty(filePath: string): boolean {
+    const file = this.workspaceFile(filePath);
+    return (
+      file !== undefined &&
+      vscode.workspace.textDocuments.some(
+        (d) => d.isDirty && d.uri.scheme === 'file' && d.uri.fsPath === file.fsPath,
+      )
+    );
+  }
+
+  /** The gate of a proposal document (a title-bar button's argument), else of the active tab. */
+  gateOf(target?: unknown): Pick<ProposalRef, 'runId' | 'approvalId'> | undefined {
+    if (target instanceof vscode.Uri && target.scheme === PROPOSAL_SCHEME) {
+      return parseProposalQuery(target.query);
+    }
+    const active = vscode.window.tabGroups.activeTabGroup.activeTab;
+    const uri = active && proposalUri(active);
+    return uri && parseProposalQuery(uri.query);
+  }
+
+  /**
+   * Closes every proposal diff whose gate is no longer pending (decided here, in another window
+   * or by the CLI), unless the file on its left has unsaved changes (closing never risks them).
+   */
+  async closeDecided(pending: Pending): Promise<void> {
+    const open = new Set(pending.approvals.map((a) => `${a.run_id}\n${a.approval_id}`));
+    const decided = vscode.window.tabGroups.all
+      .flatMap((group) => group.tabs)
+      .filter((tab) => {
+        const uri = proposalUri(tab);
+        const ref = uri && parseProposalQuery(uri.query);
+        if (!ref || open.has(`${ref.runId}\n${ref.approvalId}`)) return false;
+        const left = tab.input instanceof vscode.TabInputTextDiff ? tab.input.original : undefined;
+        return !vscode.workspace.textDocuments.some(
+          (d) => d.isDirty && left !== undefined && d.uri.toString() === left.toString(),
+        );
+      });
+    if (decided.length === 0) return;
+    try {
+      await vscode.window.tabGroups.close(decided, true);
+    } catch {
+      // Already closed by the user meanwhile.
+    }
   }
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
@@ -146,6 +197,15 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
   private updateContext(editor: vscode.TextEditor | undefined): void {
     const editing = editor !== undefined && this.editRef(editor.document.uri) !== undefined;
     void vscode.commands.executeCommand('setContext', EDITING_CONTEXT, editing);
+    this.updateDiffContext();
+  }
+
+  private updateDiffContext(): void {
+    const active = vscode.window.tabGroups.activeTabGroup.activeTab;
+    const diff = active?.input instanceof vscode.TabInputTextDiff && !!proposalUri(active);
+    if (diff === this.diffActive) return;
+    this.diffActive = diff;
+    void vscode.commands.executeCommand('setContext', DIFF_CONTEXT, diff);
   }
 
   private async offerApprove(file: vscode.Uri, filePath: string): Promise<void> {
@@ -176,6 +236,18 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
       // Only tidying: the decision is already recorded.
     }
   }
+}
+
+/** The proposal side of a tab: a diff's right side, or a proposal document opened alone. */
+function proposalUri(tab: vscode.Tab): vscode.Uri | undefined {
+  const input = tab.input;
+  const uri =
+    input instanceof vscode.TabInputTextDiff
+      ? input.modified
+      : input instanceof vscode.TabInputText
+        ? input.uri
+        : undefined;
+  return uri?.scheme === PROPOSAL_SCHEME ? uri : undefined;
 }
 
 async function exists(uri: vscode.Uri): Promise<boolean> {

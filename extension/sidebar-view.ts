@@ -7,8 +7,12 @@ import type { RulesMessage, ToWebview, WorkspaceMessage } from '../webview/proto
 import type { Actions } from './actions.js';
 import { toStateMessage, type PendingModel } from './pending-model.js';
 import { makeNonce, sidebarHtml } from './webview-html.js';
-import { handleRequest, parseInbound } from './webview-requests.js';
-
+import {
+  handleRequest,
+  parseInbound,
+  transcriptMessage,
+  type LoadRunEvents,
+} from './webview-requests.js';
 export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewId = 'airlock.sidebar';
   private view: vscode.WebviewView | undefined;
@@ -24,6 +28,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     private readonly model: PendingModel,
     private readonly actions: Actions,
     private readonly output: vscode.LogOutputChannel,
+    private readonly loadRunEvents?: LoadRunEvents,
   ) {
     this.modelListener = model.onDidChange((snapshot) => this.post(toStateMessage(snapshot)));
   }
@@ -103,6 +108,13 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
       this.post(toStateMessage(this.model.current));
       for (const message of this.sticky.values()) this.post(message);
       void this.model.refresh();
+      return;
+    }
+    if (inbound.tag === 'loadTranscripts') {
+      const load = this.loadRunEvents;
+      if (!load) return;
+      // One at a time: a reload asks for up to 20 runs, the host reads each from its store.
+      for (const runId of inbound.runIds) this.post(await transcriptMessage(runId, load));
       return;
     }
     this.post(await handleRequest(inbound.request, this.actions));

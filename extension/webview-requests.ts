@@ -1,12 +1,19 @@
 // Inbound webview messages: parsed with the protocol's zod schema (anything else is ignored), and
 // each request mapped to one action, answered with a `reply`. Pure: tested with a fake Actions.
 import { z } from 'zod';
-import { FromWebview, type ReplyMessage, type WebviewRequest } from '../webview/protocol.js';
+import type { RunEvent } from '../host/protocol/events.js';
+import {
+  FromWebview,
+  type ReplyMessage,
+  type TranscriptMessage,
+  type WebviewRequest,
+} from '../webview/protocol.js';
 import type { Actions } from './actions.js';
 import { errorMessage } from './rpc-call.js';
 
 export type Inbound =
   | { tag: 'ready' }
+  | { tag: 'loadTranscripts'; runIds: string[] }
   | { tag: 'request'; request: WebviewRequest }
   | { tag: 'invalid'; problem: string };
 
@@ -14,7 +21,35 @@ export function parseInbound(raw: unknown): Inbound {
   const parsed = FromWebview.safeParse(raw);
   if (!parsed.success) return { tag: 'invalid', problem: z.prettifyError(parsed.error) };
   if (parsed.data.type === 'ready') return { tag: 'ready' };
+  if (parsed.data.type === 'loadTranscripts')
+    return { tag: 'loadTranscripts', runIds: parsed.data.run_ids };
   return { tag: 'request', request: parsed.data };
+}
+
+/** Reads a run's stored events (the host's `airlock/getRun`). */
+export type LoadRunEvents = (runId: string) => Promise<RunEvent[]>;
+
+/** Events of one run sent to the sidebar at most (the tail: its output keeps fewer lines). */
+export const MAX_TRANSCRIPT_EVENTS = 600;
+
+/** One run's transcript message: the tail of its stored events, or why it could not be read. */
+export async function transcriptMessage(
+  runId: string,
+  load: LoadRunEvents,
+): Promise<TranscriptMessage> {
+  try {
+    const events = await load(runId);
+    const omitted = Math.max(0, events.length - MAX_TRANSCRIPT_EVENTS);
+    return {
+      type: 'transcript',
+      run_id: runId,
+      events: events.slice(omitted),
+      omitted,
+      error: null,
+    };
+  } catch (err) {
+    return { type: 'transcript', run_id: runId, events: [], omitted: 0, error: errorMessage(err) };
+  }
 }
 
 type WebviewActions = Pick<

@@ -22,17 +22,20 @@ export const APT_PACKAGES = [
   'libx11-dev',
 ];
 
-function installSystemPackages() {
-  const missing = APT_PACKAGES.filter(
+/**
+ * Installs the Debian packages of `packages` that are missing, with apt-get, when running as root
+ * where apt-get exists; otherwise throws naming exactly what to install. `what` says who needs
+ * them (for the messages).
+ */
+export function installDebianPackages(packages, what) {
+  const missing = packages.filter(
     (p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0,
   );
   if (!missing.length) return;
   if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) {
-    throw new Error(
-      `code-server needs these Debian packages: apt-get install ${missing.join(' ')}`,
-    );
+    throw new Error(`missing Debian packages (for ${what}): apt-get install ${missing.join(' ')}`);
   }
-  console.error(`Installing ${missing.join(' ')} with apt-get…`);
+  console.error(`Installing ${missing.join(' ')} with apt-get (for ${what})…`);
   for (const args of [
     ['update', '-qq'],
     ['install', '-y', '-qq', '--no-install-recommends', ...missing],
@@ -42,7 +45,9 @@ function installSystemPackages() {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
     if (r.status !== 0)
-      throw new Error(`apt-get ${args[0]} failed; install ${missing.join(' ')} by hand.`);
+      throw new Error(
+        `apt-get ${args[0]} failed; install them by hand: apt-get install ${missing.join(' ')}`,
+      );
   }
 }
 
@@ -63,7 +68,7 @@ function seedRipgrepCache() {
 export function ensureCodeServer() {
   if (existsSync(binary)) return binary;
   console.error(`Installing code-server ${VERSION} into ${cacheDir} (once; about a minute)…`);
-  installSystemPackages();
+  installDebianPackages(APT_PACKAGES, 'code-server');
   seedRipgrepCache();
   mkdirSync(cacheDir, { recursive: true });
   const result = spawnSync(
@@ -86,6 +91,32 @@ export function ensureCodeServer() {
     );
   }
   return binary;
+}
+
+/**
+ * User settings that keep a code-server window quiet and local: it does not forward (or offer to
+ * forward) the loopback ports it sees listening (the demo model, the Airlock host's children),
+ * and nothing reports telemetry or looks for extension updates and recommendations.
+ */
+export const OFFLINE_SETTINGS = {
+  'remote.autoForwardPorts': false,
+  'remote.restoreForwardedPorts': false,
+  'remote.forwardOnOpen': false,
+  'remote.otherPortsAttributes': { onAutoForward: 'ignore' },
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'workbench.enableExperiments': false,
+};
+
+/**
+ * code-server's environment without an extension gallery: it reads EXTENSIONS_GALLERY (JSON) in
+ * place of its built-in Open VSX one, and a gallery without a serviceUrl is none at all, so the
+ * window never queries one (this machine cannot reach it: errors in the log otherwise).
+ */
+export function serveEnv(env = process.env) {
+  return { ...env, EXTENSIONS_GALLERY: '{}' };
 }
 
 /** How npm start and the editor tests serve VS Code: loopback only, no auth, no prompts. */

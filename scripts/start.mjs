@@ -3,14 +3,14 @@
 // in the browser, installed once into .cache/). Without OPENAI_API_KEY the offline demo model
 // walks you through an edit approval, a question and a delete approval.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureCodeServer, serveArgs } from './code-server.mjs';
+import { ensureCodeServer, OFFLINE_SETTINGS, serveArgs, serveEnv } from './code-server.mjs';
 
-function run(cmd, args) {
-  const result = spawnSync(cmd, args, { stdio: 'inherit' });
+function run(cmd, args, env = process.env) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', env });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
@@ -51,27 +51,38 @@ mkdirSync(join(userData, 'User'), { recursive: true });
 writeFileSync(
   join(userData, 'User', 'settings.json'),
   JSON.stringify(
-    { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false },
+    {
+      'workbench.startupEditor': 'none',
+      'security.workspace.trust.enabled': false,
+      // No port forwarding, no gallery lookups, no telemetry: see scripts/code-server.mjs.
+      ...OFFLINE_SETTINGS,
+    },
     null,
     2,
   ),
 );
-run(binary, [
-  '--extensions-dir',
-  extensions,
-  '--user-data-dir',
-  userData,
-  '--install-extension',
-  'airlock.vsix',
-]);
+run(
+  binary,
+  [
+    '--extensions-dir',
+    extensions,
+    '--user-data-dir',
+    userData,
+    '--install-extension',
+    'airlock.vsix',
+  ],
+  serveEnv(),
+);
 const port = await freePort(8080);
 const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+const log = join(home, 'code-server.log');
 const server = spawn(binary, serveArgs({ port, userData, extensions, workspace }), {
-  stdio: ['ignore', 'ignore', 'inherit'],
-  env: { ...process.env, XDG_DATA_HOME: join(home, 'data') },
+  stdio: ['ignore', openSync(log, 'a'), 'inherit'],
+  env: serveEnv({ ...process.env, XDG_DATA_HOME: join(home, 'data') }),
 });
 console.log(`\nAirlock is running in VS Code (code-server) with ${model}.`);
 console.log(`Open ${url}`);
+console.log(`code-server's output: ${log}; VS Code's logs: ${join(userData, 'logs')}`);
 console.log(
   'Click the Airlock shield in the activity bar, type a task, press Run. Ctrl+C stops.\n',
 );

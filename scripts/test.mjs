@@ -1,9 +1,15 @@
 // `npm test`: type-check, lint, build, then every test tier this machine can run, in one
 // node:test run so there is one summary. Tiers by folder: test/unit (no I/O), test/host (real
 // processes, loopback model server), test/webview (Chromium), test/editor (real VS Code).
+// First it makes sure the tiers have what they need: Debian's Chromium and code-server are
+// installed when they can be (as root with apt-get), else it says exactly what is missing.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureCodeServer, installDebianPackages, VERSION } from './code-server.mjs';
+
+/** The browser the webview and editor tiers drive (test/support/chromium.ts). */
+const CHROMIUM = '/usr/bin/chromium';
 
 function run(cmd, args) {
   const result = spawnSync(cmd, args, { stdio: 'inherit', shell: false });
@@ -21,12 +27,48 @@ function testFiles(dir) {
     .sort();
 }
 
+/** What the chosen tiers need, installed if it can be; else each missing piece and its fix. */
+function prerequisites(tiers) {
+  const missing = [];
+  if (!existsSync(join('node_modules', '.bin', 'tsc'))) {
+    missing.push("the project's dependencies: run `npm install` first.");
+  }
+  if ((tiers.includes('webview') || tiers.includes('editor')) && !existsSync(CHROMIUM)) {
+    let why = `the chromium package is installed but ${CHROMIUM} is not there.`;
+    try {
+      installDebianPackages(['chromium'], 'the webview and editor tests');
+    } catch (err) {
+      why = err.message;
+    }
+    if (!existsSync(CHROMIUM)) {
+      missing.push(`Chromium (${CHROMIUM}), which the webview and editor tests drive: ${why}`);
+    }
+  }
+  if (tiers.includes('editor')) {
+    try {
+      ensureCodeServer(); // returns at once when .cache/code-server has it
+    } catch (err) {
+      missing.push(`code-server ${VERSION} (the real VS Code of the editor tests): ${err.message}`);
+    }
+  }
+  if (!missing.length) return;
+  console.error('\nnpm test cannot run every tier; missing:');
+  for (const m of missing) console.error(`- ${m}`);
+  console.error(
+    '\nInstall them (as root, `.ci/run` does it all), or run fewer tiers, e.g.\n' +
+      '  AIRLOCK_TEST_TIERS=unit,host npm test',
+  );
+  process.exit(1);
+}
+
+const tiers = (process.env.AIRLOCK_TEST_TIERS ?? 'unit,host,webview,editor').split(',');
+prerequisites(tiers);
+
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 run(npx, ['tsc', '--noEmit', '-p', '.']);
 run(npx, ['eslint', '.']);
 run(npx, ['prettier', '--check', '.']);
 run(process.execPath, ['esbuild.mjs']);
 
-const tiers = (process.env.AIRLOCK_TEST_TIERS ?? 'unit,host,webview,editor').split(',');
 const files = tiers.flatMap((tier) => testFiles(join('test', tier)));
 run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files]);

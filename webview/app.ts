@@ -61,6 +61,8 @@ export class App {
         return this.state(message);
       case 'event':
         return this.runs.event(message.event);
+      case 'transcript':
+        return this.runs.transcript(message);
       case 'reply':
         return this.ctx.requests.reply(message);
       case 'rules':

@@ -4,7 +4,7 @@ import { ActionStatus, type RequestKind } from './action-status.js';
 import { argsTable } from './args-table.js';
 import type { Ctx } from './context.js';
 import { diffStats, parseUnifiedDiff } from './diff-parse.js';
-import { diffView, markedText } from './diff-view.js';
+import { diffView, isCollapsed, markedText } from './diff-view.js';
 import { button, h } from './dom.js';
 import { selectField, textField } from './fields.js';
 import type { ApprovalEvent, FilePreview } from '../host/protocol/events.js';
@@ -46,7 +46,11 @@ function expiry(expiresAt: string): HTMLElement {
   ]);
 }
 
-function previewSection(event: ApprovalEvent, ctx: Ctx): HTMLElement[] {
+function previewSection(
+  event: ApprovalEvent,
+  ctx: Ctx,
+  openDiff: HTMLElement | null,
+): HTMLElement[] {
   const preview = event.preview;
   if (!preview) return [];
   const parts: HTMLElement[] = [];
@@ -74,6 +78,7 @@ function previewSection(event: ApprovalEvent, ctx: Ctx): HTMLElement[] {
         owner: event.approval_id,
         ui: ctx.ui,
         mode: 'removed',
+        lead: openDiff,
       }),
     );
     return parts;
@@ -95,6 +100,7 @@ function previewSection(event: ApprovalEvent, ctx: Ctx): HTMLElement[] {
       label: `Changes to ${preview.path}`,
       owner: event.approval_id,
       ui: ctx.ui,
+      lead: openDiff,
     }),
   );
   return parts;
@@ -221,6 +227,46 @@ function alwaysControl(
   ]);
 }
 
+/** File tools whose arguments the diff (or the deleted content) already shows. */
+const DIFF_TOOLS = new Set(['write_file', 'edit_file', 'delete_file']);
+
+/**
+ * A field behind a disclosure ("Add comment", "Deny with reason…"): closed until asked for, open
+ * when it holds an unsent value (so a draft survives a reload in view).
+ */
+function disclosure(summary: string, field: { el: HTMLElement; value(): string }, cls: string) {
+  const head = h('summary', {}, summary);
+  const details = h('details', { class: `disclosure ${cls}` }, [
+    head,
+    field.el,
+  ]) as HTMLDetailsElement;
+  if (field.value()) details.open = true;
+  // Opened by the developer (click, or Enter / Space on the summary): the field takes focus. Not
+  // when opened for a remembered draft, which would scroll the sidebar.
+  let asked = false;
+  head.addEventListener('click', () => (asked = true));
+  details.addEventListener('toggle', () => {
+    if (details.open && asked) field.el.querySelector<HTMLElement>('textarea, input')?.focus();
+    asked = false;
+  });
+  return details;
+}
+
+/** The arguments: behind "Show arguments" when the diff shows the same thing. */
+function argsSection(event: ApprovalEvent, ctx: Ctx): HTMLElement {
+  const table = argsTable(event.input, event.approval_id, ctx.ui);
+  if (!event.preview || !DIFF_TOOLS.has(event.tool)) return table;
+  const details = h('details', { class: 'disclosure args-toggle' }, [
+    h('summary', {}, 'Show arguments'),
+    table,
+  ]) as HTMLDetailsElement;
+  details.open = ctx.ui.isExpanded(event.approval_id, 'args');
+  details.addEventListener('toggle', () =>
+    ctx.ui.setExpanded(event.approval_id, 'args', details.open),
+  );
+  return details;
+}
+
 export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
   const owner = event.approval_id;
   const kind = kindLabel(event);
@@ -321,14 +367,17 @@ export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
   });
 
   const secondary: HTMLElement[] = [];
+  // A big diff is collapsed: "Open diff" is then its first action, above it.
+  let leadOpenDiff: HTMLElement | null = null;
   if (event.preview) {
-    secondary.push(
-      button(
-        'Open diff',
-        (e) => send({ type: 'openDiff', ...ids }, 'command', e.currentTarget as HTMLElement),
-        { class: 'secondary', 'aria-label': `Open diff of ${event.preview.path} in the editor` },
-      ),
+    const openDiff = button(
+      'Open diff',
+      (e) => send({ type: 'openDiff', ...ids }, 'command', e.currentTarget as HTMLElement),
+      { class: 'secondary', 'aria-label': `Open diff of ${event.preview.path} in the editor` },
     );
+    if (isCollapsed(event.preview.diff, event.preview.kind === 'delete' ? 'removed' : 'diff'))
+      leadOpenDiff = openDiff;
+    else secondary.push(openDiff);
     if (event.preview.kind !== 'delete') {
       secondary.push(
         button(
@@ -353,14 +402,19 @@ export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
     ),
   );
 
+  // The head and the decision stay in view (sticky) while the rest of the card scrolls by.
   card.append(
-    h('header', { class: 'card-head' }, [
-      h('span', { class: `badge kind-${event.preview?.kind ?? 'tool'}` }, kind),
-      event.protected ? protectedBadge() : null,
-      h('span', { class: 'tool' }, event.tool),
-      subject
-        ? h('span', { class: 'path', title: visibleText(subject) }, markedText(subject))
-        : null,
+    h('div', { class: 'card-top' }, [
+      h('header', { class: 'card-head' }, [
+        h('span', { class: `badge kind-${event.preview?.kind ?? 'tool'}` }, kind),
+        event.protected ? protectedBadge() : null,
+        h('span', { class: 'tool' }, event.tool),
+        subject
+          ? h('span', { class: 'path', title: visibleText(subject) }, markedText(subject))
+          : null,
+      ]),
+      h('div', { class: 'actions primary-actions' }, [approveButton, denyButton]),
+      status.el,
     ]),
     ...(event.protected
       ? [h('p', { class: 'notice protected', role: 'note' }, PROTECTED_WHY)]
@@ -368,12 +422,12 @@ export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
     h('p', { class: 'prompt' }, markedText(event.prompt)),
     ...(event.expires_at ? [expiry(event.expires_at)] : []),
     ...proposalNotes(event),
-    ...previewSection(event, ctx),
-    argsTable(event.input, owner, ctx.ui),
-    comment.el,
-    reason.el,
-    h('div', { class: 'actions primary-actions' }, [approveButton, denyButton]),
-    status.el,
+    ...previewSection(event, ctx, leadOpenDiff),
+    argsSection(event, ctx),
+    h('div', { class: 'disclosures' }, [
+      disclosure('Add comment', comment, 'comment'),
+      disclosure('Deny with reason…', reason, 'reason'),
+    ]),
     h('div', { class: 'actions' }, secondary),
     alwaysControl(event, ctx, always),
   );

@@ -1,14 +1,17 @@
-// An inline unified diff: old and new line numbers, +/- colouring, hunk headers. Diffs longer than
-// COLLAPSE_OVER lines show their first COLLAPSED_ROWS rows and a "Show all N lines" button; the
-// expanded state is remembered per pending id. Hidden and control characters in a line are
+// An inline unified diff: old and new line numbers, +/- colouring, hunk headers; long lines scroll
+// sideways instead of wrapping. Diffs longer than COLLAPSE_OVER lines are collapsed to their hunks
+// (each hunk's header and first HUNK_ROWS lines, COLLAPSED_ROWS at most), with the caller's lead
+// action ("Open diff") first and a "Show all N lines" button; the expanded state is remembered per
+// pending id. Hidden and control characters in a line are
 // shown as marker elements (markedText), never as themselves.
 import { button, h, replaceChildren, uid, type Child } from './dom.js';
 import { parseUnifiedDiff, type DiffRow } from './diff-parse.js';
 import { shownPieces } from '../host/shown-text.js';
 import type { UiStore } from './ui-state.js';
 
-export const COLLAPSE_OVER = 300;
-export const COLLAPSED_ROWS = 100;
+export const COLLAPSE_OVER = 80;
+export const COLLAPSED_ROWS = 40;
+export const HUNK_ROWS = 6;
 
 export interface DiffViewOptions {
   diff: string;
@@ -19,6 +22,35 @@ export interface DiffViewOptions {
   ui: UiStore;
   /** 'removed': a deleted file's content, old line numbers only, no hunk headers. */
   mode?: 'diff' | 'removed';
+  /** Shown first, above a collapsed diff (the card's "Open diff"); unused when not collapsed. */
+  lead?: HTMLElement | null;
+}
+
+function rowsOf(diff: string, mode: 'diff' | 'removed'): DiffRow[] {
+  const all = parseUnifiedDiff(diff);
+  return mode === 'removed' ? all.filter((r) => r.kind !== 'hunk') : all;
+}
+
+/** Whether diffView shows this diff collapsed at first. */
+export function isCollapsed(diff: string, mode: 'diff' | 'removed' = 'diff'): boolean {
+  return rowsOf(diff, mode).length > COLLAPSE_OVER;
+}
+
+/** The collapsed view: every hunk's header and first lines, up to COLLAPSED_ROWS rows. */
+function collapsedRows(rows: DiffRow[]): DiffRow[] {
+  const shown: DiffRow[] = [];
+  let inHunk = 0;
+  for (const row of rows) {
+    if (shown.length >= COLLAPSED_ROWS) break;
+    if (row.kind === 'hunk') {
+      inHunk = 0;
+      shown.push(row);
+    } else if (inHunk < HUNK_ROWS) {
+      inHunk++;
+      shown.push(row);
+    }
+  }
+  return shown;
 }
 
 /**
@@ -71,8 +103,7 @@ function rowElement(row: DiffRow, mode: 'diff' | 'removed'): HTMLTableRowElement
 
 export function diffView(options: DiffViewOptions): HTMLElement {
   const mode = options.mode ?? 'diff';
-  const all = parseUnifiedDiff(options.diff);
-  const rows = mode === 'removed' ? all.filter((r) => r.kind !== 'hunk') : all;
+  const rows = rowsOf(options.diff, mode);
   if (rows.length === 0) return h('p', { class: 'diff-empty' }, 'No changes.');
 
   const tableId = uid('diff');
@@ -96,12 +127,14 @@ export function diffView(options: DiffViewOptions): HTMLElement {
   const block = h('div', { class: 'diff-block' }, h('div', { class: 'diff-scroll' }, table));
   const collapsible = rows.length > COLLAPSE_OVER;
 
+  const short = collapsible ? collapsedRows(rows) : rows;
   const render = (expanded: boolean) => {
-    const shown = expanded || !collapsible ? rows : rows.slice(0, COLLAPSED_ROWS);
+    const shown = expanded ? rows : short;
     replaceChildren(
       body,
       shown.map((row) => rowElement(row, mode)),
     );
+    return shown.length;
   };
 
   if (!collapsible) {
@@ -118,14 +151,13 @@ export function diffView(options: DiffViewOptions): HTMLElement {
   toggle.setAttribute('aria-controls', tableId);
   const hiddenNote = h('p', { class: 'diff-more' });
   const update = () => {
-    render(expanded);
+    const count = render(expanded);
     toggle.textContent = expanded ? 'Show fewer lines' : `Show all ${rows.length} lines`;
     toggle.setAttribute('aria-expanded', String(expanded));
-    hiddenNote.textContent = expanded
-      ? ''
-      : `${rows.length - COLLAPSED_ROWS} more lines are hidden.`;
+    hiddenNote.textContent = expanded ? '' : `${rows.length - count} more lines are hidden.`;
   };
   update();
+  if (options.lead) block.prepend(h('div', { class: 'actions diff-lead' }, options.lead));
   block.append(hiddenNote, toggle);
   return block;
 }

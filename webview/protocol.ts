@@ -87,7 +87,7 @@ export const CancelRunRequest = z
   })
   .strict();
 
-/** Continue a run whose process died mid-step. */
+/** Continue a run whose process died mid-step, or retry one whose model call failed (Retry). */
 export const ContinueRunRequest = z
   .object({ type: z.literal('continueRun'), id: RequestId, run_id: RunId })
   .strict();
@@ -124,8 +124,18 @@ export const ReviewConfigRequest = z
   .object({ type: z.literal('reviewConfig'), id: RequestId })
   .strict();
 
+/**
+ * The stored transcripts of runs the list shows but has not seen from their start (after a
+ * reload): answered with one `transcript` message per run. Not a request: no id, no reply.
+ */
+export const LoadTranscripts = z
+  .object({ type: z.literal('loadTranscripts'), run_ids: z.array(RunId).min(1).max(20) })
+  .strict();
+export type LoadTranscripts = z.infer<typeof LoadTranscripts>;
+
 export const FromWebview = z.discriminatedUnion('type', [
   Ready,
+  LoadTranscripts,
   StartRunRequest,
   ApproveRequest,
   DenyRequest,
@@ -141,7 +151,7 @@ export const FromWebview = z.discriminatedUnion('type', [
   ReviewConfigRequest,
 ]);
 export type FromWebview = z.infer<typeof FromWebview>;
-export type WebviewRequest = Exclude<FromWebview, { type: 'ready' }>;
+export type WebviewRequest = Exclude<FromWebview, { type: 'ready' } | { type: 'loadTranscripts' }>;
 
 // ---------------------------------------------------------------------------------------------
 // Extension → webview
@@ -173,6 +183,20 @@ export type StateMessage = z.infer<typeof StateMessage>;
 
 /** A live event of a run this window drives (model text streams through these). */
 export const EventMessage = z.object({ type: z.literal('event'), event: RunEvent }).strict();
+
+/** A run's stored events (the tail when long), to show its whole output after a reload. */
+export const TranscriptMessage = z
+  .object({
+    type: z.literal('transcript'),
+    run_id: RunId,
+    events: z.array(RunEvent),
+    /** How many earlier events were left out (the sidebar keeps the tail). */
+    omitted: z.number().int().nonnegative(),
+    /** Why it could not be read; null when it was. */
+    error: z.string().nullable(),
+  })
+  .strict();
+export type TranscriptMessage = z.infer<typeof TranscriptMessage>;
 
 export const ReplyMessage = z
   .object({
@@ -239,6 +263,7 @@ export type WorkspaceMessage = z.infer<typeof WorkspaceMessage>;
 export const ToWebview = z.discriminatedUnion('type', [
   StateMessage,
   EventMessage,
+  TranscriptMessage,
   ReplyMessage,
   RulesMessage,
   WorkspaceMessage,

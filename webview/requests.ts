@@ -1,7 +1,12 @@
 // Requests to the extension: each gets the next numeric id and, later, one `reply`. The control
 // the user acted on (a card, a form) is the reply's target: it is busy while the request is out
 // and shows the reply's error, if any, next to itself.
-import { FromWebview, type ReplyMessage, type WebviewRequest } from './protocol.js';
+import {
+  FromWebview,
+  type LoadTranscripts,
+  type ReplyMessage,
+  type WebviewRequest,
+} from './protocol.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A request as a control builds it; `Requests.send` adds the id. */
@@ -34,6 +39,13 @@ export class Requests {
     target.sending();
     this.post(message as FromWebview);
     return true;
+  }
+
+  /** Posts a message that gets no reply (e.g. `loadTranscripts`), if it is well formed. */
+  notify(message: LoadTranscripts): void {
+    const parsed = FromWebview.safeParse(message);
+    if (parsed.success) this.post(parsed.data);
+    else console.warn('Airlock: not sending a malformed message', parsed.error.issues);
   }
 
   reply(reply: ReplyMessage): void {

@@ -1,11 +1,13 @@
 // The runs list: each run's status (with a working indicator while it runs), prompt and outcome,
-// its live output (streamed model text, tool calls and results) and its actions: open the trace,
-// cancel a running or paused run, continue an interrupted one.
+// its live output (streamed model text, the model's reasoning collapsed under "Thinking", tool
+// calls and results) and its actions: open the trace, cancel a running or paused run, continue
+// an interrupted one, retry one whose model call failed.
 import { ActionStatus, type RequestKind } from './action-status.js';
 import type { Ctx } from './context.js';
 import { button, h, replaceChildren } from './dom.js';
-import type { RunEvent } from '../host/protocol/events.js';
-import type { RunRow } from './protocol.js';
+import type { ApprovalEvent, RunEvent } from '../host/protocol/events.js';
+import { diffStats, parseUnifiedDiff } from './diff-parse.js';
+import type { RunRow, TranscriptMessage } from './protocol.js';
 import type { RequestBody } from './requests.js';
 
 type Status = RunRow['status'];
@@ -22,6 +24,8 @@ const STATUS_TEXT: Record<Status, string> = {
 /** Output lines kept per run; older ones scroll away. */
 const MAX_OUTPUT_ITEMS = 400;
 const MAX_TOOL_TEXT = 200;
+/** Transcripts asked for in one message (the list is newest first). */
+const MAX_TRANSCRIPTS = 20;
 
 function clip(text: string, max = MAX_TOOL_TEXT): string {
   const line = text.replace(/\s+/g, ' ').trim();
@@ -35,6 +39,76 @@ function compactJson(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+const str = (input: unknown, key: string): string | null => {
+  const v = input && typeof input === 'object' ? (input as Record<string, unknown>)[key] : null;
+  return typeof v === 'string' ? v : null;
+};
+
+const lineCount = (text: string): number =>
+  text === '' ? 0 : text.replace(/\n$/, '').split('\n').length;
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * A tool call as a sentence ("Edit src/greet.js (+1 −1)", "Read src/x.ts", "Search for "foo"",
+ * "Ask: Which greeting…"); unknown tools as their name and compact arguments.
+ */
+export function toolSentence(tool: string, input: unknown): string {
+  const path = str(input, 'path');
+  switch (tool) {
+    case 'read_file':
+      if (path) return `Read ${path}`;
+      break;
+    case 'list_files':
+      return `List ${path || 'the workspace'}${str(input, 'glob') ? ` (${str(input, 'glob')})` : ''}`;
+    case 'search_text': {
+      const query = str(input, 'query');
+      if (query !== null)
+        return `Search for "${clip(query, 80)}"${str(input, 'glob') ? ` in ${str(input, 'glob')}` : ''}`;
+      break;
+    }
+    case 'write_file': {
+      const content = str(input, 'content');
+      if (path && content !== null)
+        return `Write ${path} (${plural(lineCount(content), 'line', 'lines')})`;
+      break;
+    }
+    case 'edit_file': {
+      const before = str(input, 'old_string');
+      const after = str(input, 'new_string');
+      if (path && before !== null && after !== null)
+        return `Edit ${path} (+${lineCount(after)} −${lineCount(before)})`;
+      break;
+    }
+    case 'delete_file':
+      if (path) return `Delete ${path}`;
+      break;
+    case 'ask_user':
+    case 'ask_user_multi':
+    case 'confirm': {
+      const question = str(input, 'question') ?? str(input, 'prompt') ?? str(input, 'title');
+      if (question) return `Ask: ${clip(question, 120)}`;
+      break;
+    }
+  }
+  return `${tool} ${clip(compactJson(input))}`;
+}
+
+/** A gated file call, once its preview is known: "Create docs/a.md (3 lines)", "Edit … (+1 −1)". */
+function previewSentence(event: ApprovalEvent): string | null {
+  const p = event.preview;
+  if (!p) return null;
+  if (p.kind === 'delete') return `Delete ${p.path}`;
+  const { added, removed } = diffStats(parseUnifiedDiff(p.diff));
+  if (p.kind === 'create') return `Create ${p.path} (${plural(added, 'line', 'lines')})`;
+  return `Edit ${p.path} (+${added} −${removed})`;
+}
+
+/** A run whose model call failed: it kept its progress and resumes with no decision. */
+function retryable(row: RunRow): boolean {
+  return row.status === 'error' && row.reason === 'model_error';
 }
 
 /** A nested run's events belong to the run that drives it (`run~call~call`). */
@@ -54,7 +128,16 @@ class RunView {
   private readonly status: ActionStatus;
   /** The text node model deltas append to; null after a tool line. */
   private streaming: Text | null = null;
-  private shownStatus: Status | null = null;
+  /** The collapsed "Thinking" block reasoning deltas append to; null after anything else. */
+  private thinking: { text: Text; size: HTMLElement; chars: number } | null = null;
+  /** Status and reason the actions were rendered for. */
+  private shownActions: string | null = null;
+  /** Tool-call lines by call id, to say more once the gate's preview is known. */
+  private readonly calls = new Map<string, HTMLElement>();
+  /** Whether the output follows its end (false once the developer scrolls up). */
+  private follow = true;
+  /** The stored transcript: still to ask for, asked for, or shown (or not needed). */
+  transcript: 'needed' | 'asked' | 'done' = 'needed';
   row: RunRow;
 
   constructor(
@@ -69,6 +152,14 @@ class RunView {
       'aria-label': 'Run output',
       hidden: true,
     });
+    this.output.addEventListener(
+      'scroll',
+      () => {
+        const o = this.output;
+        this.follow = o.scrollHeight - o.scrollTop - o.clientHeight < 8;
+      },
+      { passive: true },
+    );
     this.section = h('section', { class: 'run', 'data-run-id': row.run_id }, [
       h('header', { class: 'run-head' }, [this.statusEl]),
       this.promptEl,
@@ -103,8 +194,9 @@ class RunView {
     this.messageEl.textContent = detail;
     this.messageEl.hidden = !detail;
     this.messageEl.title = row.reason;
-    if (this.shownStatus !== row.status) {
-      this.shownStatus = row.status;
+    const actions = `${row.status} ${row.reason}`;
+    if (this.shownActions !== actions) {
+      this.shownActions = actions;
       this.renderActions();
     }
   }
@@ -131,6 +223,13 @@ class RunView {
             'aria-label': `Continue run${label}`,
           })
         : null,
+      retryable(row)
+        ? button('Retry', send({ type: 'continueRun', run_id: row.run_id }, 'command'), {
+            class: 'primary',
+            title: 'Repeat the failed model call; nothing that already ran runs again.',
+            'aria-label': `Retry the failed model call of run${label}`,
+          })
+        : null,
     ]);
   }
 
@@ -138,15 +237,25 @@ class RunView {
     switch (event.type) {
       case 'delta':
         if (!event.text) return;
+        if (event.thinking) {
+          this.think(event.text);
+          return;
+        }
+        this.thinking = null;
         if (!this.streaming) {
           this.streaming = document.createTextNode('');
           this.push(h('p', { class: 'model-text' }, this.streaming));
         }
         this.streaming.appendData(event.text);
+        this.stick();
         return;
-      case 'tool_call':
-        this.line('call', 'arrow-right', `${event.tool} ${clip(compactJson(event.input))}`);
+      case 'tool_call': {
+        // A sentence; the raw arguments on hover.
+        const line = this.line('call', 'arrow-right', toolSentence(event.tool, event.input));
+        line.title = `${event.tool} ${clip(compactJson(event.input), 2000)}`;
+        this.calls.set(event.call_id, line);
         return;
+      }
       case 'tool_result':
         this.line(
           event.ok ? 'ok' : 'failed',
@@ -154,7 +263,14 @@ class RunView {
           `${event.tool}: ${clip(event.output)}`,
         );
         return;
-      case 'approval':
+      case 'approval': {
+        const sentence = previewSentence(event);
+        const call = this.calls.get(event.call_id);
+        const text = call?.lastChild;
+        if (sentence && text instanceof Text) text.data = sentence;
+        this.line('waiting', 'debug-pause', `Waiting for you: ${clip(event.prompt)}`);
+        return;
+      }
       case 'interaction':
         this.line('waiting', 'debug-pause', `Waiting for you: ${clip(event.prompt)}`);
         return;
@@ -166,11 +282,57 @@ class RunView {
           this.line('failed', 'error', clip(event.status.message));
         }
         this.streaming = null;
+        this.thinking = null;
         return;
       case 'start':
         this.streaming = null;
+        this.thinking = null;
         return;
     }
+  }
+
+  /** The model's reasoning: text in a collapsed "Thinking" block, never shown as its answer. */
+  private think(text: string): void {
+    if (!this.thinking) {
+      this.streaming = null;
+      const node = document.createTextNode('');
+      const size = h('span', { class: 'thinking-size' });
+      this.push(
+        h('details', { class: 'thinking' }, [
+          h('summary', {}, ['Thinking', size]),
+          h('p', { class: 'thinking-text' }, node),
+        ]),
+      );
+      this.thinking = { text: node, size, chars: 0 };
+    }
+    this.thinking.text.appendData(text);
+    this.thinking.chars += [...text].length;
+    this.thinking.size.textContent = ` (${this.thinking.chars} chars)`;
+    this.stick();
+  }
+
+  /**
+   * The stored transcript in place of what was shown (it holds all of it: every non-delta event
+   * is stored before it is sent); the tail when long, with a line saying how much was left out.
+   */
+  replay(message: TranscriptMessage): void {
+    this.transcript = 'done';
+    if (message.error) {
+      this.line('failed', 'error', `The earlier output could not be read: ${clip(message.error)}`);
+      return;
+    }
+    if (message.events.length === 0) return;
+    this.output.replaceChildren();
+    this.calls.clear();
+    this.streaming = null;
+    this.thinking = null;
+    if (message.omitted > 0)
+      this.line(
+        'note',
+        'ellipsis',
+        `${plural(message.omitted, 'earlier event', 'earlier events')} not shown (Open trace has them all).`,
+      );
+    for (const event of message.events) this.event(event);
   }
 
   /** A line the sidebar adds itself, e.g. the standing rule an "always" decision made. */
@@ -179,10 +341,13 @@ class RunView {
   }
 
   /** One line of the run's output: a codicon (decoration only: the text says it all) and text. */
-  private line(kind: string, icon: string, text: string): void {
+  private line(kind: string, icon: string, text: string): HTMLElement {
     this.streaming = null;
+    this.thinking = null;
     const glyph = h('span', { class: `codicon codicon-${icon}`, 'aria-hidden': 'true' });
-    this.push(h('p', { class: `tool-line ${kind}` }, [glyph, text]));
+    const el = h('p', { class: `tool-line ${kind}` }, [glyph, text]);
+    this.push(el);
+    return el;
   }
 
   private push(el: HTMLElement): void {
@@ -190,6 +355,12 @@ class RunView {
     this.output.append(el);
     while (this.output.childElementCount > MAX_OUTPUT_ITEMS)
       this.output.firstElementChild?.remove();
+    this.stick();
+  }
+
+  /** Keeps the end in view, unless the developer scrolled up to read. */
+  private stick(): void {
+    if (this.follow) this.output.scrollTop = this.output.scrollHeight;
   }
 }
 
@@ -223,6 +394,31 @@ export class RunsList {
     this.rows = [...rows];
     for (const row of rows) this.provisional.delete(row.run_id);
     this.render();
+    this.askTranscripts();
+  }
+
+  /** A run's stored events, asked for by askTranscripts. */
+  transcript(message: TranscriptMessage): void {
+    this.views.get(message.run_id)?.replay(message);
+  }
+
+  /**
+   * Asks once for the stored transcript of each listed run not seen from its start (after a
+   * reload every run): the most recent MAX_TRANSCRIPTS at a time.
+   */
+  private askTranscripts(): void {
+    const wanted: RunView[] = [];
+    for (const row of this.rows) {
+      const view = this.views.get(row.run_id);
+      if (view?.transcript === 'needed') wanted.push(view);
+      if (wanted.length >= MAX_TRANSCRIPTS) break;
+    }
+    if (wanted.length === 0) return;
+    for (const view of wanted) view.transcript = 'asked';
+    this.ctx.requests.notify({
+      type: 'loadTranscripts',
+      run_ids: wanted.map((v) => v.row.run_id),
+    });
   }
 
   event(event: RunEvent): void {
@@ -242,6 +438,8 @@ export class RunsList {
         },
         this.ctx,
       );
+      // Seen from its start: the live events are the whole transcript.
+      if (event.type === 'start') view.transcript = 'done';
       this.views.set(runId, view);
       this.render();
     }

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { resolveModel } from '../model/resolve.js';
 import type { Model } from '../model/model.js';
 import type { OutputEvent, ResumeMap, RunEvent } from '../protocol/events.js';
+import { retryable } from '../runtime/engine.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { parseRunState } from '../runtime/run-state.js';
 import { defaultDbPath, retentionOf } from '../settings.js';
@@ -102,7 +103,7 @@ async function compact(command: Extract<Command, { cmd: 'compact' }>, io: Io): P
     if (limited) {
       const dropped = store.compact(retention);
       io.stdout.write(
-        `Dropped ${dropped} finished run(s); paused and running runs are always kept.\n`,
+        `Dropped ${dropped} finished ${dropped === 1 ? 'run' : 'runs'}; paused and running runs are always kept.\n`,
       );
     } else {
       io.stdout.write('No retention limits (--keep-runs, --keep-days): every run is kept.\n');
@@ -219,6 +220,7 @@ async function drive(
     resolved ??= await resolveModel({
       model: modelName ?? settings.model,
       baseURL: command.baseURL ?? settings.baseURL,
+      onNotice: (message) => io.stderr(`airlock: ${one(message)}\n`),
     });
     return resolved.model;
   };
@@ -258,10 +260,14 @@ async function drive(
       resume = await decideInline(rl, io.stdout, store.pending(runId), proposal, shown);
       if (!Object.keys(resume).length) break;
     }
+    const db = dbFlag(command);
+    if (output.status.reason === 'model_error' && !command.json) {
+      io.stdout.write(
+        `Nothing is lost: the run kept its progress. Fix the cause above, then repeat the failed model call with:\n  airlock resume ${output.run_id}${db}\n`,
+      );
+    }
     if (exitCodeOf(output) === EXIT.paused && !command.json) {
       io.stdout.write('Paused. Decide with:\n');
-      // The hint must reach the same database: repeat --db when it was given.
-      const db = command.db ? ` --db ${shellQuote(command.db)}` : '';
       for (const p of store.pending(output.run_id)) {
         const how =
           p.kind === 'approval'
@@ -276,6 +282,11 @@ async function drive(
     await resolved?.close();
     store.close();
   }
+}
+
+/** A hint must reach the same database: ` --db FILE` when it was given, else nothing. */
+function dbFlag(command: Common): string {
+  return command.db ? ` --db ${shellQuote(command.db)}` : '';
 }
 
 function shellQuote(s: string): string {
@@ -295,19 +306,23 @@ async function listPending(command: Common, io: Io): Promise<number> {
   const store = await openStore(command, workspaceOf(command), io);
   try {
     const rows = store.pending();
-    const interrupted = store.listRuns().filter((r) => r.status === 'interrupted');
+    const runs = store.listRuns();
+    const interrupted = runs.filter((r) => r.status === 'interrupted');
+    const failed = runs.filter((r) => retryable(r));
     if (command.json) {
       io.stdout.write(
         `${JSON.stringify({
           approvals: rows.filter((r) => r.kind === 'approval').map((r) => r.event),
           interactions: rows.filter((r) => r.kind === 'interaction').map((r) => r.event),
           interrupted: interrupted.map((r) => r.run_id),
+          model_error: failed.map((r) => r.run_id),
         })}\n`,
       );
       return EXIT.success;
     }
-    if (!rows.length && !interrupted.length)
+    if (!rows.length && !interrupted.length && !failed.length)
       io.stdout.write('Nothing is waiting for a decision.\n');
+    const db = dbFlag(command);
     for (const r of rows) {
       const e = r.event as { prompt?: string; tool?: string };
       io.stdout.write(
@@ -315,7 +330,14 @@ async function listPending(command: Common, io: Io): Promise<number> {
       );
     }
     for (const r of interrupted) {
-      io.stdout.write(`${r.run_id}  interrupted  (continue with: airlock resume ${r.run_id})\n`);
+      io.stdout.write(
+        `${r.run_id}  interrupted  (continue with: airlock resume ${r.run_id}${db})\n`,
+      );
+    }
+    for (const r of failed) {
+      io.stdout.write(
+        `${r.run_id}  model_error  ${shownText(r.message, 400)}  (retry with: airlock resume ${r.run_id}${db})\n`,
+      );
     }
     return EXIT.success;
   } finally {
@@ -332,10 +354,17 @@ async function listRuns(command: Common, io: Io): Promise<number> {
       return EXIT.success;
     }
     if (!runs.length) io.stdout.write('No runs yet. Start one with `airlock run "PROMPT"`.\n');
+    const db = dbFlag(command);
     for (const r of runs) {
       const waiting = r.pending ? `  ${r.pending} pending` : '';
+      const next =
+        r.status === 'interrupted'
+          ? `  (continue with: airlock resume ${r.run_id}${db})`
+          : retryable(r)
+            ? `  (retry with: airlock resume ${r.run_id}${db})`
+            : '';
       io.stdout.write(
-        `${r.run_id}  ${r.status.padEnd(11)} ${r.reason.padEnd(24)} ${r.updated_at}${waiting}  ${shownText(r.prompt ?? '', 60)}\n`,
+        `${r.run_id}  ${r.status.padEnd(11)} ${r.reason.padEnd(24)} ${r.updated_at}${waiting}  ${shownText(r.prompt ?? '', 60)}${next}\n`,
       );
     }
     return EXIT.success;

@@ -138,8 +138,24 @@ export function formatInteraction(out: Out, e: InteractionEvent): string {
   return lines.join('\n');
 }
 
-/** Prints one event as it happens; model text streams inline. */
-export function printEvent(out: Out, e: RunEvent, state: { midLine: boolean }): void {
+/** Where the transcript is between events. */
+export interface PrintState {
+  midLine: boolean;
+  /** Characters of the model's reasoning so far while it streams; undefined otherwise. */
+  thinking?: number | undefined;
+}
+
+/**
+ * Prints one event as it happens; model text streams inline. The model's reasoning is never
+ * printed: one dim line `thinking… (N chars)` stands for it (`show --json` has it whole).
+ */
+export function printEvent(out: Out, e: RunEvent, state: PrintState): void {
+  const thinking = e.type === 'delta' && e.thinking === true;
+  if (state.thinking !== undefined && !thinking) {
+    out.write(`${dim(out, ` (${plural(state.thinking, 'char', 'chars')})`)}\n`);
+    state.thinking = undefined;
+    state.midLine = false;
+  }
   const line = (text: string) => {
     if (state.midLine) out.write('\n');
     state.midLine = false;
@@ -155,6 +171,17 @@ export function printEvent(out: Out, e: RunEvent, state: { midLine: boolean }): 
       );
       return;
     case 'delta':
+      if (e.thinking) {
+        if (!e.text) return;
+        if (state.thinking === undefined) {
+          if (state.midLine) out.write('\n');
+          out.write(dim(out, 'thinking…'));
+          state.midLine = true;
+          state.thinking = 0;
+        }
+        state.thinking += [...e.text].length;
+        return;
+      }
       // Streamed as it comes: each control is escaped on its own, so a sequence split over two
       // deltas is as visible as a whole one.
       out.write(many(e.text));

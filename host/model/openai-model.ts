@@ -1,14 +1,21 @@
 // The one Model implementation: Chat Completions over the `openai` package, streamed, with
-// tool calls. Retries (429/5xx/timeouts, with backoff) are the client's own; this file turns
-// what is left into a ModelError that says what to fix.
-import { createHash } from 'node:crypto';
+// tool calls. Retries before the reply starts (429/5xx/timeouts, with backoff) are the client's
+// own; a reply cut mid-stream is retried here (nothing of it has run yet), a request option the
+// endpoint refuses is dropped for that endpoint, and what is left becomes a ModelError that
+// quotes the server and says what to fix.
 import OpenAI, { APIError } from 'openai';
+import {
+  droppedOptions,
+  dropOption,
+  refusedOption,
+  type OptionalRequestOption,
+} from './endpoint-capabilities.js';
+import { serverExplanation } from './error-text.js';
 import {
   byteSize,
   DEFAULT_MODEL_LIMITS,
   ModelError,
   settingHint,
-  tooManyToolCalls,
   type Model,
   type ModelChunk,
   type ModelLimits,
@@ -17,41 +24,55 @@ import {
   type ModelTurn,
   type ModelErrorKind,
 } from './model.js';
+import { ReplyAssembler, type AssembledCall } from './stream-assembly.js';
 
-type ChatCompletionChunk = OpenAI.Chat.Completions.ChatCompletionChunk;
 type ChatCompletionTool = OpenAI.Chat.Completions.ChatCompletionTool;
 
 export interface OpenAIChatModelOptions {
   model: string;
   baseURL?: string;
   apiKey?: string;
+  /** Retries of a failed request (the client's, before the reply starts) and of a reply cut
+   * mid-stream (this model's); default 3. */
   maxRetries?: number;
   /** Time allowed until the response starts, and between two streamed chunks; a request's
    * `limits.timeoutMs` overrides it. */
   timeoutMs?: number;
   /** Where missing baseURL/apiKey come from (OPENAI_BASE_URL, OPENAI_API_KEY); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * One line for the developer about what the client learnt or did (an option the endpoint
+   * refused and is no longer sent, a retry of a cut reply). Default: a line on stderr, which the
+   * editor's output channel shows for the host and the `airlock` CLI prints.
+   */
+  onNotice?: (message: string) => void;
+  /** Wait before retry `n` (1, 2, …) of a reply cut mid-stream; default backoff 0.5 s, 1 s, 2 s, … */
+  retryDelayMs?: (n: number) => number;
+  /** After the finish chunk, how long to wait for a trailing usage chunk or the end; default 2 s. */
+  finishIdleMs?: number;
 }
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 // Local servers can take a while to load a model before the first byte.
 const DEFAULT_TIMEOUT_MS = DEFAULT_MODEL_LIMITS.timeoutMs;
+const DEFAULT_FINISH_IDLE_MS = 2000;
 const FIX_KEY =
   "Set a valid key: `airlock` CLI reads OPENAI_API_KEY; in VS Code run 'Airlock: Set API Key'.";
 const FIX_MODEL =
   'Choose a model the endpoint serves: AIRLOCK_MODEL for the CLI, the airlock.model setting in VS Code.';
+const FIX_BASE_URL =
+  'the base URL is right (OPENAI_BASE_URL for the CLI, the airlock.baseURL setting in VS Code)';
 
 const FIX_TIMEOUT =
   '`--timeout SECONDS` for the `airlock` CLI (or "requestTimeout" in its config.json), the airlock.requestTimeout setting in VS Code';
 
-interface PartialCall {
-  id: string;
-  name: string;
-  /** Kept only while within maxArgumentBytes; emptied once the call is too large. */
-  arguments: string;
-  /** Bytes of arguments the model sent for this call, kept or not. */
-  bytes: number;
-}
+/** How one attempt at the reply ended, when it did not end in a turn or a ModelError. */
+type Outcome =
+  | { kind: 'turn'; turn: ModelTurn }
+  /** The endpoint refused a request option Airlock can do without. */
+  | { kind: 'refused'; option: OptionalRequestOption; why: string; error: ModelError }
+  /** The reply was cut (a dropped connection, an error event mid-stream): worth another try. */
+  | { kind: 'retry'; why: string; error: ModelError };
 
 export class OpenAIChatModel implements Model {
   readonly name: string;
@@ -60,6 +81,9 @@ export class OpenAIChatModel implements Model {
   private readonly apiKey: string;
   private readonly maxRetries: number;
   private readonly timeoutMs: number;
+  private readonly notice: (message: string) => void;
+  private readonly retryDelayMs: (n: number) => number;
+  private readonly finishIdleMs: number;
 
   constructor(opts: OpenAIChatModelOptions) {
     const env = opts.env ?? process.env;
@@ -67,6 +91,10 @@ export class OpenAIChatModel implements Model {
     this.baseURL = opts.baseURL || env.OPENAI_BASE_URL || DEFAULT_BASE_URL;
     this.maxRetries = opts.maxRetries ?? 3;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.notice =
+      opts.onNotice ?? ((message) => void process.stderr.write(`airlock: ${message}\n`));
+    this.retryDelayMs = opts.retryDelayMs ?? backoff;
+    this.finishIdleMs = opts.finishIdleMs ?? DEFAULT_FINISH_IDLE_MS;
     const key = opts.apiKey || env.OPENAI_API_KEY;
     if (!key && !isLoopback(this.baseURL)) {
       throw new ModelError(
@@ -94,24 +122,54 @@ export class OpenAIChatModel implements Model {
   ): AsyncGenerator<ModelChunk, ModelTurn> {
     signal?.throwIfAborted();
     const limits = this.limitsOf(request);
+    // What the developer has seen: a retried reply streams again, and only what is new shows.
+    const shown = { text: new ShownText(), reasoning: new ShownText() };
+    const refused = new Set<OptionalRequestOption>();
+    for (let retries = 0; ;) {
+      shown.text.restart();
+      shown.reasoning.restart();
+      const outcome = yield* this.attempt(request, limits, shown, signal);
+      if (outcome.kind === 'turn') return outcome.turn;
+      if (outcome.kind === 'refused') {
+        // Asked once without it; a second refusal of the same option is an error like any other.
+        if (refused.has(outcome.option)) throw outcome.error;
+        refused.add(outcome.option);
+        if (dropOption(this.baseURL, outcome.option)) {
+          this.notice(
+            `The model endpoint at ${this.where()} refused the request option \`${outcome.option}\` ` +
+              `(${clip(this.scrub(outcome.why), 200)}); Airlock no longer sends it to this endpoint.`,
+          );
+        }
+        continue;
+      }
+      if (retries >= this.maxRetries) throw outcome.error;
+      retries++;
+      this.notice(
+        `The reply from the model endpoint at ${this.where()} was cut mid-stream ` +
+          `(${clip(this.scrub(outcome.why), 200)}); nothing of it ran. Retrying (${retries} of ${this.maxRetries}).`,
+      );
+      await sleep(this.retryDelayMs(retries), signal);
+    }
+  }
+
+  /** One request and its streamed reply. */
+  private async *attempt(
+    request: ModelRequest,
+    limits: ModelLimits,
+    shown: { text: ShownText; reasoning: ShownText },
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<ModelChunk, Outcome> {
     // Our own controller and fetch: the client's timeout stops at the response headers and is
     // retried, so a guard times the wait for headers and for every body read, and counts the
     // bytes on the wire, aborting the request itself (an aborted request is not retried).
     const ctl = new AbortController();
     const onAbort = (): void => ctl.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const guard = new ReplyGuard(limits, () => ctl.abort());
-    let text = '';
-    /** Bytes of text and kept tool arguments: bounded by maxOutputBytes. */
-    let kept = 0;
-    const keep = (bytes: number): void => {
-      kept += bytes;
-      if (kept > limits.maxOutputBytes) throw this.tooMuchOutput(limits.maxOutputBytes);
-    };
-    const calls = new Map<number, PartialCall>();
-    let usage = { prompt_tokens: 0, completion_tokens: 0 };
-    let sawChoice = false;
-    let finish: string | null = null;
+    const guard = new ReplyGuard(limits, () => ctl.abort(), this.finishIdleMs);
+    const reply = new ReplyAssembler(limits, () => this.tooMuchOutput(limits.maxOutputBytes));
+    const omitted = droppedOptions(this.baseURL);
+    const sent: OptionalRequestOption[] = omitted.has('stream_options') ? [] : ['stream_options'];
+    let started = false;
     try {
       const tools: ChatCompletionTool[] = request.tools.map((t) => ({
         type: 'function',
@@ -125,67 +183,37 @@ export class OpenAIChatModel implements Model {
       const stream = await client.chat.completions.create(
         {
           model: this.name,
+          // As stored: provider fields on the messages (reasoning_content, extra_content, …) go
+          // back to the endpoint verbatim.
           messages: request.messages,
           stream: true,
-          stream_options: { include_usage: true },
+          ...(sent.includes('stream_options') ? { stream_options: { include_usage: true } } : {}),
           ...(tools.length > 0 ? { tools } : {}),
         },
         { signal: ctl.signal },
       );
+      started = true;
       for await (const raw of stream) {
-        const chunk = raw as Partial<ChatCompletionChunk> | null;
-        if (!chunk || typeof chunk !== 'object')
+        if (!raw || typeof raw !== 'object' || Array.isArray(raw))
           throw this.garbled('a stream chunk that is not an object');
-        if (chunk.usage) {
-          usage = {
-            prompt_tokens: chunk.usage.prompt_tokens ?? 0,
-            completion_tokens: chunk.usage.completion_tokens ?? 0,
-          };
-        }
-        const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-        if (!choice) continue; // the usage chunk has no choices
-        sawChoice = true;
-        finish = choice.finish_reason ?? finish;
-        const delta = choice.delta ?? {};
-        if (typeof delta.content === 'string' && delta.content.length > 0) {
-          keep(Buffer.byteLength(delta.content));
-          text += delta.content;
-          // The guard times only reads from the network: a slow consumer is not a stalled server.
-          yield { type: 'delta', text: delta.content };
-        }
-        (delta.tool_calls ?? []).forEach((tc, i) => {
-          // Some servers omit `index`; fall back to the position in this delta.
-          const index = typeof tc.index === 'number' ? tc.index : i;
-          let call = calls.get(index);
-          if (!call) {
-            // Cut as soon as the turn has one call too many: none of them will run anyway.
-            if (calls.size >= limits.maxToolCalls)
-              throw tooManyToolCalls(null, limits.maxToolCalls);
-            call = { id: '', name: '', arguments: '', bytes: 0 };
-            calls.set(index, call);
-          }
-          if (tc.id) call.id = tc.id;
-          if (tc.function?.name) call.name = tc.function.name;
-          const piece = tc.function?.arguments;
-          if (piece) {
-            const bytes = Buffer.byteLength(piece);
-            call.bytes += bytes;
-            if (call.bytes <= limits.maxArgumentBytes) {
-              keep(bytes);
-              call.arguments += piece;
-            } else if (call.arguments) {
-              // Too large for one call: drop what was kept; the engine refuses the call.
-              kept -= call.bytes - bytes;
-              call.arguments = '';
-            }
-          }
-        });
+        const view = reply.push(raw as unknown as Record<string, unknown>);
+        // The reply is complete: wait only briefly for a trailing usage chunk or the end.
+        if (reply.finish) guard.finishing();
+        // The guard times only reads from the network: a slow consumer is not a stalled server.
+        const text = shown.text.push(view.text);
+        if (text) yield { type: 'delta', text };
+        const reasoning = shown.reasoning.push(view.reasoning);
+        if (reasoning) yield { type: 'reasoning', text: reasoning };
       }
     } catch (err) {
       if (err instanceof ModelError) throw err;
       if (signal?.aborted) signal.throwIfAborted();
-      if (guard.cut) throw this.cutError(guard, limits);
-      throw this.toModelError(err, limits.timeoutMs);
+      if (guard.cut === 'stalled' || guard.cut === 'flooded') throw this.cutError(guard, limits);
+      if (guard.cut !== 'ended') {
+        const outcome = this.failedAttempt(err, started, sent, guard, limits);
+        if (outcome) return outcome;
+        throw this.toModelError(err, limits.timeoutMs, guard.errorBody);
+      }
     } finally {
       guard.stop();
       ctl.abort(); // whatever ended the loop, the request ends here too
@@ -193,14 +221,76 @@ export class OpenAIChatModel implements Model {
     }
     // The client ends an aborted stream quietly; make that visible.
     if (signal?.aborted) signal.throwIfAborted();
-    if (guard.cut) throw this.cutError(guard, limits);
-    if (!sawChoice) {
+    if (guard.cut === 'stalled' || guard.cut === 'flooded') throw this.cutError(guard, limits);
+    if (!reply.finish && !guard.sawDone && reply.hasIncompleteCall()) {
+      // Closed without a finish chunk or [DONE], a tool call's arguments unfinished: a fragment.
+      return this.cutReply('the stream ended in the middle of a tool call');
+    }
+    if (!reply.sawChoice) {
       throw this.garbled('a response with no choices');
     }
-    const toolCalls = [...calls.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([index, c]) => this.checkCall(c, index, finish, limits.maxArgumentBytes));
-    return { text, toolCalls, usage };
+    const toolCalls = reply.toolCalls((c, position) =>
+      this.checkCall(c, position, reply.finish, limits.maxArgumentBytes),
+    );
+    const turn: ModelTurn = { text: reply.text, toolCalls, usage: reply.usage };
+    if (reply.reasoning) turn.reasoning = reply.reasoning;
+    if (Object.keys(reply.extra).length > 0) turn.extra = reply.extra;
+    return { kind: 'turn', turn };
+  }
+
+  /** A failure worth handling here rather than reporting: a refused option, a cut reply. */
+  private failedAttempt(
+    err: unknown,
+    started: boolean,
+    sent: OptionalRequestOption[],
+    guard: ReplyGuard,
+    limits: ModelLimits,
+  ): Outcome | null {
+    if (err instanceof APIError && err.status !== undefined) {
+      const body = guard.errorBody ?? JSON.stringify(err.error ?? '');
+      const option = refusedOption(err.status, body, sent);
+      if (!option) return null;
+      const why = serverExplanation(body) ?? `${err.status}`;
+      const error = this.toModelError(err, limits.timeoutMs, guard.errorBody);
+      return { kind: 'refused', option, why: `${err.status}: ${why}`, error };
+    }
+    if (!started || err instanceof SyntaxError) return null;
+    if (err instanceof APIError && !(err instanceof OpenAI.APIConnectionError)) {
+      // An error event inside an otherwise successful stream (OpenRouter: the upstream provider
+      // failed mid-generation). Worth another try unless it says the request itself is wrong.
+      const error = this.toModelError(err, limits.timeoutMs);
+      const code = (err.error as { code?: unknown } | undefined)?.code ?? err.code;
+      const numeric = typeof code === 'number' ? code : Number(code);
+      const requestFault =
+        Number.isInteger(numeric) &&
+        numeric >= 400 &&
+        numeric < 500 &&
+        numeric !== 408 &&
+        numeric !== 429;
+      if (requestFault) return null;
+      return { kind: 'retry', why: serverExplanation(err.error) ?? 'an error event', error };
+    }
+    // The body stopped mid-stream: the connection was dropped (undici: "terminated").
+    const cause =
+      err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    return this.cutReply(`${err instanceof Error ? err.message : String(err)}${cause}`);
+  }
+
+  private cutReply(why: string): Outcome {
+    const tries =
+      this.maxRetries > 0
+        ? ` (tried ${this.maxRetries + 1} ${this.maxRetries + 1 === 1 ? 'time' : 'times'})`
+        : '';
+    return {
+      kind: 'retry',
+      why,
+      error: new ModelError(
+        `The connection to the model endpoint at ${this.where()} was cut mid-reply${tries} ` +
+          `(${clip(this.scrub(why), 200)}); nothing of the reply ran. Check the network and that the ` +
+          `server is up (for a local server, its logs), then try again; if it keeps happening, check that ${FIX_BASE_URL}.`,
+        'connection',
+      ),
+    };
   }
 
   private limitsOf(request: ModelRequest): ModelLimits {
@@ -218,8 +308,8 @@ export class OpenAIChatModel implements Model {
   }
 
   private checkCall(
-    call: PartialCall,
-    index: number,
+    call: AssembledCall,
+    _position: number,
     finish: string | null,
     maxArgumentBytes: number,
   ): ModelToolCall {
@@ -242,27 +332,32 @@ export class OpenAIChatModel implements Model {
         'malformed',
       );
     }
-    // A stable fallback id: some servers send none, and ids key approvals downstream.
-    const id =
-      call.id ||
-      `call_${index}_${createHash('sha256')
-        .update(call.name + args)
-        .digest('hex')
-        .slice(0, 12)}`;
-    return { id, name: call.name, arguments: args, ...(tooLarge ? { tooLarge: call.bytes } : {}) };
+    // An empty id is filled in (and repeated ids told apart) by the assembler.
+    return {
+      id: call.id,
+      name: call.name,
+      arguments: args,
+      ...(tooLarge ? { tooLarge: call.bytes } : {}),
+      ...(Object.keys(call.extra).length > 0 ? { extra: call.extra } : {}),
+    };
   }
 
-  private toModelError(err: unknown, timeoutMs = this.timeoutMs): ModelError {
+  private toModelError(err: unknown, timeoutMs = this.timeoutMs, errorBody?: string): ModelError {
     const at = this.where();
     // The client may stop early (e.g. `x-should-retry: false`), so say "up to".
     const tries =
       this.maxRetries > 0
         ? ` (retried up to ${this.maxRetries} ${this.maxRetries === 1 ? 'time' : 'times'})`
         : '';
+    // The server's own words, whatever the shape of its body (the client keeps only `error`).
     const detail = (e: APIError): string => {
-      const body = e.error as { message?: unknown } | undefined;
-      const msg = typeof body?.message === 'string' ? body.message : e.message;
-      return msg ? ` The server said: "${clip(this.scrub(msg), 300).replace(/\.$/, '')}".` : '';
+      const said =
+        (errorBody !== undefined ? serverExplanation(errorBody) : undefined) ??
+        serverExplanation(e.error) ??
+        (e.message && !/\(no (status code or )?body\)/.test(e.message)
+          ? e.message.replace(/^\d{3} /, '')
+          : undefined);
+      return said ? ` The server said: "${clip(this.scrub(said), 300).replace(/\.$/, '')}".` : '';
     };
     const make = (kind: ModelErrorKind, msg: string): ModelError => new ModelError(msg, kind);
     // Timeout is a subclass of connection error: check it first.
@@ -273,17 +368,21 @@ export class OpenAIChatModel implements Model {
       return make(
         'connection',
         `Could not connect to the model endpoint at ${at}${tries}${cause}. Check that the server is running ` +
-          'and the base URL is right (OPENAI_BASE_URL for the CLI, the base URL setting in VS Code).',
+          `and ${FIX_BASE_URL}.`,
       );
     }
     if (err instanceof OpenAI.AuthenticationError) {
-      return make('auth', `The model endpoint at ${at} rejected the API key (401). ${FIX_KEY}`);
+      return make(
+        'auth',
+        `The model endpoint at ${at} rejected the API key (401).${detail(err)} ${FIX_KEY}`,
+      );
     }
     if (err instanceof OpenAI.PermissionDeniedError) {
       return make(
         'auth',
         `The model endpoint at ${at} refused access to model "${this.name}" (403): the API key lacks ` +
-          `permission for it.${detail(err)} Use a key with access, or choose another model: AIRLOCK_MODEL / airlock.model.`,
+          `permission for it.${detail(err)} Use a key with access (OPENAI_API_KEY, or 'Airlock: Set API Key'), ` +
+          'or choose another model: AIRLOCK_MODEL / airlock.model.',
       );
     }
     if (err instanceof OpenAI.RateLimitError) {
@@ -300,29 +399,31 @@ export class OpenAIChatModel implements Model {
     if (err instanceof OpenAI.NotFoundError) {
       return make(
         'bad_request',
-        `The model endpoint at ${at} has no model "${this.name}" (404). ${FIX_MODEL} If the name is right, ` +
-          `check that the base URL is the API root (usually ending in /v1).${detail(err)}`,
+        `The model endpoint at ${at} has no model "${this.name}" (404).${detail(err)} ${FIX_MODEL} If the name ` +
+          `is right, check that ${FIX_BASE_URL}: the API root, usually ending in /v1.`,
       );
     }
     if (err instanceof OpenAI.InternalServerError) {
       return make(
         'server',
-        `The model endpoint at ${at} failed with a server error (${err.status})${tries}. Try again later; for ` +
-          `a local server, check its logs.${detail(err)}`,
+        `The model endpoint at ${at} failed with a server error (${err.status})${tries}.${detail(err)} Try ` +
+          'again later; for a local server, check its logs.',
       );
     }
     if (err instanceof OpenAI.APIError && err.status === undefined) {
       // An `error` object sent inside an otherwise successful stream.
       return make(
         'server',
-        `The model endpoint at ${at} reported an error mid-reply.${detail(err)} Try again.`,
+        `The model endpoint at ${at} reported an error mid-reply${this.maxRetries > 0 ? tries : ''}.${detail(err)} ` +
+          'Nothing of the reply ran. Try again.',
       );
     }
     if (err instanceof OpenAI.APIError) {
       return make(
         'bad_request',
         `The model endpoint at ${at} rejected the request (${err.status}).${detail(err)} The model ` +
-          `"${this.name}" may not support streaming tool calls. ${FIX_MODEL}`,
+          `"${this.name}" may not support streaming tool calls, or the endpoint may not be the one meant. ` +
+          `${FIX_MODEL} Check that ${FIX_BASE_URL}.`,
       );
     }
     if (err instanceof SyntaxError) return this.garbled('a stream that is not valid JSON');
@@ -357,7 +458,7 @@ export class OpenAIChatModel implements Model {
   private garbled(what: string): ModelError {
     return new ModelError(
       `The model endpoint at ${this.where()} sent ${what}, which is not an OpenAI-compatible chat completion. ` +
-        'Check that the base URL points at an OpenAI-compatible API (OPENAI_BASE_URL / the base URL setting).',
+        `Check that the base URL points at an OpenAI-compatible API (OPENAI_BASE_URL for the CLI, the airlock.baseURL setting in VS Code).`,
       'malformed',
     );
   }
@@ -401,26 +502,98 @@ function lower(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
+/** Exponential backoff with jitter for retry `n` of a cut reply: ~0.5 s, 1 s, 2 s, … up to 8 s. */
+function backoff(n: number): number {
+  const base = Math.min(8000, 500 * 2 ** (n - 1));
+  return Math.round(base * (0.75 + Math.random() * 0.25));
+}
+
+/** Waits `ms`, or rejects as soon as the signal aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(
+        signal?.reason instanceof Error ? signal.reason : new DOMException('Aborted', 'AbortError'),
+      );
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * What of one stream (text or reasoning) the developer has been shown, across retries of a cut
+ * reply: a retry streams the reply again from its start, and only the part past what was shown
+ * is passed on. A retry that says something else starts on a new line.
+ */
+class ShownText {
+  private shown = '';
+  private current = '';
+  private diverged = false;
+
+  restart(): void {
+    this.current = '';
+    this.diverged = false;
+  }
+
+  push(piece: string): string {
+    if (!piece) return '';
+    this.current += piece;
+    if (this.diverged) {
+      this.shown += piece;
+      return piece;
+    }
+    if (this.shown.startsWith(this.current)) return '';
+    if (this.current.startsWith(this.shown)) {
+      const out = this.current.slice(this.shown.length);
+      this.shown = this.current;
+      return out;
+    }
+    this.diverged = true;
+    const out = `\n${this.current}`;
+    this.shown += out;
+    return out;
+  }
+}
+
 /** Statuses whose response has no body (a Response with one cannot be built). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+/** Bytes of an error response kept to quote the server: its explanation is near the start. */
+const ERROR_BODY_CAP = 64 * 1024;
 
 /**
  * One reply's watchdog. Its `fetch` times every wait on the endpoint (for the headers, then for
  * each body read) against `timeoutMs`, and counts the bytes on the wire: a reply that floods
  * (far past maxOutputBytes in all, or one server-sent event larger than any real chunk, which
  * the client would buffer whole) is cut. Either way it aborts the request through `abort`.
+ * Once the reply is complete (its finish chunk, or `data: [DONE]`), a read waits only
+ * `finishIdleMs` before the reply is taken as ended: some servers never close the stream. It
+ * also keeps the body of an error response, which the client reduces to its `error` key.
  */
 class ReplyGuard {
-  cut: 'stalled' | 'flooded' | null = null;
+  cut: 'stalled' | 'flooded' | 'ended' | null = null;
   gotHeaders = false;
+  /** `data: [DONE]` went by on the wire. */
+  sawDone = false;
+  /** The body of the last error response, as sent. */
+  errorBody: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private finished = false;
+  private reading = false;
   private readonly wireCap: number;
   private readonly eventCap: number;
 
   constructor(
     private readonly limits: ModelLimits,
     private readonly abort: () => void,
+    private readonly finishIdleMs: number,
   ) {
     const unit = Math.max(limits.maxOutputBytes, limits.maxArgumentBytes);
     // Server-sent events wrap every few bytes of text in a ~200-byte JSON chunk.
@@ -439,15 +612,25 @@ class ReplyGuard {
     }
     this.gotHeaders = true;
     if (!res.body || NULL_BODY.has(res.status)) return res;
+    if (!res.ok) {
+      this.errorBody = await this.readCapped(res.body);
+      return new Response(this.errorBody, {
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
+      });
+    }
     const reader = res.body.getReader();
     const meter = this.meter();
     const body = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
+        this.reading = true;
         this.arm(); // waiting on the endpoint for the next bytes
         let step: ReadableStreamReadResult<Uint8Array>;
         try {
           step = await reader.read();
         } finally {
+          this.reading = false;
           this.disarm();
         }
         if (step.done) return controller.close();
@@ -467,6 +650,13 @@ class ReplyGuard {
     });
   };
 
+  /** The reply is complete: from now on, a silent endpoint means it has ended. */
+  finishing(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.reading) this.arm(); // the read under way gets the short wait too
+  }
+
   stop(): void {
     this.stopped = true;
     this.disarm();
@@ -475,7 +665,10 @@ class ReplyGuard {
   private arm(): void {
     clearTimeout(this.timer);
     if (this.stopped || this.cut) return;
-    this.timer = setTimeout(() => this.trip('stalled'), this.limits.timeoutMs);
+    const [ms, why] = this.finished
+      ? [Math.min(this.finishIdleMs, this.limits.timeoutMs), 'ended' as const]
+      : [this.limits.timeoutMs, 'stalled' as const];
+    this.timer = setTimeout(() => this.trip(why), ms);
   }
 
   private disarm(): void {
@@ -483,19 +676,49 @@ class ReplyGuard {
     this.timer = undefined;
   }
 
-  private trip(why: 'stalled' | 'flooded'): void {
+  private trip(why: 'stalled' | 'flooded' | 'ended'): void {
     if (this.cut || this.stopped) return;
     this.cut = why;
     this.disarm();
     this.abort();
   }
 
-  /** A counter for one response body: true once it passed a cap. */
+  private async readCapped(stream: ReadableStream<Uint8Array>): Promise<string> {
+    const reader = stream.getReader();
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for (;;) {
+        this.arm();
+        const step = await reader.read().finally(() => this.disarm());
+        if (step.done) break;
+        parts.push(step.value);
+        size += step.value.length;
+        if (size >= ERROR_BODY_CAP) {
+          void reader.cancel().catch(() => undefined);
+          break;
+        }
+      }
+    } catch {
+      // what arrived is what there is to quote
+    }
+    return Buffer.concat(parts).subarray(0, ERROR_BODY_CAP).toString('utf8');
+  }
+
+  /** A counter for one response body: true once it passed a cap. Also watches for [DONE]. */
   private meter(): (bytes: Uint8Array) => boolean {
     let total = 0;
     let event = 0; // bytes since the last blank line (the end of a server-sent event)
     let lineEmpty = true;
     let prev = 0;
+    let line = ''; // the start of the current line, enough to recognise `data: [DONE]`
+    const endLine = (): void => {
+      if (/^data: ?\[DONE\]/.test(line)) {
+        this.sawDone = true;
+        this.finishing();
+      }
+      line = '';
+    };
     return (bytes) => {
       total += bytes.length;
       if (total > this.wireCap) return true;
@@ -506,9 +729,18 @@ class ReplyGuard {
           if (!(b === 0x0a && prev === 0x0d)) {
             if (lineEmpty) event = 0;
             lineEmpty = true;
+            endLine();
           }
-        } else lineEmpty = false;
+        } else {
+          lineEmpty = false;
+          if (line.length < 16) line += String.fromCharCode(b);
+        }
         prev = b;
+      }
+      // `data: [DONE]` as the very last bytes, without a newline after it.
+      if (/^data: ?\[DONE\]$/.test(line)) {
+        this.sawDone = true;
+        this.finishing();
       }
       return event > this.eventCap;
     };

@@ -8,6 +8,11 @@ export interface ResolveModelOptions {
   model?: string;
   baseURL?: string;
   apiKey?: string;
+  /**
+   * One line for the developer about the endpoint, e.g. "stream_options dropped for this
+   * endpoint": the editor's host writes it to the output channel, the CLI to stderr.
+   */
+  onNotice?: (message: string) => void;
 }
 
 export async function resolveModel(
@@ -20,7 +25,13 @@ export async function resolveModel(
   const name = opts.model || env.AIRLOCK_MODEL || (!apiKey && !baseURL ? 'demo' : 'gpt-4o-mini');
   if (name === 'demo') return startDemoModel();
   return {
-    model: new OpenAIChatModel({ model: name, baseURL, apiKey, env }),
+    model: new OpenAIChatModel({
+      model: name,
+      baseURL,
+      apiKey,
+      env,
+      ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
+    }),
     close: async () => undefined,
   };
 }

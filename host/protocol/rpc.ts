@@ -121,7 +121,7 @@ export const Resume = request(
   'airlock/resume',
   z.object({ run_id: RunId, resume: ResumeMap }).strict(),
   z.object({ run_id: RunId }),
-  'Resumes a paused or interrupted run with decisions and answers; refused (nothing runs) when a value does not fit.',
+  'Resumes a paused, interrupted or model_error run with decisions and answers (none: continue or retry); refused (nothing runs) when a value does not fit.',
 );
 
 export const CancelRun = request(

@@ -1,9 +1,9 @@
 // `Agent({...})` and direct tool runs: configuration around the shared run loop.
 import type { ResumeMap } from '../protocol/events.js';
-import type { Model, ModelLimits } from '../model/model.js';
+import { ModelError, type Model, type ModelLimits } from '../model/model.js';
 import type { Store } from '../store/store.js';
 import { SqlJsStore } from '../store/sqljs-store.js';
-import { execute, type EngineConfig } from './engine.js';
+import { execute, retryable, type EngineConfig } from './engine.js';
 import { newRunId } from './ids.js';
 import { DEFAULT_PROTECTED_PATHS, type Policy } from './policy.js';
 import { DEFAULT_REDACTION, Redactor, type RedactionConfig } from './redact.js';
@@ -182,7 +182,12 @@ export function agentTool(agent: Agent, store: () => Promise<Store>, options: As
       opened ??= await store();
       const id = childId(ctx.runId, ctx.callId);
       const existing = opened.getRun(id);
-      if (existing && ['success', 'error', 'cancelled'].includes(existing.row.status)) {
+      // A nested run that failed on a model call is live: it resumes below, repeating that call.
+      if (
+        existing &&
+        ['success', 'error', 'cancelled'].includes(existing.row.status) &&
+        !retryable(existing.row)
+      ) {
         // Finished before this run recorded it (a crash in between): its result stands.
         const state = parseRunState(existing.state, id);
         ctx.reportUsage(id, state.usage);
@@ -199,6 +204,13 @@ export function agentTool(agent: Agent, store: () => Promise<Store>, options: As
       ctx.reportUsage(id, output.usage);
       if (output.status.code === 'success') return output.output ?? '';
       if (output.pending.length) throw new NestedPause(id, output.pending, events);
+      if (output.status.reason === 'model_error') {
+        // This run ends `model_error` too; its retry resumes the nested run (see runHandler).
+        throw new ModelError(
+          `The nested agent ${agent.name} stopped: ${output.status.message}`,
+          'connection',
+        );
+      }
       throw new ToolError(`The nested agent ${agent.name} stopped: ${output.status.message}`);
     },
   });

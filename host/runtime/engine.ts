@@ -13,11 +13,12 @@ import type {
   StatusReason,
   Usage,
 } from '../protocol/events.js';
-import type { ChatMessage, Model, ModelLimits } from '../model/model.js';
+import type { ChatMessage, Model, ModelLimits, ModelTurn } from '../model/model.js';
 import {
   argumentsTooLarge,
   DEFAULT_MODEL_LIMITS,
   ModelError,
+  settingHint,
   tooManyToolCalls,
 } from '../model/model.js';
 import type { CommitResult, PendingRow, Store, StoreOp } from '../store/store.js';
@@ -194,11 +195,20 @@ class RunDriver {
     const claimed = new Set(this.cfg.store.claims(this.runId).map((c) => c.id));
     const resumeIds = Object.keys(this.req.resume ?? {});
     const visible = this.cfg.store.statusOf(row);
+    const retry = retryable(row);
     if (visible === 'success' || visible === 'error' || visible === 'cancelled') {
       if (resumeIds.some((id) => claimed.has(id))) return 'claimed';
-      throw new ResumeRefusedError(
-        `Run ${this.runId} already ended (${row.status}: ${row.reason}); there is nothing to resume.`,
-      );
+      if (!retry) {
+        throw new ResumeRefusedError(
+          `Run ${this.runId} already ended (${row.status}: ${row.reason}); there is nothing to resume.`,
+        );
+      }
+      if (this.state.kind === 'agent' && !this.state.messages.length) {
+        // Ended by an Airlock that dropped a failed run's conversation: nothing to repeat.
+        throw new ResumeRefusedError(
+          `Run ${this.runId} failed on a model call, but its conversation was not kept (an older Airlock); start it again.`,
+        );
+      }
     }
     if (visible === 'running' && row.owner !== selfOwner) {
       if (resumeIds.some((id) => claimed.has(id))) return 'claimed';
@@ -383,33 +393,12 @@ class RunDriver {
         status(
           'error',
           'max_turns',
-          `The agent used all ${this.cfg.maxTurns} turns; raise airlock.maxTurns or --max-turns to let it go further.`,
+          `The agent used all ${this.cfg.maxTurns} turns; raise ${settingHint('maxTurns')} to let it go further.`,
         ),
       );
     }
-    if (!this.cfg.model) throw new Error('This run has no model.');
-    const model = await this.cfg.model();
-    const tools = [...this.cfg.tools.values()].map((t) => ({
-      name: t.name,
-      description: t.description,
-      parameters: t.jsonSchema,
-    }));
+    const turn = yield* this.callModel();
     const limits = { ...DEFAULT_MODEL_LIMITS, ...this.cfg.limits };
-    // Only the configured ones: the model keeps its own defaults (e.g. its timeoutMs) for the rest.
-    const stream = model.stream(
-      { messages: this.state.messages as unknown as ChatMessage[], tools, limits: this.cfg.limits },
-      this.req.signal,
-    );
-    const visible = new StreamRedactor(this.cfg.redactor);
-    let step = await stream.next();
-    while (!step.done) {
-      const text = visible.push(step.value.text);
-      if (text) yield { type: 'delta', run_id: this.runId, text };
-      step = await stream.next();
-    }
-    const tail = visible.flush();
-    if (tail) yield { type: 'delta', run_id: this.runId, text: tail };
-    const turn = step.value;
     // Past a limit nothing of the turn is kept or run (the model client enforces these too).
     if (turn.toolCalls.length > limits.maxToolCalls) {
       throw tooManyToolCalls(turn.toolCalls.length, limits.maxToolCalls);
@@ -421,15 +410,24 @@ class RunDriver {
         : null;
     });
     const toolCalls = turn.toolCalls.map((c, i) => (refused[i] ? { ...c, arguments: '{}' } : c));
+    // Everything that can fail is done before the state changes: a turn that fails leaves the
+    // run as it was before the model call, so a retry repeats exactly that call (SPEC §2).
+    const args = toolCalls.map((c) =>
+      c.arguments.trim() ? (JSON.parse(c.arguments) as unknown) : {},
+    );
     this.state.turns++;
     bump(this.state.usage, 'prompt_tokens', turn.usage.prompt_tokens);
     bump(this.state.usage, 'completion_tokens', turn.usage.completion_tokens);
+    // The provider's own fields (`reasoning_content`, Gemini's `extra_content`, …) go back
+    // verbatim on the next request (SPEC §3); Airlock's fields win over a clash.
     this.state.messages.push({
+      ...turn.extra,
       role: 'assistant',
       content: turn.text || null,
       ...(toolCalls.length
         ? {
             tool_calls: toolCalls.map((c) => ({
+              ...c.extra,
               id: c.id,
               type: 'function',
               function: { name: c.name, arguments: c.arguments },
@@ -437,16 +435,26 @@ class RunDriver {
           }
         : {}),
     });
+    // The answer only: the reasoning is shown collapsed, never passed on as the run's output.
     if (turn.text) this.state.output = turn.text;
     this.state.calls = toolCalls.map((c, i) => ({
       call_id: c.id,
       tool: c.name,
-      args: c.arguments.trim() ? (JSON.parse(c.arguments) as unknown) : {},
+      args: args[i],
       answers: {},
       ...(refused[i] ? { done: { ok: false, output: refused[i] } } : {}),
     }));
     const events: RunEvent[] = [];
-    // The whole turn's text is kept as one delta so a replayed trace reads like the live one.
+    // The whole turn's text is kept as one delta so a replayed trace reads like the live one;
+    // its reasoning likewise, as one thinking delta before it.
+    if (turn.reasoning) {
+      events.push({
+        type: 'delta',
+        run_id: this.runId,
+        text: this.cfg.redactor.text(turn.reasoning),
+        thinking: true,
+      });
+    }
     if (turn.text)
       events.push({ type: 'delta', run_id: this.runId, text: this.cfg.redactor.text(turn.text) });
     for (const call of this.state.calls) {
@@ -471,6 +479,70 @@ class RunDriver {
       });
     }
     yield* this.commit(events, 'running', 'running', 'The run is in progress.', [], false);
+  }
+
+  /**
+   * One model call, its text and reasoning streamed as redacted deltas (each through its own
+   * StreamRedactor, so a secret split across chunks is masked in either). Whatever fails in the
+   * call is a ModelError: the run ends `model_error` and stays resumable.
+   */
+  private async *callModel(): AsyncGenerator<RunEvent, ModelTurn> {
+    if (!this.cfg.model) throw new Error('This run has no model.');
+    const tools = [...this.cfg.tools.values()].map((t) => ({
+      name: t.name,
+      description: t.description,
+      parameters: t.jsonSchema,
+    }));
+    const answer = new StreamRedactor(this.cfg.redactor);
+    const thinking = new StreamRedactor(this.cfg.redactor);
+    let reasoning = '';
+    let last: 'delta' | 'reasoning' | null = null;
+    const delta = (text: string, isThinking: boolean): RunEvent => ({
+      type: 'delta',
+      run_id: this.runId,
+      text,
+      ...(isThinking ? { thinking: true } : {}),
+    });
+    try {
+      const model = await this.cfg.model();
+      // Only the configured limits: the model keeps its own defaults (e.g. its timeoutMs).
+      const stream = model.stream(
+        {
+          messages: this.state.messages as unknown as ChatMessage[],
+          tools,
+          limits: this.cfg.limits,
+        },
+        this.req.signal,
+      );
+      let step = await stream.next();
+      while (!step.done) {
+        const chunk = step.value;
+        const isThinking = chunk.type === 'reasoning';
+        // What one stream holds back is released before the other one speaks: order is kept.
+        if (last && last !== chunk.type) {
+          const held = (isThinking ? answer : thinking).flush();
+          if (held) yield delta(held, !isThinking);
+        }
+        last = chunk.type;
+        if (isThinking) reasoning += chunk.text;
+        const text = (isThinking ? thinking : answer).push(chunk.text);
+        if (text) yield delta(text, isThinking);
+        step = await stream.next();
+      }
+      for (const [redactor, isThinking] of [
+        [thinking, true],
+        [answer, false],
+      ] as const) {
+        const tail = redactor.flush();
+        if (tail) yield delta(tail, isThinking);
+      }
+      const turn = step.value;
+      return reasoning && !turn.reasoning ? { ...turn, reasoning } : turn;
+    } catch (err) {
+      if (err instanceof ModelError || err instanceof SyntaxError || this.req.signal?.aborted)
+        throw err;
+      throw new ModelError(`The model call failed: ${errorText(err)}`, 'connection');
+    }
   }
 
   /** Settles every unfinished call of the turn; calls that need no decision still run. */
@@ -701,6 +773,9 @@ class RunDriver {
         yield* this.nestedPause(call, tool, err);
         return;
       }
+      // A nested agent's model call failed: this run ends `model_error` too, the call unsettled,
+      // so a retry re-runs the handler, which resumes the nested run (SPEC §2).
+      if (err instanceof ModelError) throw err;
       if (err instanceof SuspendSignal) {
         const id = err.interaction.interactionId;
         if (call.waiting?.interaction_id === id && this.pendingRows.has(id)) return;
@@ -777,8 +852,8 @@ class RunDriver {
     const reason: StatusReason = approvals ? 'approval_required' : 'input_required';
     const message =
       [
-        approvals ? `${approvals} approval(s)` : '',
-        ids.length - approvals ? `${ids.length - approvals} question(s)` : '',
+        approvals ? plural(approvals, 'approval', 'approvals') : '',
+        ids.length - approvals ? plural(ids.length - approvals, 'question', 'questions') : '',
       ]
         .filter(Boolean)
         .join(' and ') + ' waiting for the developer.';
@@ -826,7 +901,9 @@ class RunDriver {
 
   private async *finish(st: RunStatus): AsyncGenerator<RunEvent, void> {
     const paused = st.reason === 'approval_required' || st.reason === 'input_required';
-    if (!paused) {
+    // A failed model call ends the run `error` but keeps it live (SPEC §2): its raw state and
+    // anything still pending stay, so `resume RUN` repeats only that call.
+    if (!paused && st.reason !== 'model_error') {
       this.pendingRows.clear();
       // A finished run never continues: its conversation lives on in the (redacted) events, so
       // its raw state is dropped (SPEC §2): the state keeps only its redacted result, and
@@ -932,6 +1009,15 @@ class RunDriver {
   }
 }
 
+/**
+ * A run that ended on a failed model call (stored `error`, reason `model_error`): it kept its raw
+ * state and resumes without decisions, repeating that call. Interrupted runs resume too (they
+ * read `interrupted`, not finished).
+ */
+export function retryable(row: { status: string; reason: string }): boolean {
+  return row.status === 'error' && row.reason === 'model_error';
+}
+
 /** The conversation ends in the model's final answer: an assistant turn calling no tool. */
 function answered(messages: RunStateDoc['messages']): boolean {
   const last = messages.at(-1);
@@ -941,6 +1027,10 @@ function answered(messages: RunStateDoc['messages']): boolean {
 /** Read through a function: TypeScript's narrowing does not see the mutation in `settle`. */
 function settled(call: CallState): CallState['done'] {
   return call.done;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** One line naming a standing rule, for the transcript and the card. */

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Model } from '../model/model.js';
-import { resolveModel } from '../model/resolve.js';
+import { resolveModel, type ResolveModelOptions } from '../model/resolve.js';
 import type { ResumeMap, RunEvent } from '../protocol/events.js';
 import { ApprovalEvent, InteractionEvent, isCancel } from '../protocol/events.js';
 import type {
@@ -38,6 +38,10 @@ export interface SessionEvents {
   log(message: string): void;
 }
 
+export type ModelResolver = (
+  opts: ResolveModelOptions,
+) => Promise<{ model: Model; close(): Promise<void> }>;
+
 export class HostSession {
   /** The developer's settings as the extension sent them (user settings). */
   private settings: Settings;
@@ -63,23 +67,30 @@ export class HostSession {
     readonly store: Store,
     private readonly dbFile: string,
     private readonly notify: SessionEvents,
+    private readonly resolve: ModelResolver,
   ) {
     this.settings = options.settings;
     this.apiKey = options.apiKey;
     this.restricted = options.restricted;
   }
 
-  static async open(options: HostOptions, notify: SessionEvents): Promise<HostSession> {
+  /** `resolve`: how a model is reached (tests hand in their own). */
+  static async open(
+    options: HostOptions,
+    notify: SessionEvents,
+    resolve: ModelResolver = resolveModel,
+  ): Promise<HostSession> {
     const dbFile = options.db || defaultDbPath(options.workspace);
     const store = await SqlJsStore.open(dbFile);
-    const session = new HostSession(options, store, dbFile, notify);
+    const session = new HostSession(options, store, dbFile, notify, resolve);
     for (const warning of store.warnings) notify.log(warning);
     session.tryReload();
     // A workspace file's retention never applies untrusted (it must not delete your history).
     const retention = retentionOf(session.effective());
     if (retention.keepRuns !== undefined || retention.keepDays !== undefined) {
       const dropped = store.compact(retention);
-      if (dropped) notify.log(`Retention dropped ${dropped} finished run(s).`);
+      if (dropped)
+        notify.log(`Retention dropped ${dropped} finished ${dropped === 1 ? 'run' : 'runs'}.`);
     }
     session.watch();
     return session;
@@ -208,7 +219,13 @@ export class HostSession {
       model: async () => {
         let model = this.models.get(key);
         if (!model) {
-          model = resolveModel({ model: settings.model, baseURL: settings.baseURL, apiKey });
+          model = this.resolve({
+            model: settings.model,
+            baseURL: settings.baseURL,
+            apiKey,
+            // What the client learnt about the endpoint reaches the output channel (redacted).
+            onNotice: (message) => this.notify.log(this.redactor.text(message)),
+          });
           this.models.set(key, model);
         }
         return (await model).model;

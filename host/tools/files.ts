@@ -541,7 +541,10 @@ export function writeFileTool(workspace: WorkspaceLike) {
         checkBase(ctx, target.rel, current?.sha ?? null);
         await mkdir(path.dirname(target.abs), { recursive: true });
         await atomicWrite(target.abs, input.content, current?.mode);
-        if (!current) return `Created ${target.rel} (${lineCounts('', input.content).added} lines)`;
+        if (!current) {
+          const lines = lineCounts('', input.content).added;
+          return `Created ${target.rel} (${lines} ${lines === 1 ? 'line' : 'lines'})`;
+        }
         const { added, removed } = lineCounts(current.text ?? '', input.content);
         return `Wrote ${target.rel} (+${added} -${removed} lines)`;
       });

@@ -120,6 +120,20 @@ function activeTab(): vscode.Tab | undefined {
   return vscode.window.tabGroups.activeTabGroup.activeTab;
 }
 
+/** Open tabs showing a proposal (a diff's right side), of one gate when given. */
+function proposalTabs(approvalId?: string): vscode.Tab[] {
+  return vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .filter((tab) => {
+      const input = tab.input;
+      if (!(input instanceof vscode.TabInputTextDiff)) return false;
+      if (input.modified.scheme !== 'airlock-proposal') return false;
+      return (
+        !approvalId || new URLSearchParams(input.modified.query).get('approval') === approvalId
+      );
+    });
+}
+
 async function closeEditors(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
@@ -421,6 +435,166 @@ export function registerCases(): void {
       await accepting('airlock.manageRules'); // the only rule: picked, so revoked
       const after = await cli<{ rules: StandingRule[] }>('rules');
       assert.deepEqual(after.rules, [], 'the rule is revoked');
+    });
+
+    it('a run started right after a settings change uses the new endpoint (no race)', async () => {
+      // Two endpoints; each round points airlock.baseURL at the other one and starts a run at
+      // once, as a developer (or a keybinding) can: the run's model request must reach the
+      // endpoint just set, never the previous one. Several rounds make a race likely.
+      const other = await ModelByPrompt.start();
+      const config = vscode.workspace.getConfiguration('airlock');
+      try {
+        for (let round = 0; round < 6; round++) {
+          const [target, previous] = round % 2 === 0 ? [other, model] : [model, other];
+          const prompt = `ext-host 7.${round}: which endpoint answers`;
+          await config.update('baseURL', target.baseURL, vscode.ConfigurationTarget.Global);
+          await vscode.commands.executeCommand('airlock.startRun', prompt); // no wait between
+          const run = await finished(prompt);
+          assert.equal(run.status, 'success', `round ${round}: ${run.status} ${run.reason}`);
+          assert.ok(
+            target.requestsFor(prompt).length >= 1,
+            `round ${round}: the endpoint just set was asked`,
+          );
+          assert.equal(
+            previous.requestsFor(prompt).length,
+            0,
+            `round ${round}: the previous endpoint was not asked`,
+          );
+        }
+      } finally {
+        await config.update('baseURL', model.baseURL, vscode.ConfigurationTarget.Global);
+        await other.close();
+      }
+    });
+
+    it("a proposal's diff tab approves itself and closes once its gate is decided, even by the CLI", async () => {
+      const prompt = 'ext-host 8: document the greeting';
+      scriptCall(
+        prompt,
+        {
+          id: 'call_doc',
+          name: 'edit_file',
+          arguments: {
+            path: 'src/greet.js',
+            old_string: '// Returns a friendly greeting.',
+            new_string: '// Returns a friendly greeting for one person.',
+          },
+        },
+        'Documented.',
+      );
+      const before = read('src/greet.js')!;
+      const approved = before.replace(
+        '// Returns a friendly greeting.',
+        '// Returns a friendly greeting for one person.',
+      );
+      assert.notEqual(approved, before);
+      await startUntilPaused(prompt);
+      const menus = (
+        airlock.packageJSON as {
+          contributes: { menus: Record<string, { command: string; when?: string }[]> };
+        }
+      ).contributes.menus;
+      for (const command of ['airlock.approveFromDiff', 'airlock.denyFromDiff']) {
+        assert.equal(
+          menus['editor/title']?.find((m) => m.command === command)?.when,
+          'resourceScheme == airlock-proposal',
+          `${command} is in a proposal diff's title bar`,
+        );
+      }
+
+      await accepting('airlock.openDiff');
+      const tab = activeTab();
+      assert.ok(tab?.input instanceof vscode.TabInputTextDiff, 'a diff editor is active');
+      assert.equal(tab.label, 'src/greet.js ↔ proposed (Airlock)');
+      await vscode.commands.executeCommand('airlock.approveFromDiff');
+      const run = await finished(prompt);
+      assert.equal(run.status, 'success');
+      assert.equal(read('src/greet.js'), approved, 'the approved edit is on disk');
+      await waitFor('the decided diff to close itself', async () =>
+        proposalTabs().length === 0 ? true : undefined,
+      );
+
+      // A second gate's diff, decided by the CLI against the same database: it closes too.
+      const second = 'ext-host 8b: shorten the comment';
+      scriptCall(
+        second,
+        {
+          id: 'call_short',
+          name: 'edit_file',
+          arguments: {
+            path: 'src/greet.js',
+            old_string: '// Returns a friendly greeting for one person.',
+            new_string: '// Greets one person.',
+          },
+        },
+        'Shortened.',
+      );
+      const paused = await startUntilPaused(second);
+      const gate = (await cli<Pending>('pending')).approvals.find(
+        (a) => a.run_id === paused.run_id,
+      );
+      assert.ok(gate, 'the second edit waits');
+      await accepting('airlock.openDiff');
+      assert.equal(proposalTabs(gate.approval_id).length, 1, "the second gate's diff is open");
+      await cliLines(
+        { OPENAI_BASE_URL: model.baseURL, AIRLOCK_MODEL: 'scripted' },
+        'resume',
+        paused.run_id,
+        '--deny',
+        gate.approval_id,
+        '--reason',
+        'keep the longer comment',
+      );
+      await waitFor('the diff of the gate the CLI denied to close itself', async () =>
+        proposalTabs(gate.approval_id).length === 0 ? true : undefined,
+      );
+      assert.equal((await finished(second)).status, 'success');
+      assert.equal(read('src/greet.js'), approved, 'a denied edit writes nothing');
+      await closeEditors();
+    });
+
+    it('Approve refuses while the file has unsaved changes: the typed text and the disk stay', async () => {
+      const prompt = 'ext-host 9: export a hello';
+      scriptCall(
+        prompt,
+        {
+          id: 'call_export',
+          name: 'edit_file',
+          arguments: {
+            path: 'src/greet.js',
+            old_string: 'module.exports = { greet };',
+            new_string: 'module.exports = { greet, hello: greet };',
+          },
+        },
+        'Exported.',
+      );
+      const before = read('src/greet.js')!;
+      const editor = await vscode.window.showTextDocument(vscode.Uri.file(file('src/greet.js')), {
+        preview: false,
+      });
+      const typed = '// typed by the developer, not saved yet\n';
+      assert.ok(await editor.edit((edit) => edit.insert(new vscode.Position(0, 0), typed)));
+      assert.ok(editor.document.isDirty, 'the buffer has unsaved changes');
+      const paused = await startUntilPaused(prompt);
+      try {
+        await accepting('airlock.approve');
+        const pending = await cli<Pending>('pending');
+        assert.ok(
+          pending.approvals.some((a) => a.run_id === paused.run_id),
+          'the gate is still pending',
+        );
+        assert.equal(read('src/greet.js'), before, 'nothing was written behind the buffer');
+        assert.ok(editor.document.isDirty, 'the buffer is still dirty');
+        assert.equal(editor.document.getText(), typed + before, "the developer's text is kept");
+      } finally {
+        await accepting('airlock.deny'); // a dirty file can always be denied
+        await finished(prompt);
+        await vscode.window.showTextDocument(editor.document);
+        await vscode.commands.executeCommand('workbench.action.files.revert');
+        await waitFor('the test buffer to be reverted', async () => !editor.document.isDirty);
+        await closeEditors();
+      }
+      assert.equal(read('src/greet.js'), before, 'the denied edit wrote nothing');
     });
   });
 }

@@ -420,7 +420,7 @@ void describe('write_file', () => {
       { path: 'docs/deep/x.md', content: 'hi\n' },
       ctx(null),
     );
-    assert.equal(result, 'Created docs/deep/x.md (1 lines)');
+    assert.equal(result, 'Created docs/deep/x.md (1 line)');
     assert.equal(await read('docs/deep/x.md'), 'hi\n');
     assert.deepEqual(await readdir(file('docs/deep')), ['x.md']);
   });

@@ -2,7 +2,7 @@
 // OpenAI-compatible server on loopback (never a stubbed client).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startDemoModel } from '../../host/model/demo.js';
+import { SAMPLE_FILES, startDemoModel } from '../../host/model/demo.js';
 import {
   ModelError,
   type ChatMessage,
@@ -333,11 +333,24 @@ void test('demo walk-through: edit, question, delete, summary', async () => {
       messages.push({ role: 'tool', tool_call_id: id, content });
     };
 
-    const t1 = await step();
+    // First it looks at the sample files (no gate), so its changes fit them as they are.
+    const t0 = await step();
     assert.match(
-      t1.text,
+      t0.text,
       /offline demo model: scripted replies, no AI, nothing leaves your machine/,
     );
+    assert.deepEqual(
+      t0.toolCalls.map((c) => [c.name, JSON.parse(c.arguments)]),
+      [
+        ['read_file', { path: 'src/greet.js' }],
+        ['list_files', { path: 'notes' }],
+      ],
+    );
+    reply(t0.toolCalls[0]?.id, SAMPLE_FILES['src/greet.js']);
+    reply(t0.toolCalls[1]?.id, 'notes/old-todo.md');
+
+    const t1 = await step();
+    assert.match(t1.text, /typo/);
     assert.equal(t1.toolCalls.length, 1);
     assert.equal(t1.toolCalls[0]?.name, 'edit_file');
     assert.deepEqual(JSON.parse(t1.toolCalls[0]?.arguments ?? ''), {
@@ -348,7 +361,7 @@ void test('demo walk-through: edit, question, delete, summary', async () => {
     reply(t1.toolCalls[0]?.id, 'Denied by the user. Reason: I want to see the question first');
 
     const t2 = await step();
-    assert.match(t2.text, /denied/i);
+    assert.match(t2.text, /you denied it/i);
     assert.match(t2.text, /I want to see the question first/);
     assert.equal(t2.toolCalls[0]?.name, 'ask_user');
     assert.deepEqual(JSON.parse(t2.toolCalls[0]?.arguments ?? ''), {
@@ -366,7 +379,9 @@ void test('demo walk-through: edit, question, delete, summary', async () => {
     const t4 = await step();
     assert.deepEqual(t4.toolCalls, []);
     assert.match(t4.text, /Formal/);
-    assert.match(t4.text, /denied the edit/);
+    assert.match(t4.text, /Edit of src\/greet\.js \('Helo, ' → 'Hello, '\): you denied it/);
+    assert.match(t4.text, /I want to see the question first/);
+    assert.match(t4.text, /Delete of notes\/old-todo\.md: applied \(Deleted notes\/old-todo\.md\)/);
   } finally {
     await close();
   }
@@ -382,7 +397,7 @@ void test('demo: an unrelated prompt still gets the walk-through, and says so', 
     assert.match(turn.text, /offline demo model/);
     assert.match(turn.text, /Refactor the database layer/);
     assert.match(turn.text, /walk-through instead/);
-    assert.equal(turn.toolCalls[0]?.name, 'edit_file');
+    assert.equal(turn.toolCalls[0]?.name, 'read_file', 'it starts by looking at the files');
   } finally {
     await close();
   }

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ApprovalEvent } from '../../host/protocol/events.js';
 import type { Proposal } from '../../host/protocol/rpc.js';
-import { Actions, type Editors } from '../../extension/actions.js';
+import {
+  Actions,
+  continuable,
+  unsavedChangesMessage,
+  type Editors,
+} from '../../extension/actions.js';
 import {
   approval,
   checkAlways,
@@ -17,7 +22,7 @@ import {
 import { errorMessage, isRefusal } from '../../extension/rpc-call.js';
 import { FakeHost, gate, pending, question, refusal, run } from './extension-fakes.js';
 
-function setup(replies: Record<string, unknown> = {}) {
+function setup(replies: Record<string, unknown> = {}, dirty: readonly string[] = []) {
   const opened: string[] = [];
   const editors: Editors = {
     openDiff: async (g: ApprovalEvent) => void opened.push(`diff ${g.approval_id}`),
@@ -25,6 +30,7 @@ function setup(replies: Record<string, unknown> = {}) {
     openTrace: async (runId: string) => void opened.push(`trace ${runId}`),
     manageTrust: async () => void opened.push('manage trust'),
     reviewWorkspaceConfig: async () => void opened.push('review config'),
+    isDirty: (filePath: string) => dirty.includes(filePath),
   };
   const host = new FakeHost({
     'airlock/pending': pending({
@@ -267,6 +273,54 @@ void describe('Actions', () => {
     assert.equal(changed(), 1);
   });
 
+  void it('never approves a file that has unsaved changes in an editor; nothing is sent', async () => {
+    const { host, actions } = setup(
+      {
+        'airlock/pending': pending({
+          approvals: [
+            gate(),
+            gate({
+              approval_id: 'apr_2',
+              call_id: 'call_3',
+              preview: { ...gate().preview!, path: 'src/b.ts' },
+            }),
+            gate({
+              approval_id: 'apr_3',
+              call_id: 'call_4',
+              tool: 'delete_file',
+              preview: null,
+              input: { path: 'src/a.ts' },
+            }),
+          ],
+        }),
+        'airlock/proposal': {
+          path: 'src/a.ts',
+          current: 'old\n',
+          proposed: 'new\n',
+          masked: false,
+        },
+      },
+      ['src/a.ts'],
+    );
+    const message =
+      'src/a.ts has unsaved changes in the editor; save or revert them, then approve — Airlock never writes behind unsaved edits.';
+    assert.equal(unsavedChangesMessage('src/a.ts'), message);
+    await assert.rejects(actions.approve('run_1', 'apr_1'), { message });
+    await assert.rejects(actions.approve('run_1', 'apr_1', { comment: 'ok' }), { message });
+    await assert.rejects(actions.approveEdited('run_1', 'apr_1', 'edited\n'), { message });
+    await assert.rejects(actions.decideAll('run_1', ['apr_2', 'apr_1'], true), { message });
+    await assert.rejects(actions.approve('run_1', 'apr_3'), { message });
+    assert.deepEqual(host.writes(), [], 'nothing reached the host');
+
+    // A clean file is approved as ever, and a dirty one can still be denied.
+    await actions.approve('run_1', 'apr_2');
+    await actions.deny('run_1', 'apr_1', { reason: 'later' });
+    assert.deepEqual(
+      host.writes().map((w) => Object.keys((w.params as { resume: object }).resume)),
+      [['apr_2'], ['apr_1']],
+    );
+  });
+
   void it('approves edited content as override_input, fetched fresh from the proposal', async () => {
     const { host, actions } = setup({
       'airlock/proposal': { path: 'src/a.ts', current: 'old\n', proposed: 'new\n', masked: false },
@@ -309,6 +363,26 @@ void describe('Actions', () => {
     const { host, actions } = setup();
     await actions.continueRun('run_9');
     assert.deepEqual(host.writes()[0]?.params, { run_id: 'run_9', resume: {} });
+  });
+
+  void it('retries a run whose model call failed with an empty resume (the Retry button); no other failure', async () => {
+    const failed = (run_id: string, reason: string) =>
+      run({ run_id, status: 'error', reason, message: 'The model endpoint failed.', pending: 0 });
+    const { host, actions } = setup({
+      'airlock/listRuns': {
+        runs: [failed('run_model', 'model_error'), failed('run_tool', 'tool_error')],
+      },
+    });
+    await actions.continueRun('run_model');
+    assert.deepEqual(host.writes(), [
+      { method: 'airlock/resume', params: { run_id: 'run_model', resume: {} } },
+    ]);
+    await assert.rejects(() => actions.continueRun('run_tool'), { message: NO_LONGER_PENDING });
+    assert.equal(host.writes().length, 1);
+    assert.equal(continuable(failed('x', 'model_error')), true);
+    assert.equal(continuable(failed('x', 'max_turns')), false);
+    assert.equal(continuable(run({ status: 'interrupted', reason: 'interrupted' })), true);
+    assert.equal(continuable(run({ status: 'success', reason: 'model_error' })), false);
   });
 
   void it('cancels a paused run with its reason', async () => {

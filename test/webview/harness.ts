@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium.js';
-import { FromWebview, ToWebview } from '../../webview/protocol.js';
+import { FromWebview, LoadTranscripts, ToWebview } from '../../webview/protocol.js';
 
 const DIST = path.resolve('dist');
 const TYPES: Record<string, string> = {
@@ -216,6 +216,9 @@ export async function startHarness(): Promise<Harness> {
 function fakeVsCodeApi(): void {
   const w = window as unknown as Record<string, unknown>;
   w.__posted = [];
+  // Asked for transcripts (`loadTranscripts`, no reply) are kept apart from the other messages,
+  // which the tests count.
+  w.__asked = [];
   w.__warnings = [];
   const warn = console.warn.bind(console);
   console.warn = (...args: unknown[]) => {
@@ -226,7 +229,9 @@ function fakeVsCodeApi(): void {
   history.scrollRestoration = 'manual';
   w.acquireVsCodeApi = () => ({
     postMessage(message: unknown) {
-      (w.__posted as unknown[]).push(JSON.parse(JSON.stringify(message)));
+      const copy = JSON.parse(JSON.stringify(message)) as { type?: unknown };
+      if (copy.type === 'loadTranscripts') (w.__asked as unknown[]).push(copy);
+      else (w.__posted as unknown[]).push(copy);
     },
     getState() {
       const saved = sessionStorage.getItem('vscode-state');
@@ -247,6 +252,8 @@ export interface Sidebar {
   send(message: ToWebview): Promise<void>;
   /** Every message the webview posted, parsed with the protocol's FromWebview. */
   posted(): Promise<FromWebview[]>;
+  /** Every `loadTranscripts` the webview posted (kept apart from `posted`). */
+  asked(): Promise<LoadTranscripts[]>;
   /** Waits until the webview has posted `count` messages in total, and returns the last. */
   nthPosted(count: number): Promise<FromWebview>;
   theme(name: ThemeName): Promise<void>;
@@ -300,6 +307,10 @@ export async function openSidebar(harness: Harness, theme: ThemeName = 'light'):
         () => (window as unknown as { __posted: unknown[] }).__posted,
       );
       return raw.map((m) => FromWebview.parse(m));
+    },
+    async asked() {
+      const raw = await page.evaluate(() => (window as unknown as { __asked: unknown[] }).__asked);
+      return raw.map((m) => LoadTranscripts.parse(m));
     },
     async nthPosted(count) {
       await page.waitForFunction(

@@ -31,6 +31,15 @@ export const XSS_SCRIPT = '</script><script>window.__pwned=2</script>';
 /** A Trojan Source line: reads as a comment, runs as `if (isAdmin)` (CVE-2021-42574). */
 export const TROJAN = '/*\u202e } \u2066if (isAdmin)\u2069 \u2066 begin admins only */';
 /** Two secrets to mask, and an unterminated PEM marker: flagged, too long to mask, left shown. */
+/** 300 lines, one of them very long; the proposal changes every tenth line (30 hunks). */
+const WIDE_LONG = `export const banner = '${'x'.repeat(400)}';`;
+const WIDE_BEFORE = Array.from({ length: 300 }, (_, i) =>
+  i === 4 ? WIDE_LONG : `export const line${i + 1} = ${i + 1};`,
+).join('\n');
+const WIDE_AFTER = WIDE_BEFORE.split('\n')
+  .map((line, i) => (i % 10 === 4 ? `${line} // checked ${'y'.repeat(i === 4 ? 200 : 0)}` : line))
+  .join('\n');
+
 export const SECRETS_ENV = [
   '# API settings',
   `OPENAI_KEY=sk-${'A1b2C3d4E5'.repeat(3)}`,
@@ -113,6 +122,17 @@ const SCRIPTS: Record<string, Reply[]> = {
         { id: 'q3', name: 'confirm', arguments: { question: 'Also update the README?' } },
         { id: 'q4', name: 'pick_retries', arguments: {} },
         { id: 'q5', name: 'choose_checks', arguments: {} },
+      ],
+    },
+  ],
+  'Touch every tenth line': [
+    {
+      toolCalls: [
+        {
+          id: 'm1',
+          name: 'write_file',
+          arguments: { path: 'wide.ts', content: WIDE_AFTER },
+        },
       ],
     },
   ],
@@ -257,6 +277,11 @@ export interface Captured {
   remove: ApprovalEvent;
   stale: ApprovalEvent;
   big: ApprovalEvent;
+  /** A 300-line file's every tenth line changed (30 hunks, long lines). Not in `state` (add it). */
+  wide: ApprovalEvent;
+  wideRow: RunRow;
+  /** Each run's stored events, as the host's airlock/getRun returns them. */
+  stored: Record<string, RunEvent[]>;
   evil: ApprovalEvent;
   evilQuestion: InteractionEvent;
   /** A write to a protected path (.vscode/): `protected: true`. Not in `state` (add it). */
@@ -346,6 +371,7 @@ export async function captureHostEvents(): Promise<Captured> {
     'TODO: greet the world\nTODO: remove this file\nkeep it short\n',
   );
   fs.writeFileSync(path.join(dir, 'numbers.txt'), 'one\ntwo\nthree\n');
+  fs.writeFileSync(path.join(dir, 'wide.ts'), WIDE_BEFORE);
   fs.writeFileSync(
     path.join(dir, 'big.txt'),
     Array.from({ length: 400 }, (_, i) => `row ${i + 1}`).join('\n'),
@@ -400,6 +426,10 @@ export async function captureHostEvents(): Promise<Captured> {
 
   const bidi = await drain(agent.run({ prompt: 'Add the admin check' }));
   const secrets = await drain(agent.run({ prompt: 'Configure the API' }));
+  const wide = await drain(agent.run({ prompt: 'Touch every tenth line' }));
+  const stored: Record<string, RunEvent[]> = {};
+  for (const r of store.listRuns())
+    stored[r.run_id] = store.events(r.run_id).map((e) => e.event) as RunEvent[];
   const rowFor = (runId: string): RunRow => {
     const row = store.listRuns().find((r) => r.run_id === runId);
     if (!row) throw new Error(`No row for ${runId}.`);
@@ -416,6 +446,9 @@ export async function captureHostEvents(): Promise<Captured> {
     remove: approvalOf(turn.events, 'd1'),
     stale,
     big: approvalOf(big.events, 'b1'),
+    wide: approvalOf(wide.events, 'm1'),
+    wideRow: rowFor(wide.output.run_id),
+    stored,
     evil: approvalOf(evil.events, 'x1'),
     evilQuestion: interactionOf(evil.events, 'x2'),
     shielded: approvalOf(shielded.events, 'p1'),

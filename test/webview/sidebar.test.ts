@@ -10,6 +10,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import type { FromWebview, RuleRow, RunRow, StateMessage } from '../../webview/protocol.js';
+import type { Model } from '../../host/model/model.js';
+import type { RunEvent } from '../../host/protocol/events.js';
+import { Agent, SqlJsStore } from '../../host/runtime/index.js';
 import { captureHostEvents, TROJAN, XSS_IMG, XSS_SCRIPT, type Captured } from './host-events.js';
 import {
   openSidebar,
@@ -113,6 +116,38 @@ function rowOf(runId: string): RunRow {
   const row = c.state.runs.find((r) => r.run_id === runId);
   assert.ok(row, `no row for ${runId}`);
   return row;
+}
+
+/**
+ * A run of the real engine with a model that reasons (markup and a key in its reasoning) before
+ * it answers: its live events, and the reasoning as the engine shows it (redacted).
+ */
+async function thinkingRun() {
+  const REASONING = `Maybe ${XSS_IMG} first? The key sk-${'Q1w2E3r4T5'.repeat(3)} stays out.\nThen answer.`;
+  const answer = 'Here is the plan.';
+  const model: Model = {
+    name: 'thinking',
+    async *stream() {
+      for (const piece of REASONING.match(/.{1,12}/gs) ?? []) {
+        yield { type: 'reasoning' as const, text: piece };
+      }
+      yield { type: 'delta' as const, text: answer };
+      return {
+        text: answer,
+        reasoning: REASONING,
+        toolCalls: [],
+        usage: { prompt_tokens: 1, completion_tokens: 1 },
+      };
+    },
+  };
+  const agent = new Agent({ name: 'coder', model, tools: [], store: await SqlJsStore.open() });
+  const events: RunEvent[] = [];
+  const output = await agent.run({ prompt: 'Plan it' }).collect((e) => events.push(e));
+  const reasoning = events
+    .filter((e) => e.type === 'delta' && e.thinking)
+    .map((e) => (e as { text: string }).text)
+    .join('');
+  return { events, runId: output.run_id, reasoning, answer };
 }
 
 /** Injects an inline script or an inline event handler; resolves with the CSP directive that blocked it. */
@@ -316,7 +351,9 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
       return message;
     };
 
-    // Approve with a comment: the card goes busy, then says it was sent.
+    // Approve with a comment (behind "Add comment"): the card goes busy, then says it was sent.
+    assert.equal(await edit.getByLabel('Comment (optional)').isVisible(), false);
+    await edit.getByText('Add comment', { exact: true }).click();
     await edit.getByLabel('Comment (optional)').fill('Looks right');
     await edit.getByRole('button', { name: /^Approve:/ }).click();
     const approve = await next();
@@ -335,6 +372,8 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     assert.ok(await edit.getByRole('button', { name: /^Approve:/ }).isDisabled(), 'stays decided');
 
     // Deny with a reason; the extension refuses: the error shows on that card, controls return.
+    assert.equal(await create.getByLabel('Reason, if you deny').isVisible(), false);
+    await create.getByText('Deny with reason…', { exact: true }).click();
     await create.getByLabel('Reason, if you deny').fill('Not needed: the README covers it');
     await create.getByRole('button', { name: /^Deny:/ }).click();
     const deny = await next();
@@ -511,7 +550,7 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     assert.equal(await card(page, c.edit.approval_id).getByRole('note').count(), 0);
   });
 
-  void it('a diff over 300 lines is collapsed behind "Show all N lines", long arguments behind their own button, and both stay expanded over a reload', async () => {
+  void it('a diff over 80 lines is collapsed to its hunks with "Open diff" first and "Show all N lines"; the arguments hide behind "Show arguments", long ones behind their own button; all stay expanded over a reload', async () => {
     const s = await sidebar();
     const { page } = s;
     await s.send(c.state);
@@ -522,15 +561,29 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     assert.ok(total > 300);
     const toggle = big.getByRole('button', { name: `Show all ${total} lines` });
     assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
-    assert.equal(await big.locator('table.diff tbody tr').count(), 100);
-    assert.equal(await text(big.locator('.diff-more')), `${total - 100} more lines are hidden.`);
+    // One hunk: its header and first 6 lines.
+    const rows = await diffRows(big);
+    assert.equal(rows.length, 7);
+    assert.equal(rows[0]?.[0], 'hunk');
+    assert.equal(await text(big.locator('.diff-more')), `${total - 7} more lines are hidden.`);
+    // "Open diff" is the first action of the collapsed diff, and the only one on the card.
+    const openDiff = big.getByRole('button', { name: 'Open diff of big.txt in the editor' });
+    assert.equal(await openDiff.count(), 1);
+    assert.equal(
+      await big.locator('.diff-block').getByRole('button').first().getAttribute('aria-label'),
+      'Open diff of big.txt in the editor',
+    );
     await toggle.click();
     assert.equal(await big.locator('table.diff tbody tr').count(), total);
     const collapse = big.getByRole('button', { name: 'Show fewer lines' });
     assert.equal(await collapse.getAttribute('aria-expanded'), 'true');
 
+    // The arguments repeat the diff: behind "Show arguments".
     const content = c.big.input as { content: string };
     const value = big.locator('table.args tr', { hasText: 'content' }).locator('pre');
+    assert.equal(await big.locator('table.args').isVisible(), false);
+    await big.getByText('Show arguments', { exact: true }).click();
+    assert.ok(await big.locator('table.args').isVisible());
     assert.match(await text(value), /…$/);
     assert.ok((await text(value)).length < content.content.length);
     await big
@@ -542,8 +595,113 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     await s.send(c.state);
     await big.waitFor();
     assert.equal(await big.locator('table.diff tbody tr').count(), total);
+    assert.ok(await big.locator('table.args').isVisible(), '"Show arguments" stays open');
     assert.equal(await text(value), content.content);
     assert.equal((await s.posted()).length, 1, 'expanding posts nothing');
+  });
+
+  void it('cards in a 900 px sidebar: a 300-line, 30-hunk diff keeps Approve and Deny in view (pinned), collapses to its hunks, scrolls long lines sideways; comment and reason open on demand', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    assert.equal(page.viewportSize()?.height, 900);
+    const wide = card(page, c.wide.approval_id);
+    await s.send(
+      stateWith({
+        runs: [c.wideRow, ...c.state.runs],
+        approvals: [c.wide, ...c.state.approvals],
+      }),
+    );
+    await wide.waitFor();
+    const approve = wide.getByRole('button', { name: /^Approve:/ });
+    const deny = wide.getByRole('button', { name: /^Deny:/ });
+    const inView = async (locator: Locator) => {
+      const box = await locator.boundingBox();
+      assert.ok(box, 'rendered');
+      return box.y >= 0 && box.y + box.height <= 900;
+    };
+    // Bring the card's top into view: both buttons are there without scrolling further.
+    await wide.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    assert.ok(await inView(approve), 'Approve in view at the top of the card');
+    assert.ok(await inView(deny), 'Deny in view at the top of the card');
+
+    // 30 hunks collapsed: hunk headers and their first lines, 40 rows at most.
+    const hunks = (c.wide.preview!.diff.match(/^@@/gm) ?? []).length;
+    assert.equal(hunks, 30);
+    const rows = await diffRows(wide);
+    assert.equal(rows.length, 40);
+    assert.equal(rows.filter((r) => r[0] === 'hunk').length, 6);
+    assert.equal(
+      await wide.locator('.diff-block').getByRole('button').first().textContent(),
+      'Open diff',
+    );
+
+    // Long lines scroll sideways: one row each, the scroller wider inside than out.
+    const long = wide.locator('table.diff tbody tr', { hasText: "export const banner = 'xxx" });
+    assert.equal(await long.count(), 2);
+    const lineBox = await long.first().boundingBox();
+    const shortBox = await wide.locator('table.diff tbody tr.ctx').first().boundingBox();
+    assert.ok(lineBox && shortBox);
+    assert.equal(Math.round(lineBox.height), Math.round(shortBox.height), 'no wrapping');
+    const scroller = await wide.locator('.diff-scroll').evaluate((el) => ({
+      client: el.clientWidth,
+      scroll: el.scrollWidth,
+      ox: getComputedStyle(el).overflowX,
+    }));
+    assert.ok(scroller.scroll > scroller.client * 2, 'the long line overflows sideways');
+    assert.equal(scroller.ox, 'auto');
+    assert.equal(
+      await wide
+        .locator('table.diff td.code')
+        .first()
+        .evaluate((el) => getComputedStyle(el).whiteSpace),
+      'pre',
+    );
+
+    // Expanded, the card is taller than the window: scrolled to its middle and to its end,
+    // Approve and Deny stay pinned in view.
+    await wide.getByRole('button', { name: /^Show all \d+ lines$/ }).click();
+    assert.equal(await wide.locator('table.args').isVisible(), false, 'arguments hidden');
+    await wide.getByText('Show arguments', { exact: true }).click();
+    await wide.locator('table.args').waitFor({ state: 'visible' });
+    const height = (await wide.boundingBox())!.height;
+    assert.ok(height > 1100, `a card taller than the window (${height} px)`);
+    for (const at of [0.5, 0.9]) {
+      await wide.evaluate((el, at) => {
+        const top = el.getBoundingClientRect().top + window.scrollY;
+        window.scrollTo(0, top + el.getBoundingClientRect().height * at);
+      }, at);
+      await page.waitForFunction(() => window.scrollY > 0);
+      assert.ok(await inView(approve), `Approve pinned at ${at * 100}% of the card`);
+      assert.ok(await inView(deny), `Deny pinned at ${at * 100}% of the card`);
+      await approve.click({ trial: true }); // nothing covers it
+    }
+    // The window as the developer sees it, scrolled deep into the card.
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, 'card-pinned-decision.png') });
+
+    // Comment and deny reason are behind disclosures, closed; arguments behind "Show arguments".
+    await wide.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    assert.equal(await wide.getByLabel('Comment (optional)').isVisible(), false);
+    assert.equal(await wide.getByLabel('Reason, if you deny').isVisible(), false);
+    const addComment = wide.getByText('Add comment', { exact: true });
+    await addComment.focus();
+    await page.keyboard.press('Enter');
+    await wide.getByLabel('Comment (optional)').waitFor({ state: 'visible' });
+    await page.waitForFunction(() => document.activeElement?.tagName === 'TEXTAREA');
+    await wide.getByText('Deny with reason…', { exact: true }).click();
+    await wide.getByLabel('Reason, if you deny').waitFor({ state: 'visible' });
+    await wide.getByLabel('Reason, if you deny').fill('Only the first ten lines');
+    await deny.click();
+    const posted = await request(s, 2);
+    assert.deepEqual(body(posted), {
+      type: 'deny',
+      run_id: c.wideRow.run_id,
+      approval_id: c.wide.approval_id,
+      reason: 'Only the first ten lines',
+      scope: 'once',
+    });
+    await wide.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await shotOf(wide, 'card-disclosures-open');
   });
 
   void it('question forms from real interactions: radios, text, yes/no, numbers and checkboxes, validated before posting, with the host error shown', async () => {
@@ -732,11 +890,17 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
       return statuses;
     });
     assert.deepEqual(codiconFont, ['loaded']);
+    // Tool calls read as sentences (a gated write says what its preview found); the raw
+    // arguments are on hover.
     assert.deepEqual(lines.slice(0, 3), [
-      'edit_file {"path":"src/app.ts","old_string":"const name = \'world\';","new_string":"const name = \'Airlock\';\\nconst excited = true;"}',
-      'write_file {"path":"docs/greeting.md","content":"# Greeting\\n\\nSays hello to Airlock.\\n"}',
-      'delete_file {"path":"old-notes.txt"}',
+      'Edit src/app.ts (+2 −1)',
+      'Create docs/greeting.md (3 lines)',
+      'Delete old-notes.txt',
     ]);
+    assert.equal(
+      await log.locator('.tool-line.call').first().getAttribute('title'),
+      'edit_file {"path":"src/app.ts","old_string":"const name = \'world\';","new_string":"const name = \'Airlock\';\\nconst excited = true;"}',
+    );
     assert.deepEqual(lines.slice(3), [
       'Waiting for you: Edit src/app.ts?',
       'Waiting for you: Create docs/greeting.md?',
@@ -761,7 +925,7 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     assert.equal(await turn.locator('.spinner').count(), 0);
     assert.equal(
       await text(turn.locator('.run-message')),
-      '3 approval(s) waiting for the developer.',
+      '3 approvals waiting for the developer.',
     );
     assert.equal(await text(log.locator('.model-text')), full);
 
@@ -802,6 +966,202 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     await fresh.waitFor();
     assert.equal(await text(fresh.locator('.run-status')), 'working…');
     assert.equal(await text(fresh.locator('.run-prompt')), `Make a page ${XSS_IMG}`);
+  });
+
+  void it('runs list: the model\'s reasoning shows collapsed under "Thinking" (text only, redacted), apart from its answer; a model_error run offers Retry', async () => {
+    const { events, runId, reasoning, answer } = await thinkingRun();
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    for (const event of events) await s.send({ type: 'event', event });
+    const view = run(page, runId);
+    const block = view.locator('details.thinking');
+    await view.locator('.model-text').filter({ hasText: answer }).waitFor();
+    assert.equal(await block.count(), 1, 'one block for one stretch of reasoning');
+    assert.equal(await block.evaluate((d) => (d as HTMLDetailsElement).open), false, 'collapsed');
+    assert.equal(await view.locator('.thinking-text').isVisible(), false);
+    assert.equal(await text(block.locator('summary')), `Thinking (${[...reasoning].length} chars)`);
+    assert.equal(await text(view.locator('.model-text')), answer, 'the answer holds no reasoning');
+    await shotOf(view, 'runs-thinking-collapsed');
+    // Text only: the markup in the reasoning is text, nothing ran.
+    assert.equal(await view.locator('.output img').count(), 0);
+    assert.equal(await page.evaluate(() => (window as { __pwned?: number }).__pwned), undefined);
+
+    await block.locator('summary').click();
+    assert.equal(await block.evaluate((d) => (d as HTMLDetailsElement).open), true);
+    assert.equal(await text(block.locator('.thinking-text')), reasoning);
+    assert.ok(!reasoning.includes('sk-'), 'redacted before it reached the sidebar');
+    await shotOf(view, 'runs-thinking-open');
+    await block.locator('summary').click();
+
+    // A run whose model call failed (the "Break the model" run: a real 400): its error and Retry.
+    const failed = run(page, c.runIds.failed);
+    assert.equal(await text(failed.locator('.run-status')), 'failed');
+    assert.equal(rowOf(c.runIds.failed).reason, 'model_error');
+    assert.match(await text(failed.locator('.run-message')), /rejected the request \(400\)/);
+    await shotOf(failed, 'runs-model-error-retry');
+    const posts = await postedCount(s);
+    await failed
+      .getByRole('button', { name: 'Retry the failed model call of run: Break the model' })
+      .click();
+    const retry = await request(s, posts + 1);
+    assert.deepEqual(body(retry), { type: 'continueRun', run_id: c.runIds.failed });
+    await s.send({ type: 'reply', id: idOf(retry), ok: true });
+    // Once it succeeds the row is an ordinary finished run: no Retry.
+    await s.send(
+      stateWith({
+        runs: c.state.runs.map((r) =>
+          r.run_id === c.runIds.failed
+            ? { ...r, status: 'success', reason: 'completed', message: 'The agent finished.' }
+            : r,
+        ),
+      }),
+    );
+    await failed.locator('.run-status').filter({ hasText: 'done' }).waitFor();
+    assert.equal(await failed.getByRole('button', { name: /^Retry/ }).count(), 0);
+    // Other failures offer no Retry.
+    await s.send(
+      stateWith({
+        runs: c.state.runs.map((r) =>
+          r.run_id === c.runIds.failed ? { ...r, reason: 'tool_error' } : r,
+        ),
+      }),
+    );
+    await failed.locator('.run-status').filter({ hasText: 'failed' }).waitFor();
+    assert.equal(await failed.getByRole('button', { name: /^Retry/ }).count(), 0);
+  });
+
+  void it('runs list after a reload: each run asks once for its stored transcript and shows all of it (a paused run what came before the reload); tool calls read as sentences', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    const transcript = (runId: string) => ({
+      type: 'transcript' as const,
+      run_id: runId,
+      events: c.stored[runId] ?? [],
+      omitted: 0,
+      error: null,
+    });
+    const show = async () => {
+      await s.send(c.state);
+      // One message asks for every listed run (newest first), never again for the same page.
+      await page.waitForFunction(
+        () => (window as unknown as { __asked: unknown[] }).__asked.length > 0,
+      );
+      const asked = await s.asked();
+      assert.equal(asked.length, 1);
+      assert.deepEqual(
+        asked[0]?.run_ids,
+        c.state.runs.slice(0, 20).map((r) => r.run_id),
+      );
+      await s.send(c.state);
+      assert.equal((await s.asked()).length, 1, 'asked once');
+      assert.equal((await s.posted()).length, 1, 'only "ready" among the requests');
+    };
+    await show();
+
+    // A finished run: its whole transcript, not only its final message.
+    const done = run(page, c.runIds.done);
+    assert.equal(await done.getByRole('log').isVisible(), false, 'nothing before the transcript');
+    await s.send(transcript(c.runIds.done));
+    const doneLog = done.getByRole('log');
+    await doneLog.locator('.tool-line').first().waitFor();
+    assert.deepEqual(await doneLog.locator('.tool-line.call').allTextContents(), [
+      'Read src/app.ts',
+    ]);
+    assert.match(await text(doneLog.locator('.model-text')), /The greeting prints "hello world"/);
+    assert.match(
+      (await doneLog.locator('.tool-line.call').first().getAttribute('title')) ?? '',
+      /^read_file \{"path":"src\/app.ts"\}/,
+    );
+
+    // The questions run: each ask as a sentence.
+    const questions = run(page, c.runIds.questions);
+    await s.send(transcript(c.runIds.questions));
+    await questions.getByRole('log').locator('.tool-line').first().waitFor();
+    const asks = await questions.getByRole('log').locator('.tool-line.call').allTextContents();
+    const askCall = (c.stored[c.runIds.questions] ?? []).find(
+      (e) => e.type === 'tool_call' && e.tool === 'ask_user',
+    );
+    const q1 = (askCall as { input: { question: string } } | undefined)?.input.question;
+    assert.ok(q1, 'the questions run called ask_user');
+    assert.ok(asks.includes(`Ask: ${q1}`), `asks: ${asks.join(' | ')}`);
+
+    // Reload: the paused run's output is what happened before it, from the store.
+    await s.reload();
+    await show();
+    const turn = run(page, c.runIds.turn);
+    await s.send(transcript(c.runIds.turn));
+    const log = turn.getByRole('log');
+    await log.locator('.tool-line.waiting').nth(2).waitFor();
+    assert.match(await text(log.locator('.model-text')), /switch the greeting to Airlock/);
+    assert.deepEqual(await log.locator('.tool-line').allTextContents(), [
+      'Edit src/app.ts (+2 −1)',
+      'Create docs/greeting.md (3 lines)',
+      'Delete old-notes.txt',
+      'Waiting for you: Edit src/app.ts?',
+      'Waiting for you: Create docs/greeting.md?',
+      'Waiting for you: Delete old-notes.txt?',
+    ]);
+    // A transcript that could not be read says so, in place.
+    await s.send({ ...transcript(c.runIds.failed), error: 'There is no run.' });
+    await run(page, c.runIds.failed)
+      .getByText('The earlier output could not be read: There is no run.')
+      .waitFor();
+    await s.send(transcript(c.runIds.done));
+    await done.getByRole('log').locator('.tool-line').first().waitFor();
+    await shotOf(page.locator('section.runs'), 'runs-after-reload');
+  });
+
+  void it('runs list: the output follows its end while events arrive, and stays put once the developer scrolls up', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const turn = run(page, c.runIds.turn);
+    await turn.waitFor();
+    const events = c.stored[c.runIds.turn] ?? [];
+    await s.send({ type: 'transcript', run_id: c.runIds.turn, events, omitted: 0, error: null });
+    const log = turn.getByRole('log');
+    await log.locator('.tool-line').first().waitFor();
+    const calls = events.filter((e) => e.type === 'tool_call' || e.type === 'approval');
+    const geometry = () =>
+      log.evaluate((el) => ({ top: el.scrollTop, max: el.scrollHeight - el.clientHeight }));
+    const atEnd = async () => {
+      const g = await geometry();
+      return g.max > 0 && Math.abs(g.top - g.max) <= 1;
+    };
+    // Real tool lines, again and again: the box overflows and keeps its end in view.
+    for (let round = 0; round < 4; round++) {
+      for (const event of calls) await s.send({ type: 'event', event });
+    }
+    assert.ok((await geometry()).max > 100, 'the output overflows its box');
+    assert.ok(await atEnd(), 'follows the end');
+
+    // The developer scrolls up: new lines do not pull the view down.
+    await log.evaluate((el) => {
+      el.scrollTop = 0;
+      el.dispatchEvent(new Event('scroll'));
+    });
+    const count = await log.locator('.tool-line').count();
+    for (const event of calls) await s.send({ type: 'event', event });
+    await page.waitForFunction(
+      ({ id, n }) =>
+        document.querySelectorAll(`section.run[data-run-id="${id}"] .tool-line`).length > n,
+      { id: c.runIds.turn, n: count },
+    );
+    assert.equal((await geometry()).top, 0, 'stays where the developer scrolled');
+
+    // Back at the end: it follows again.
+    await log.evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+      el.dispatchEvent(new Event('scroll'));
+    });
+    for (const event of calls) await s.send({ type: 'event', event });
+    await page.waitForFunction(
+      ({ id, n }) =>
+        document.querySelectorAll(`section.run[data-run-id="${id}"] .tool-line`).length > n,
+      { id: c.runIds.turn, n: count + calls.length },
+    );
+    assert.ok(await atEnd(), 'follows the end again');
   });
 
   void it('the prompt box runs on Ctrl+Enter, refuses an empty prompt, keeps the text when the extension refuses, and clears once accepted', async () => {
@@ -1053,7 +1413,9 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     const create = card(page, c.create.approval_id);
     await create.waitFor();
     await page.getByLabel('Ask the agent').fill('Draft: rename greet to hello');
+    await create.getByText('Deny with reason…', { exact: true }).click();
     await create.getByLabel('Reason, if you deny').fill('Use the existing docs folder');
+    await card(page, c.edit.approval_id).getByText('Add comment', { exact: true }).click();
     await card(page, c.edit.approval_id).getByLabel('Comment (optional)').fill('ok after review');
     await form(page, c.askUser.interaction_id).getByLabel('yarn').check();
     await form(page, c.number.interaction_id).getByLabel('How many retries (1-10)?').fill('3');
@@ -1180,6 +1542,7 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
 
     // Always deny every edit_file call in this run, with the reason typed for the agent.
     const edit = card(page, c.edit.approval_id);
+    await edit.getByText('Deny with reason…', { exact: true }).click();
     await edit.getByLabel('Reason, if you deny').fill('Leave app.ts alone');
     await edit.getByLabel('Covers').selectOption('tool');
     await edit
