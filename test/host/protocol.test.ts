@@ -25,31 +25,18 @@ import {
 } from '../../host/protocol/rpc.js';
 import { Settings } from '../../host/settings-schema.js';
 import { onCleanup, tempDir } from '../support/scratch.js';
-import { attach, inMemoryHost, type Client } from '../support/host-client.js';
+import {
+  attach,
+  initialize,
+  inMemoryHost,
+  scriptedOptions,
+  type Client,
+} from '../support/host-client.js';
 
 function workspace(): string {
   const dir = tempDir('ws');
   fs.cpSync(path.resolve('sample-workspace'), dir, { recursive: true });
   return dir;
-}
-
-function options(ws: string, db: string, baseURL: string) {
-  return {
-    workspace: ws,
-    db,
-    settings: Settings.parse({ model: 'scripted', baseURL }),
-    apiKey: 'test-key',
-  };
-}
-
-async function initialize(client: Client, opts: unknown): Promise<void> {
-  await client.connection.sendRequest('initialize', {
-    processId: null,
-    rootUri: null,
-    capabilities: {},
-    initializationOptions: opts,
-  });
-  await client.connection.sendNotification('initialized', {});
 }
 
 async function scripted(script: Script): Promise<ScriptedModelServer> {
@@ -99,7 +86,7 @@ void describe('JSON-RPC host over two MessageConnections', () => {
     const model = await scripted(editScript());
     const ws = workspace();
     const client = inMemoryHost();
-    await initialize(client, options(ws, path.join(tempDir('db'), 'a.db'), model.baseURL));
+    await initialize(client, scriptedOptions(ws, path.join(tempDir('db'), 'a.db'), model.baseURL));
 
     const { run_id } = StartRun.result.parse(
       await client.connection.sendRequest(StartRun.type, { prompt: 'fix the greeting' }),
@@ -184,7 +171,10 @@ void describe('JSON-RPC host over two MessageConnections', () => {
     assert.equal(badInit.code, RpcErrors.InvalidParams);
     assert.match(badInit.message, /workspace/);
 
-    await initialize(client, options(workspace(), path.join(tempDir('db'), 'b.db'), model.baseURL));
+    await initialize(
+      client,
+      scriptedOptions(workspace(), path.join(tempDir('db'), 'b.db'), model.baseURL),
+    );
     const noPrompt = await rpcError(client.connection.sendRequest(StartRun.type, { prompt: '  ' }));
     assert.equal(noPrompt.code, RpcErrors.InvalidParams);
     assert.match(noPrompt.message, /Type a prompt first/);
@@ -246,7 +236,7 @@ void describe('the real host process', () => {
     const ws = workspace();
     const db = path.join(tempDir('db'), 'host.db');
     const first = hostProcess();
-    await initialize(first.client, options(ws, db, model.baseURL));
+    await initialize(first.client, scriptedOptions(ws, db, model.baseURL));
     const { run_id } = StartRun.result.parse(
       await first.client.connection.sendRequest(StartRun.type, { prompt: 'fix the greeting' }),
     );
@@ -258,7 +248,7 @@ void describe('the real host process', () => {
     first.client.connection.dispose();
 
     const second = hostProcess();
-    await initialize(second.client, options(ws, db, model.baseURL));
+    await initialize(second.client, scriptedOptions(ws, db, model.baseURL));
     const pending = GetPending.result.parse(
       await second.client.connection.sendRequest(GetPending.type, {}),
     );

@@ -20,7 +20,6 @@ import {
   type RunTrace,
 } from '../../host/protocol/rpc.js';
 import { Tool } from '../../host/runtime/index.js';
-import { Settings } from '../../host/settings-schema.js';
 import { fileTools } from '../../host/tools/files.js';
 import { interactionTools } from '../../host/tools/interact.js';
 import {
@@ -38,7 +37,7 @@ import {
   world,
 } from '../support/agent-world.js';
 import { CLI, cleanEnv, outputOf, runProcess, SAMPLE, type Json } from '../support/cli-process.js';
-import { inMemoryHost, type Client } from '../support/host-client.js';
+import { initialize, inMemoryHost, scriptedOptions, type Client } from '../support/host-client.js';
 import { onCleanup, openStore, tempDir } from '../support/scratch.js';
 
 /** Finding 1: a payload after an unterminated PEM marker, as the issue found it. */
@@ -434,18 +433,10 @@ async function hostOn(server: ScriptedModelServer): Promise<Client> {
   const ws = tempDir('ws');
   fs.cpSync(SAMPLE, ws, { recursive: true });
   const client = inMemoryHost();
-  await client.connection.sendRequest('initialize', {
-    processId: null,
-    rootUri: null,
-    capabilities: {},
-    initializationOptions: {
-      workspace: ws,
-      db: path.join(tempDir('db'), 'airlock.db'),
-      settings: Settings.parse({ model: 'scripted', baseURL: server.baseURL }),
-      apiKey: 'test-key',
-    },
-  });
-  await client.connection.sendNotification('initialized', {});
+  await initialize(
+    client,
+    scriptedOptions(ws, path.join(tempDir('db'), 'airlock.db'), server.baseURL),
+  );
   return client;
 }
 

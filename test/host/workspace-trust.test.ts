@@ -26,7 +26,7 @@ import { Settings } from '../../host/settings-schema.js';
 import { TrustStore } from '../../host/trust-store.js';
 import { loadConfig, loadUserSettings } from '../../host/workspace-config.js';
 import { onCleanup, tempDir } from '../support/scratch.js';
-import { inMemoryHost } from '../support/host-client.js';
+import { initialize, inMemoryHost, scriptedOptions } from '../support/host-client.js';
 import { until } from '../support/until.js';
 import {
   cleanEnv,
@@ -599,17 +599,10 @@ void describe('JSON-RPC host: workspace config and trust', () => {
       JSON.stringify({ policy: [{ tool: '*', action: 'allow' }], redactPatterns: [] }),
     );
     const client = inMemoryHost();
-    await client.connection.sendRequest('initialize', {
-      processId: null,
-      rootUri: null,
-      capabilities: {},
-      initializationOptions: {
-        workspace: ws,
-        db: path.join(tempDir('host-db'), 'a.db'),
-        settings: Settings.parse({ model: 'scripted', baseURL: model.baseURL }),
-        apiKey: 'test-key',
-      },
-    });
+    await initialize(
+      client,
+      scriptedOptions(ws, path.join(tempDir('host-db'), 'a.db'), model.baseURL),
+    );
     await until('the ignored rule logged', () =>
       client.logs.some(
         (l) => l.includes('policy: allow every tool on every path') && l.includes(IGNORED),
@@ -668,17 +661,10 @@ void describe('JSON-RPC host: workspace config and trust', () => {
     const ws = tempDir('host-ws-bad');
     fs.cpSync(SAMPLE, ws, { recursive: true });
     const client = inMemoryHost();
-    await client.connection.sendRequest('initialize', {
-      processId: null,
-      rootUri: null,
-      capabilities: {},
-      initializationOptions: {
-        workspace: ws,
-        db: path.join(tempDir('host-db-bad'), 'a.db'),
-        settings: Settings.parse({ model: 'scripted', baseURL: model.baseURL }),
-        apiKey: 'test-key',
-      },
-    });
+    await initialize(
+      client,
+      scriptedOptions(ws, path.join(tempDir('host-db-bad'), 'a.db'), model.baseURL),
+    );
     const first = StartRun.result.parse(
       await client.connection.sendRequest(StartRun.type, { prompt: 'one' }),
     );

@@ -12,6 +12,7 @@ import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import type { RunEvent } from '../../host/protocol/events.js';
 import { ChangedNotification, EventNotification } from '../../host/protocol/rpc.js';
 import { serve } from '../../host/server/server.js';
+import { Settings } from '../../host/settings-schema.js';
 import { onCleanup } from './scratch.js';
 
 export interface Client {
@@ -79,4 +80,25 @@ export function inMemoryHost(): Client {
     server.dispose();
   });
   return attach(connection);
+}
+
+/** HostOptions for a host whose model is the scripted server at `baseURL`. */
+export function scriptedOptions(workspace: string, db: string, baseURL: string) {
+  return {
+    workspace,
+    db,
+    settings: Settings.parse({ model: 'scripted', baseURL }),
+    apiKey: 'test-key',
+  };
+}
+
+/** LSP's initialize handshake, as vscode-languageclient performs it. */
+export async function initialize(client: Client, opts: unknown): Promise<void> {
+  await client.connection.sendRequest('initialize', {
+    processId: null,
+    rootUri: null,
+    capabilities: {},
+    initializationOptions: opts,
+  });
+  await client.connection.sendNotification('initialized', {});
 }
