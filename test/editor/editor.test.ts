@@ -176,6 +176,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
       await editor.startRun(prompt);
       const card = editor.card('Create CHANGELOG.md (write_file)');
       await card.waitFor({ timeout: UI_TIMEOUT });
+      await card.getByText('Deny with reason…', { exact: true }).click();
       await card.getByLabel('Reason, if you deny').fill(reason);
       await editor.shot('deny-reason');
       await card.getByRole('button', { name: 'Deny: Create CHANGELOG.md?' }).click();
