@@ -11,6 +11,7 @@ import {
   type ModelRequest,
   type ModelTurn,
 } from '../../host/model/model.js';
+import { modelError, streamAll } from '../support/model-stream.js';
 import { OpenAIChatModel, type OpenAIChatModelOptions } from '../../host/model/openai-model.js';
 import { resolveModel } from '../../host/model/resolve.js';
 import { ScriptedModelServer, type Script } from '../../host/model/scripted-server.js';
@@ -26,17 +27,11 @@ const TOOLS = [
 ];
 const REQ: ModelRequest = { messages: [{ role: 'user', content: 'hi' }], tools: TOOLS };
 
-async function run(
+function run(
   model: Model,
   request: ModelRequest = REQ,
 ): Promise<{ chunks: ModelChunk[]; turn: ModelTurn }> {
-  const chunks: ModelChunk[] = [];
-  const gen = model.stream(request);
-  for (;;) {
-    const r = await gen.next();
-    if (r.done) return { chunks, turn: r.value };
-    chunks.push(r.value);
-  }
+  return streamAll(model, request);
 }
 
 async function withServer(
@@ -56,16 +51,6 @@ async function withServer(
   } finally {
     await server.close();
   }
-}
-
-async function modelError(p: Promise<unknown>): Promise<ModelError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ModelError, `expected ModelError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a ModelError');
 }
 
 void test('streamed text arrives in several deltas and concatenates', async () => {

@@ -11,12 +11,12 @@ import { after, describe, it } from 'node:test';
 import { forgetEndpointCapabilities } from '../../host/model/endpoint-capabilities.js';
 import { serverExplanation } from '../../host/model/error-text.js';
 import {
-  ModelError,
   type ChatMessage,
   type ModelChunk,
   type ModelRequest,
   type ModelTurn,
 } from '../../host/model/model.js';
+import { modelError, streamAll } from '../support/model-stream.js';
 import { OpenAIChatModel, type OpenAIChatModelOptions } from '../../host/model/openai-model.js';
 import {
   cleanEnv,
@@ -84,27 +84,11 @@ async function withReplay(script: ReplayScript, body: (r: Replay) => Promise<voi
   }
 }
 
-async function run(
+function run(
   model: OpenAIChatModel,
   request: ModelRequest = REQ,
 ): Promise<{ chunks: ModelChunk[]; turn: ModelTurn }> {
-  const chunks: ModelChunk[] = [];
-  const gen = model.stream(request);
-  for (;;) {
-    const r = await gen.next();
-    if (r.done) return { chunks, turn: r.value };
-    chunks.push(r.value);
-  }
-}
-
-async function modelError(p: Promise<unknown>): Promise<ModelError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ModelError, `expected a ModelError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a ModelError');
+  return streamAll(model, request);
 }
 
 const textOf = (chunks: ModelChunk[], type: ModelChunk['type']): string =>
