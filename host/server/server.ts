@@ -111,8 +111,8 @@ export function serve(connection: Connection): void {
   });
   handle(GetWorkspaceConfig, (_p, s) => s.workspaceConfig());
   handle(TrustWorkspaceConfig, ({ sha256 }, s) => s.trustWorkspaceConfig(sha256));
+  // Logs mask with the session's redactor from here on (the merged settings), not `redactor`.
   handle(Configure, ({ settings, apiKey, restricted }, s) => {
-    redactor = new Redactor({ keys: settings.redactKeys, patterns: settings.redactPatterns });
     s.configure(settings, apiKey, restricted);
     return {};
   });
