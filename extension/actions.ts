@@ -40,16 +40,6 @@ export interface Editors {
   openTrace(runId: string): Promise<void>;
   manageTrust(): Promise<void>;
   reviewWorkspaceConfig(): Promise<void>;
-  /** Whether the workspace file at this path is open in an editor with unsaved changes. */
-  isDirty?(filePath: string): boolean;
-}
-
-/** Tools whose approval writes or removes a workspace file. */
-const FILE_WRITING: ReadonlySet<string> = new Set(['write_file', 'edit_file', 'delete_file']);
-
-/** Why an approval is refused while the file has unsaved changes in an editor. */
-export function unsavedChangesMessage(filePath: string): string {
-  return `${filePath} has unsaved changes in the editor; save or revert them, then approve — Airlock never writes behind unsaved edits.`;
 }
 
 const CANCELLABLE: ReadonlySet<RunSummary['status']> = new Set([
@@ -99,7 +89,6 @@ export class Actions {
   async approve(runId: string, id: string, opts: { comment?: string } & DecisionOptions = {}) {
     const gate = requireApproval(await this.pending(), runId, id);
     checkAlways(gate, true, opts);
-    this.refuseUnsaved(gate);
     await this.resume(runId, { [id]: approval({ ...this.who(), ...opts }) });
   }
 
@@ -111,17 +100,13 @@ export class Actions {
   /** Approves or denies every listed gate of one run in a single resume. */
   async decideAll(runId: string, ids: readonly string[], approved: boolean, reason?: string) {
     const pending = await this.pending();
-    for (const id of ids) {
-      const gate = requireApproval(pending, runId, id);
-      if (approved) this.refuseUnsaved(gate);
-    }
+    for (const id of ids) requireApproval(pending, runId, id);
     await this.resume(runId, decideAll(ids, approved, reason, this.approver()));
   }
 
   /** Approves with the user's edited content instead of the proposal (the host re-validates). */
   async approveEdited(runId: string, id: string, edited: string) {
     const gate = requireApproval(await this.pending(), runId, id);
-    this.refuseUnsaved(gate);
     const proposal = await this.proposal(runId, id);
     const override_input = editedOverride(gate.tool, proposal, edited);
     await this.resume(runId, { [id]: { ...approval(this.who()), override_input } });
@@ -192,16 +177,6 @@ export class Actions {
 
   reviewWorkspaceConfig(): Promise<void> {
     return this.editors.reviewWorkspaceConfig();
-  }
-
-  /** Never writes behind a dirty buffer: the next save would silently undo the approved edit. */
-  private refuseUnsaved(gate: ApprovalEvent): void {
-    if (!FILE_WRITING.has(gate.tool)) return;
-    const input = gate.input as { path?: unknown } | null;
-    const filePath = gate.preview?.path ?? (typeof input?.path === 'string' ? input.path : '');
-    if (filePath && this.editors.isDirty?.(filePath)) {
-      throw new Error(unsavedChangesMessage(filePath));
-    }
   }
 
   private async resume(runId: string, resume: ResumeMap) {

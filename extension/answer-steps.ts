@@ -1,71 +1,96 @@
-// A question's JSON Schema as palette prompts (one input box or quick pick per answer), and the
-// answers assembled into the value the host validates. Pure. The sidebar has the full form; this
-// covers what the built-in question tools ask (text, choices, yes/no, numbers, several at once)
-// and falls back to typing JSON for anything else.
+// A question as palette prompts (one input box or quick pick per field of the shared form model,
+// host/protocol/answer-form.ts), and the answers assembled into the value the host validates.
+// Pure. Suggested options (ask_user) are a 'pick' step with `other`: its quick pick
+// ends with "Other…", and `parseTyped` reads the answer the developer then types.
+import {
+  formModel,
+  rawFromTyped,
+  readField,
+  validateValues,
+  errorText,
+  type Field,
+  type FormModel,
+} from '../host/protocol/answer-form.js';
 import type { InteractionEvent } from '../host/protocol/events.js';
 
 type Kind =
-  | { kind: 'text'; minLength: number }
-  | { kind: 'number'; integer: boolean }
-  | { kind: 'pick'; options: string[] }
-  | { kind: 'multi'; options: string[] }
+  | { kind: 'text'; minLength?: number; maxLength?: number; pattern?: string }
+  | {
+      kind: 'number';
+      integer: boolean;
+      minimum?: number;
+      maximum?: number;
+      exclusiveMinimum?: number;
+      exclusiveMaximum?: number;
+    }
+  /** `other`: the options are suggestions, and an answer of the developer's own is fine too. */
+  | { kind: 'pick'; options: string[]; other?: true }
+  | { kind: 'multi'; options: string[]; minItems?: number; maxItems?: number }
   | { kind: 'yesno' }
   | { kind: 'json' };
 
 /** One prompt; `key` is the answer's property in an object answer, null for a bare answer. */
-export type AnswerStep = Kind & { key: string | null; question: string };
+export type AnswerStep = Kind & {
+  key: string | null;
+  question: string;
+  /** Set when the answer may be left empty. */
+  optional?: true;
+  /** The schema's default, taken when the answer is left empty. */
+  default?: unknown;
+};
 
-type Schema = Record<string, unknown>;
+/** The quick pick item that lets the developer type an answer of their own. */
+export const OTHER = 'Other…';
 
-const isSchema = (value: unknown): value is Schema =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const strings = (value: unknown): string[] | undefined =>
-  Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')
-    ? value
-    : undefined;
-
-function kindOf(schema: Schema): Kind {
-  const options = strings(schema.enum);
-  if (options) return { kind: 'pick', options };
-  switch (schema.type) {
-    case 'boolean':
-      return { kind: 'yesno' };
-    case 'string':
+function stepOf(field: Field, key: string | null): AnswerStep {
+  const { key: _key, label, required, default: fallback, ...kind } = field;
+  const extra = {
+    key,
+    question: label,
+    ...(required ? {} : { optional: true as const }),
+    ...(fallback !== undefined ? { default: fallback } : {}),
+  };
+  switch (kind.kind) {
+    case 'choice':
       return {
-        kind: 'text',
-        minLength: typeof schema.minLength === 'number' ? schema.minLength : 0,
+        kind: 'pick',
+        options: kind.options,
+        ...(kind.other ? { other: true as const } : {}),
+        ...extra,
       };
-    case 'number':
-    case 'integer':
-      return { kind: 'number', integer: schema.type === 'integer' };
-    case 'array': {
-      const items = isSchema(schema.items) ? strings(schema.items.enum) : undefined;
-      return items ? { kind: 'multi', options: items } : { kind: 'json' };
-    }
+    case 'boolean':
+      return { kind: 'yesno', ...extra };
     default:
-      return { kind: 'json' };
+      return { ...kind, ...extra };
   }
 }
 
-export function answerSteps(interaction: InteractionEvent): AnswerStep[] {
-  const { schema, questions } = interaction;
-  const textOf = (key: string) => questions.find((q) => q.id === key)?.question ?? key;
-  if (schema.type === 'object' && isSchema(schema.properties)) {
-    const properties = schema.properties;
-    const keys = Object.keys(properties);
-    // The questions' order when they name the properties, else the schema's.
-    const ordered = [
-      ...questions.map((q) => q.id).filter((id) => keys.includes(id)),
-      ...keys.filter((k) => !questions.some((q) => q.id === k)),
-    ];
-    return ordered.map((key) => {
-      const property = properties[key];
-      const kind: Kind = isSchema(property) ? kindOf(property) : { kind: 'json' };
-      return { ...kind, key, question: textOf(key) };
-    });
+/** The shared model's field for a step, to read typed text the way every other place does. */
+function fieldOf(step: AnswerStep): Field {
+  const { key, question, optional, default: fallback, ...kind } = step;
+  const base = {
+    key: key ?? 'answer',
+    label: question,
+    required: !optional,
+    ...(fallback !== undefined ? { default: fallback } : {}),
+  };
+  switch (kind.kind) {
+    case 'pick':
+      return { ...base, kind: 'choice', options: kind.options, other: kind.other === true };
+    case 'yesno':
+      return { ...base, kind: 'boolean' };
+    default:
+      return { ...base, ...kind };
   }
-  return [{ ...kindOf(schema), key: null, question: questions[0]?.question ?? interaction.prompt }];
+}
+
+function modelOf(interaction: InteractionEvent): FormModel {
+  return formModel(interaction.prompt, interaction.questions, interaction.schema);
+}
+
+export function answerSteps(interaction: InteractionEvent): AnswerStep[] {
+  const model = modelOf(interaction);
+  return model.fields.map((field) => stepOf(field, model.shape === 'object' ? field.key : null));
 }
 
 /** Turns one typed answer into its value, or says why it does not fit. */
@@ -73,28 +98,31 @@ export function parseTyped(
   step: AnswerStep,
   typed: string,
 ): { value: unknown } | { error: string } {
-  switch (step.kind) {
-    case 'text':
-      return typed.length >= step.minLength ? { value: typed } : { error: 'Type an answer.' };
-    case 'number': {
-      const n = Number(typed.trim());
-      if (typed.trim() === '' || !Number.isFinite(n)) return { error: 'Type a number.' };
-      if (step.integer && !Number.isInteger(n)) return { error: 'Type a whole number.' };
-      return { value: n };
-    }
-    case 'json':
-      try {
-        return { value: JSON.parse(typed) as unknown };
-      } catch {
-        return { error: 'Type a JSON value, e.g. "text", 42, true or ["a", "b"].' };
-      }
-    default:
-      return { value: typed };
-  }
+  const field = fieldOf(step);
+  const read = readField(field, rawFromTyped(field, typed));
+  return read.error !== undefined ? { error: read.error } : { value: read.value };
 }
 
 /** The answer the host gets: the bare value, or an object keyed by the steps' keys. */
 export function assembleAnswer(steps: readonly AnswerStep[], values: readonly unknown[]): unknown {
   if (steps.length === 1 && steps[0]?.key === null) return values[0];
-  return Object.fromEntries(steps.map((step, i) => [step.key ?? String(i), values[i]]));
+  return Object.fromEntries(
+    steps
+      .map((step, i) => [step.key ?? String(i), values[i]] as const)
+      .filter(([, value]) => value !== undefined),
+  );
+}
+
+/**
+ * The assembled answer checked against the question's schema as the host will check it: the
+ * answer, or the reason it does not fit (to show before anything is sent).
+ */
+export function checkAnswers(
+  interaction: InteractionEvent,
+  values: readonly unknown[],
+): { value: unknown } | { error: string } {
+  const model = modelOf(interaction);
+  const byKey = Object.fromEntries(model.fields.map((f, i) => [f.key, values[i]]));
+  const checked = validateValues(model, byKey);
+  return checked.ok ? { value: checked.value } : { error: errorText(model, checked.errors) };
 }

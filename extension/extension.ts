@@ -12,6 +12,7 @@ import { syncRules, syncTraces, syncWithHost } from './host-sync.js';
 import { LazyOutputChannel } from './lazy-output.js';
 import { PendingIndicators } from './pending-indicators.js';
 import { PendingModel } from './pending-model.js';
+import { OpenDocuments } from './open-documents.js';
 import { ProposalDocuments } from './proposal-documents.js';
 import { PROPOSAL_SCHEME, TRACE_SCHEME } from './proposal-uri.js';
 import { RulesModel } from './rules-model.js';
@@ -23,8 +24,12 @@ let host: HostClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = new LazyOutputChannel('Airlock');
-  host = new HostClient(context.asAbsolutePath('dist/host.js'), output, () =>
-    readHostOptions(context.secrets),
+  const documents = new OpenDocuments();
+  host = new HostClient(
+    context.asAbsolutePath('dist/host.js'),
+    output,
+    () => readHostOptions(context.secrets),
+    documents,
   );
   const client = host;
   const model = new PendingModel(async () => {
@@ -46,7 +51,6 @@ export function activate(context: vscode.ExtensionContext): void {
       await vscode.commands.executeCommand('workbench.trust.manage');
     },
     reviewWorkspaceConfig: (): Promise<void> => trust.review(),
-    isDirty: proposals.isDirty.bind(proposals),
   };
   const rules = new RulesModel(() => actions.rules());
   const actions = new Actions(
@@ -68,8 +72,17 @@ export function activate(context: vscode.ExtensionContext): void {
   const trust = new WorkspaceTrust(client, context.globalState, sidebar, output, () =>
     configureHost(client, context.secrets),
   );
+  // Cards say when their file has unsaved changes (workspace-relative, as previews name files).
+  const showUnsaved = (paths: readonly string[]) =>
+    sidebar.show({
+      type: 'unsaved',
+      paths: paths.map((p) => vscode.workspace.asRelativePath(vscode.Uri.file(p), false)),
+    });
+  showUnsaved(documents.dirtyPaths());
   context.subscriptions.push(
     output,
+    documents,
+    documents.onDidChange(showUnsaved),
     client,
     traces,
     proposals,

@@ -17,13 +17,17 @@ import {
 import { z } from 'zod';
 import type { RunEvent } from '../host/protocol/events.js';
 import {
+  ApplyBuffer,
   ChangedNotification,
   Configure,
+  DirtyBuffers,
   EventNotification,
+  ReadBuffer,
   Resume,
   StartRun,
   type HostOptions,
 } from '../host/protocol/rpc.js';
+import type { OpenDocuments } from './open-documents.js';
 import { OptionsSync } from './options-sync.js';
 import { RestartBudget } from './restart-budget.js';
 import {
@@ -82,8 +86,24 @@ export class HostClient implements HostApi, vscode.Disposable {
     private readonly serverModule: string,
     private readonly output: vscode.LogOutputChannel,
     readOptions: () => Promise<HostOptions>,
+    /** The window's unsaved documents, which the host reads and changes through this client. */
+    private readonly documents?: OpenDocuments,
   ) {
     this.sync = new OptionsSync({ read: readOptions, send: (options) => this.send(options) });
+    this.documentsListener = documents?.onDidChange((paths) => this.sendDirty(paths));
+  }
+
+  private readonly documentsListener: vscode.Disposable | undefined;
+
+  /** The dirty list to the running host; messages keep their order, so it precedes any resume. */
+  private sendDirty(paths: readonly string[]): void {
+    const client = this.client;
+    if (client?.state !== State.Running) return; // sent once it runs (stateChanged)
+    void client
+      .sendNotification(DirtyBuffers.method, { paths: [...paths] })
+      .catch((err: unknown) => {
+        this.output.warn(`Could not tell the host about unsaved files: ${errorMessage(err)}`);
+      });
   }
 
   get status(): HostStatus {
@@ -154,6 +174,7 @@ export class HostClient implements HostApi, vscode.Disposable {
   }
 
   dispose(): void {
+    this.documentsListener?.dispose();
     void this.stop();
     this.events.dispose();
     this.changes.dispose();
@@ -223,6 +244,19 @@ export class HostClient implements HostApi, vscode.Disposable {
       }),
       client.onNotification(ChangedNotification.method, () => this.changes.fire()),
     );
+    const documents = this.documents;
+    if (documents) {
+      this.connection.push(
+        client.onRequest(ReadBuffer.method, (raw: unknown) => {
+          const { path } = ReadBuffer.params.parse(raw);
+          return { text: documents.read(path) };
+        }),
+        client.onRequest(ApplyBuffer.method, async (raw: unknown) => {
+          const { path, expected, text } = ApplyBuffer.params.parse(raw);
+          return { status: await documents.apply(path, expected, text) };
+        }),
+      );
+    }
     return client;
   }
 
@@ -245,6 +279,8 @@ export class HostClient implements HostApi, vscode.Disposable {
   }
 
   private stateChanged(state: State): void {
+    // A new host process (first start or restart) learns the window's unsaved files first.
+    if (state === State.Running && this.documents) this.sendDirty(this.documents.dirtyPaths());
     if (state === State.Running) this.setStatus({ tag: 'running' });
     else if (state === State.Starting) this.setStatus({ tag: 'starting' });
     else if (this.halted) this.setStatus({ tag: 'failed', message: this.halted });

@@ -2,7 +2,7 @@
 // a deny reason, the answers to a question. Escape anywhere means "do nothing".
 import * as vscode from 'vscode';
 import type { InteractionEvent } from '../host/protocol/events.js';
-import { answerSteps, assembleAnswer, parseTyped, type AnswerStep } from './answer-steps.js';
+import { answerSteps, assembleAnswer, OTHER, parseTyped, type AnswerStep } from './answer-steps.js';
 import type { Item } from './pick-items.js';
 import { plainText } from './indicator-text.js';
 import { errorMessage } from './rpc-call.js';
@@ -64,8 +64,29 @@ async function askStep(step: AnswerStep, title: string): Promise<unknown> {
       });
       return picked === undefined ? undefined : picked === 'Yes';
     }
-    case 'pick':
-      return vscode.window.showQuickPick(step.options, { title, placeHolder: question });
+    case 'pick': {
+      // Suggestions (SPEC §2): "Other…" (an item of its own, never confused with an option of
+      // that name) asks for the developer's own answer.
+      const other: vscode.QuickPickItem = { label: OTHER, description: 'type your own answer' };
+      const items: vscode.QuickPickItem[] = step.options.map((label) => ({ label }));
+      const picked = await vscode.window.showQuickPick(step.other ? [...items, other] : items, {
+        title,
+        placeHolder: question,
+      });
+      if (picked !== other) return picked?.label;
+      const typed = await vscode.window.showInputBox({
+        title,
+        prompt: question,
+        ignoreFocusOut: true,
+        validateInput: (text) => {
+          const parsed = parseTyped(step, text);
+          return 'error' in parsed ? parsed.error : undefined;
+        },
+      });
+      if (typed === undefined) return undefined;
+      const parsed = parseTyped(step, typed);
+      return 'value' in parsed ? parsed.value : undefined;
+    }
     case 'multi':
       return vscode.window.showQuickPick(step.options, {
         title,

@@ -43,17 +43,6 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
     this.updateContext(vscode.window.activeTextEditor);
   }
 
-  /** Whether the workspace file is open in an editor with unsaved changes. */
-  isDirty(filePath: string): boolean {
-    const file = this.workspaceFile(filePath);
-    return (
-      file !== undefined &&
-      vscode.workspace.textDocuments.some(
-        (d) => d.isDirty && d.uri.scheme === 'file' && d.uri.fsPath === file.fsPath,
-      )
-    );
-  }
-
   /** The gate of a proposal document (a title-bar button's argument), else of the active tab. */
   gateOf(target?: unknown): Pick<ProposalRef, 'runId' | 'approvalId'> | undefined {
     if (target instanceof vscode.Uri && target.scheme === PROPOSAL_SCHEME) {

@@ -3,7 +3,12 @@
 // content is not retained while hidden), validates every message, and answers each request.
 import * as vscode from 'vscode';
 import type { RunEvent } from '../host/protocol/events.js';
-import type { RulesMessage, ToWebview, WorkspaceMessage } from '../webview/protocol.js';
+import type {
+  RulesMessage,
+  ToWebview,
+  UnsavedMessage,
+  WorkspaceMessage,
+} from '../webview/protocol.js';
 import type { Actions } from './actions.js';
 import { toStateMessage, type PendingModel } from './pending-model.js';
 import { makeNonce, sidebarHtml } from './webview-html.js';
@@ -13,6 +18,8 @@ import {
   transcriptMessage,
   type LoadRunEvents,
 } from './webview-requests.js';
+type Sticky = RulesMessage | WorkspaceMessage | UnsavedMessage;
+
 export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewId = 'airlock.sidebar';
   private view: vscode.WebviewView | undefined;
@@ -20,7 +27,7 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
   private badge: vscode.ViewBadge | undefined;
   private readonly viewScope: vscode.Disposable[] = [];
   /** The latest standing rules and workspace trust, posted again whenever the webview loads. */
-  private readonly sticky = new Map<'rules' | 'workspace', RulesMessage | WorkspaceMessage>();
+  private readonly sticky = new Map<Sticky['type'], Sticky>();
   private readonly modelListener: { dispose(): void };
 
   constructor(
@@ -73,8 +80,8 @@ export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposabl
     if (this.view) this.view.badge = this.badge;
   }
 
-  /** Standing rules or workspace trust: kept, and posted when changed (and on every load). */
-  show(message: RulesMessage | WorkspaceMessage): void {
+  /** Standing rules, workspace trust, unsaved files: kept, posted when changed and on load. */
+  show(message: Sticky): void {
     const last = this.sticky.get(message.type);
     if (last && JSON.stringify(last) === JSON.stringify(message)) return;
     this.sticky.set(message.type, message);

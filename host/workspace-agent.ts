@@ -7,6 +7,7 @@ import type { Settings } from './settings.js';
 import type { Policy } from './runtime/policy.js';
 import { fileTools } from './tools/files.js';
 import { interactionTools } from './tools/interact.js';
+import type { OpenBuffers } from './tools/open-buffers.js';
 
 export const AGENT_NAME = 'agent';
 
@@ -23,13 +24,15 @@ export function workspaceAgent(options: {
   /** The workspace file's rules that apply (ask/deny only unless the file is trusted). */
   workspacePolicy?: Policy;
   model: () => Promise<Model>;
+  /** The developer's open documents with unsaved changes (none: the disk is the truth). */
+  buffers?: OpenBuffers;
 }): Agent {
   const { settings } = options;
   return new Agent({
     name: AGENT_NAME,
     model: options.model,
     tools: [
-      ...fileTools(options.workspace, { maxReadBytes: settings.maxReadBytes }),
+      ...fileTools(options.workspace, { maxReadBytes: settings.maxReadBytes }, options.buffers),
       ...interactionTools(),
     ],
     instructions: INSTRUCTIONS,

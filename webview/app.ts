@@ -20,6 +20,7 @@ export class App {
   private readonly rules: RulesView;
   private readonly ctx: Ctx;
   private restoredScroll = false;
+  private unsaved = new Set<string>();
 
   constructor(root: HTMLElement, given: Ctx) {
     const ctx: Ctx = { ...given, decided: (runId, text) => this.runs.note(runId, text) };
@@ -69,6 +70,16 @@ export class App {
         return this.rules.update(message);
       case 'workspace':
         return this.trust.update(message);
+      case 'unsaved':
+        this.unsaved = new Set(message.paths);
+        return this.markUnsaved();
+    }
+  }
+
+  /** Shows each card's "unsaved changes" note while its file is dirty in the editor. */
+  private markUnsaved(): void {
+    for (const note of Array.from(document.querySelectorAll<HTMLElement>('.unsaved-live'))) {
+      note.hidden = !this.unsaved.has(note.dataset.path ?? '');
     }
   }
 
@@ -80,6 +91,7 @@ export class App {
     this.runs.update(state.runs);
     this.pending.el.hidden = false;
     this.pending.update(state.approvals, state.interactions, (id) => this.runs.prompt(id));
+    this.markUnsaved();
     // A disconnected state may be empty only because the host is restarting: keep drafts.
     if (state.connected) this.ctx.ui.prune(this.pending.owners());
 

@@ -63,6 +63,26 @@ function previewSection(
       ),
     );
   }
+  if (preview.unsaved) {
+    parts.push(
+      h(
+        'p',
+        { class: 'notice', role: 'note' },
+        preview.kind === 'delete'
+          ? `${preview.path} has unsaved changes in the editor: save or revert them before approving this delete (Airlock never deletes unsaved text).`
+          : `This diff is against your unsaved changes to ${preview.path}: approving changes the open document (Ctrl+Z undoes it) and leaves saving to you.`,
+      ),
+    );
+  } else {
+    // Shown while the file is dirty in the editor (the extension says which files are).
+    const live = h(
+      'p',
+      { class: 'notice warning unsaved-live', role: 'note', 'data-path': preview.path },
+      `${preview.path} has unsaved changes in the editor, and this diff is against the file on disk. Approving shows a fresh diff against your open document first; nothing is written behind it.`,
+    );
+    live.hidden = true;
+    parts.push(live);
+  }
   if (preview.kind === 'delete') {
     parts.push(
       h('dl', { class: 'facts' }, [

@@ -260,6 +260,12 @@ export const WorkspaceMessage = z
   .strict();
 export type WorkspaceMessage = z.infer<typeof WorkspaceMessage>;
 
+/** Workspace-relative paths of the files open in the editor with unsaved changes (SPEC §7). */
+export const UnsavedMessage = z
+  .object({ type: z.literal('unsaved'), paths: z.array(z.string()).max(10_000) })
+  .strict();
+export type UnsavedMessage = z.infer<typeof UnsavedMessage>;
+
 export const ToWebview = z.discriminatedUnion('type', [
   StateMessage,
   EventMessage,
@@ -267,5 +273,6 @@ export const ToWebview = z.discriminatedUnion('type', [
   ReplyMessage,
   RulesMessage,
   WorkspaceMessage,
+  UnsavedMessage,
 ]);
 export type ToWebview = z.infer<typeof ToWebview>;

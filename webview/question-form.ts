@@ -1,11 +1,19 @@
-// A question from the agent (an InteractionEvent) as a form: one control per field of its JSON
-// Schema, validated here before posting `answer`; the host's own validation error comes back in
-// the reply and shows on the form. Unsent answers are remembered while the sidebar is hidden.
+// A question from the agent (an InteractionEvent) as a form: one control per field of the shared
+// form model (host/protocol/answer-form.ts), validated here against the question's schema before
+// posting `answer`; the host's own validation error comes back in the reply and shows on the form.
+// Suggested options (ask_user) end with "Other…" and a box for the developer's own answer.
+// Unsent answers are remembered while the sidebar is hidden.
 import { ActionStatus } from './action-status.js';
 import type { Ctx } from './context.js';
 import { button, h, on, uid } from './dom.js';
 import type { InteractionEvent } from '../host/protocol/events.js';
-import { formModel, validate, type Field, type RawValue } from './schema-form.js';
+import {
+  defaultRaw,
+  formModel,
+  validate,
+  type Field,
+  type RawValue,
+} from '../host/protocol/answer-form.js';
 
 interface FieldControl {
   field: Field;
@@ -34,7 +42,10 @@ function errorSlot(): { el: HTMLElement; set(message: string | null): void } {
   };
 }
 
-/** Radio buttons or checkboxes in a fieldset with a legend. */
+/**
+ * Radio buttons or checkboxes in a fieldset with a legend. With `other` (suggested options), a
+ * last radio "Other…" and a text box for the developer's own answer; typing there picks it.
+ */
 function optionGroup(
   field: Field,
   type: 'radio' | 'checkbox',
@@ -42,6 +53,7 @@ function optionGroup(
   initial: RawValue | undefined,
   hideLabel: boolean,
   onChange: () => void,
+  other = false,
 ): FieldControl {
   const name = uid('q');
   const error = errorSlot();
@@ -59,6 +71,38 @@ function optionGroup(
       onChange,
     ),
   );
+  // The developer's own answer: kept when it is none of the options.
+  const own =
+    other &&
+    typeof initial === 'string' &&
+    initial !== '' &&
+    !options.some((o) => o.value === initial)
+      ? initial
+      : '';
+  const otherRadio = other
+    ? on(
+        h('input', { type: 'radio', name, value: '', id: uid('opt'), checked: own !== '' }),
+        'change',
+        onChange,
+      )
+    : null;
+  const otherBox = other
+    ? on(
+        h('input', {
+          type: 'text',
+          id: uid('own'),
+          'aria-label': 'Your own answer',
+          'aria-describedby': error.el.id,
+          placeholder: 'Your own answer',
+          value: own,
+        }),
+        'input',
+        () => {
+          if (otherRadio) otherRadio.checked = true;
+          onChange();
+        },
+      )
+    : null;
   const fieldset = h(
     'fieldset',
     {
@@ -75,20 +119,31 @@ function optionGroup(
           h('label', { for: input.id }, options[i]?.label ?? input.value),
         ]),
       ),
+      otherRadio && otherBox
+        ? h('div', { class: 'other-answer' }, [
+            h('div', {}, [otherRadio, h('label', { for: otherRadio.id }, 'Other…')]),
+            otherBox,
+          ])
+        : null,
       error.el,
     ],
   );
+  const all = otherRadio ? [...inputs, otherRadio] : inputs;
   return {
     field,
     el: fieldset,
     read: () => {
+      if (otherRadio?.checked) return otherBox?.value ?? '';
       const checked = inputs.filter((i) => i.checked).map((i) => i.value);
       return type === 'radio' ? (checked[0] ?? '') : checked;
     },
-    focusTarget: () => inputs.find((i) => i.checked) ?? inputs[0] ?? fieldset,
+    focusTarget: () =>
+      otherRadio?.checked && otherBox
+        ? otherBox
+        : (all.find((i) => i.checked) ?? inputs[0] ?? fieldset),
     setError(message) {
       error.set(message);
-      for (const input of inputs) {
+      for (const input of otherBox ? [...all, otherBox] : all) {
         if (message) input.setAttribute('aria-invalid', 'true');
         else input.removeAttribute('aria-invalid');
       }
@@ -160,7 +215,7 @@ export function questionForm(event: InteractionEvent, ctx: Ctx): HTMLElement {
 
   const controls: FieldControl[] = [];
   for (const field of model.fields) {
-    const initial = ctx.ui.field(owner, `answer:${field.key}`);
+    const initial = ctx.ui.field(owner, `answer:${field.key}`) ?? defaultRaw(field);
     // A lone question whose text is the card's prompt needs no second visible label.
     const hideLabel = model.shape === 'single' && field.label === event.prompt;
     let control: FieldControl;
@@ -177,6 +232,7 @@ export function questionForm(event: InteractionEvent, ctx: Ctx): HTMLElement {
           initial,
           hideLabel,
           onChange,
+          field.other,
         );
         break;
       case 'multi':
@@ -225,10 +281,13 @@ export function questionForm(event: InteractionEvent, ctx: Ctx): HTMLElement {
     const result = validate(model, raw);
     if (!result.ok) {
       for (const c of controls) c.setError(result.errors[c.field.key] ?? null);
+      const whole = result.errors[''];
       status.error(
-        Object.keys(result.errors).length === 1
-          ? 'Check the highlighted answer.'
-          : 'Check the highlighted answers.',
+        whole !== undefined
+          ? `The answer does not fit the question: ${whole}`
+          : Object.keys(result.errors).length === 1
+            ? 'Check the highlighted answer.'
+            : 'Check the highlighted answers.',
       );
       controls
         .find((c) => result.errors[c.field.key])

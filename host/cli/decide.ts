@@ -6,6 +6,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Interface } from 'node:readline/promises';
 import { parse as parseShellWords } from 'shell-quote';
+import {
+  errorText,
+  formModel,
+  rawFromTyped,
+  readField,
+  validateValues,
+  type Field,
+} from '../protocol/answer-form.js';
 import { ApprovalEvent, InteractionEvent, type ResumeMap } from '../protocol/events.js';
 import type { PendingRow } from '../store/store.js';
 import { formatApproval, formatInteraction, one, type Out } from './transcript.js';
@@ -157,26 +165,51 @@ async function decideApproval(
   }
 }
 
-async function answerOne(
-  rl: Interface,
-  question: string,
-  options: string[] | undefined,
-): Promise<string> {
-  if (!options?.length) {
-    for (;;) {
-      const text = await ask(rl, `  ${one(question)} > `);
-      if (text) return text;
-    }
+/** The line that asks for one field: its question, how to answer, and any default. */
+function fieldPrompt(field: Field): string {
+  const listing = (options: readonly string[]) =>
+    options.map((o, i) => `${i + 1}) ${one(o)}`).join('  ');
+  let how = '';
+  switch (field.kind) {
+    case 'boolean':
+      how = '[y]es / [n]o';
+      break;
+    case 'choice':
+      how = field.other
+        ? `${listing(field.options)}  or type your own answer`
+        : listing(field.options);
+      break;
+    case 'multi':
+      how = `${listing(field.options)}  (numbers or names, comma-separated)`;
+      break;
+    case 'number':
+      how = field.integer ? '(a whole number)' : '(a number)';
+      break;
+    case 'json':
+      how = '(JSON)';
+      break;
+    case 'text':
+      break;
   }
-  const listing = options.map((o, i) => `${i + 1}) ${one(o)}`).join('  ');
+  const fallback =
+    field.default !== undefined ? `[Enter: ${one(JSON.stringify(field.default))}]` : '';
+  const optional = !field.required && !fallback ? '(optional, Enter to skip)' : '';
+  return `  ${[one(field.label), how, fallback, optional].filter(Boolean).join('  ')} > `;
+}
+
+/** Asks for one field until the typed text fits it, saying why when it does not. */
+async function answerField(rl: Interface, out: Out, field: Field): Promise<unknown> {
   for (;;) {
-    const text = await ask(rl, `  ${one(question)}  ${listing} > `);
-    const n = Number(text);
-    if (Number.isInteger(n) && n >= 1 && n <= options.length) return options[n - 1]!;
-    if (options.includes(text)) return text;
+    const read = readField(field, rawFromTyped(field, await ask(rl, fieldPrompt(field))));
+    if (read.error === undefined) return read.value;
+    out.write(`  ${one(read.error)}\n`);
   }
 }
 
+/**
+ * Asks every field of the question (the form model the sidebar and the palette use) and checks
+ * the answer against its schema as the host will, so "5" for an integer is sent as 5.
+ */
 async function decideInteraction(
   rl: Interface,
   out: Out,
@@ -184,21 +217,18 @@ async function decideInteraction(
   shown: ReadonlySet<string>,
 ): Promise<unknown> {
   if (!shown.has(event.interaction_id)) out.write(`\n${formatInteraction(out, event)}\n`);
-  const schemaType = event.schema.type;
-  if (schemaType === 'boolean') {
-    for (;;) {
-      const text = (await ask(rl, '  [y]es / [n]o > ')).toLowerCase();
-      if (text === 'y' || text === 'yes') return true;
-      if (text === 'n' || text === 'no') return false;
+  const model = formModel(event.prompt, event.questions, event.schema);
+  for (;;) {
+    const values: Record<string, unknown> = {};
+    for (const field of model.fields) {
+      const value = await answerField(rl, out, field);
+      if (value !== undefined) values[field.key] = value;
     }
+    const checked = validateValues(model, values);
+    if (checked.ok) return checked.value;
+    const why = errorText(model, checked.errors).split('\n').map(one).join('\n  ');
+    out.write(`  That answer does not fit the question:\n  ${why}\n  Try again.\n`);
   }
-  if (schemaType === 'object') {
-    const answers: Record<string, string> = {};
-    for (const q of event.questions) answers[q.id] = await answerOne(rl, q.question, q.options);
-    return answers;
-  }
-  const q = event.questions[0];
-  return answerOne(rl, q?.question ?? event.prompt, q?.options);
 }
 
 /** Asks about every pending item; returns the resume map (empty when all were skipped). */

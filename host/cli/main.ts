@@ -5,12 +5,13 @@ import { createInterface } from 'node:readline/promises';
 import { resolveModel } from '../model/resolve.js';
 import type { Model } from '../model/model.js';
 import type { OutputEvent, ResumeMap, RunEvent } from '../protocol/events.js';
-import { retryable } from '../runtime/engine.js';
+import { asRead, interruptedOutput, retryable } from '../runtime/engine.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { parseRunState } from '../runtime/run-state.js';
 import { defaultDbPath, retentionOf } from '../settings.js';
 import { SqlJsStore } from '../store/sqljs-store.js';
 import type { Store } from '../store/store.js';
+import { registryBuffers } from '../tools/open-buffers.js';
 import { workspaceAgent } from '../workspace-agent.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { parseCommand, USAGE, UsageError, type Command, type Common } from './args.js';
@@ -173,8 +174,9 @@ async function rules(command: Extract<Command, { cmd: 'rules' }>, io: Io): Promi
       const what = r.paths ? r.paths.map((p) => shownText(p)).join(', ') : '(every call)';
       const scope = r.run_id ? `run ${r.run_id}` : 'workspace';
       const who = r.created_by ? ` by ${shownText(r.created_by)}` : '';
+      const why = r.reason ? `: ${shownText(r.reason, 200)}` : '';
       io.stdout.write(
-        `${r.rule_id}  ${r.action.padEnd(5)} ${shownText(r.tool)} ${what}  [${scope}]  ${r.created_at}${who}\n`,
+        `${r.rule_id}  ${r.action.padEnd(5)} ${shownText(r.tool)} ${what}  [${scope}]  ${r.created_at}${who}${why}\n`,
       );
     }
     return EXIT.success;
@@ -224,7 +226,12 @@ async function drive(
     });
     return resolved.model;
   };
-  const agent = workspaceAgent({ workspace, store, settings, workspacePolicy, model });
+  // No editor here: a file some VS Code window holds with unsaved changes is not written (SPEC §7).
+  const buffers = registryBuffers(
+    command.db ?? defaultDbPath(workspace),
+    fs.realpathSync(workspace),
+  );
+  const agent = workspaceAgent({ workspace, store, settings, workspacePolicy, model, buffers });
   const rl =
     io.interactive && !command.json
       ? createInterface({ input: process.stdin, output: process.stdout })
@@ -348,7 +355,7 @@ async function listPending(command: Common, io: Io): Promise<number> {
 async function listRuns(command: Common, io: Io): Promise<number> {
   const store = await openStore(command, workspaceOf(command), io);
   try {
-    const runs = store.listRuns();
+    const runs = store.listRuns().map((r) => ({ ...asRead(r, r.status), pending: r.pending }));
     if (command.json) {
       io.stdout.write(`${JSON.stringify(runs)}\n`);
       return EXIT.success;
@@ -378,13 +385,28 @@ async function showRun(command: Extract<Command, { cmd: 'show' }>, io: Io): Prom
   try {
     const run = store.getRun(command.runId);
     if (!run) throw new UsageError(`No run ${command.runId}; list them with \`airlock runs\`.`);
+    const row = asRead(run.row, store.statusOf(run.row));
+    const events = store.events(command.runId).map((e) => e.event);
+    const pending = store.pending(command.runId);
+    // The run's output event: the one it wrote last, or for a run whose process died (it never
+    // wrote one) the `interrupted` one it would have.
+    const output =
+      row.status === 'interrupted'
+        ? interruptedOutput(
+            command.runId,
+            parseRunState(run.state, command.runId),
+            pending.map((p) => p.id),
+          )
+        : (([...events].reverse().find((e) => e.type === 'output') as OutputEvent | undefined) ??
+          null);
     const trace = {
-      run: { ...run.row, status: store.statusOf(run.row) },
+      run: row,
       segments: store.segments(command.runId),
-      events: store.events(command.runId).map((e) => e.event),
+      events,
+      output,
       decisions: store.decisions(command.runId),
       claims: store.claims(command.runId),
-      pending: store.pending(command.runId).map((p) => p.event),
+      pending: pending.map((p) => p.event),
     };
     if (command.json) {
       io.stdout.write(`${JSON.stringify(trace)}\n`);
@@ -396,6 +418,7 @@ async function showRun(command: Extract<Command, { cmd: 'show' }>, io: Io): Prom
     );
     const printed = { midLine: false };
     for (const e of trace.events) printEvent(io.stdout, e as RunEvent, printed);
+    if (r.status === 'interrupted' && output) printEvent(io.stdout, output, printed);
     for (const d of trace.decisions)
       io.stdout.write(
         `decision ${d.id} at ${d.decided_at}: ${one(JSON.stringify(d.resolution) ?? '')}\n`,
@@ -406,6 +429,10 @@ async function showRun(command: Extract<Command, { cmd: 'show' }>, io: Io): Prom
   }
 }
 
+/**
+ * A run row as readers see it: one whose process died reads `interrupted` in its status and its
+ * reason alike (SPEC §2), with a message that says how to continue it.
+ */
 export async function cli(argv: string[]): Promise<number> {
   const io: Io = {
     stdout: {

@@ -36,6 +36,8 @@ export const FilePreview = z.object({
   after_bytes: z.number(),
   diff: z.string(),
   stale: z.boolean().optional(),
+  /** Computed against the developer's open document with unsaved changes, not the disk. */
+  unsaved: z.boolean().optional(),
 });
 export type FilePreview = z.infer<typeof FilePreview>;
 

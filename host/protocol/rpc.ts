@@ -7,28 +7,36 @@ import { ApprovalEvent, InteractionEvent, ResumeMap, RunEvent } from './events.j
 import { Settings } from '../settings-schema.js';
 import { StandingRule } from '../runtime/policy.js';
 
+type Direction = 'client → host' | 'host → client';
+
 function request<P extends z.ZodType, R extends z.ZodType>(
   method: `airlock/${string}`,
   params: P,
   result: R,
   doc: string,
+  direction: Direction = 'client → host',
 ) {
   return {
     method,
     params,
     result,
     doc,
-    direction: 'client → host' as const,
+    direction,
     type: new RequestType<z.input<P>, z.output<R>, void>(method),
   };
 }
 
-function notification<P extends z.ZodType>(method: `airlock/${string}`, params: P, doc: string) {
+function notification<P extends z.ZodType>(
+  method: `airlock/${string}`,
+  params: P,
+  doc: string,
+  direction: Direction = 'host → client',
+) {
   return {
     method,
     params,
     doc,
-    direction: 'host → client' as const,
+    direction,
     type: new NotificationType<z.output<P>>(method),
   };
 }
@@ -218,4 +226,36 @@ export const ChangedNotification = notification(
   'airlock/changed',
   z.object({}),
   'The database changed (maybe from another window or the CLI): re-read pending and runs.',
+);
+
+/** The editor's documents with unsaved changes (SPEC §7): absolute paths, the whole list. */
+export const DirtyBuffers = notification(
+  'airlock/dirtyBuffers',
+  z.object({ paths: z.array(z.string().min(1)).max(10_000) }).strict(),
+  'The files open in this window with unsaved changes, the whole list each time it changes: tools read and change them there, never behind them on disk.',
+  'client → host',
+);
+
+export const ReadBuffer = request(
+  'airlock/readBuffer',
+  z.object({ path: z.string().min(1) }).strict(),
+  z.object({ text: z.string().nullable() }),
+  'The text of an open document with unsaved changes (null: it is no longer dirty), what a file tool reads instead of the disk.',
+  'host → client',
+);
+
+export const ApplyBuffer = request(
+  'airlock/applyBuffer',
+  z
+    .object({
+      path: z.string().min(1),
+      /** The text the approved change was computed against. */
+      expected: z.string(),
+      /** The document's new text. */
+      text: z.string(),
+    })
+    .strict(),
+  z.object({ status: z.enum(['applied', 'changed', 'clean']) }),
+  "Applies an approved change to an open document as an undoable edit, only if it still holds `expected` ('changed' otherwise; 'clean': it has no unsaved changes any more, the disk is the truth).",
+  'host → client',
 );

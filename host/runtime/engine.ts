@@ -21,7 +21,7 @@ import {
   settingHint,
   tooManyToolCalls,
 } from '../model/model.js';
-import type { CommitResult, PendingRow, Store, StoreOp } from '../store/store.js';
+import type { CommitResult, PendingRow, RunState, Store, StoreOp } from '../store/store.js';
 import { selfOwner } from '../store/file-lock.js';
 import { StateBaseline } from '../store/state-delta.js';
 import { approvalId, newSegmentId, sha256 } from './ids.js';
@@ -347,6 +347,8 @@ class RunDriver {
       created_by: d.approver ?? null,
       created_at: now,
       approval_id: d.id,
+      // Stored like every readable column: redacted (SPEC §2).
+      ...(d.reason ? { reason: this.cfg.redactor.text(d.reason) } : {}),
     };
     return rule;
   }
@@ -607,10 +609,7 @@ class RunDriver {
     } else {
       const verdict = await this.policyAction(tool, input);
       if (verdict.action === 'deny') {
-        const rule = verdict.standing ? ` (standing rule ${verdict.standing.rule_id})` : '';
-        const output = call.asked
-          ? `Denied by policy while it waited for the developer: ${tool.name} is not allowed here${rule}.`
-          : `Denied by policy: ${tool.name} is not allowed here${rule}.`;
+        const output = denialText(tool.name, verdict.standing, !!call.asked);
         if (call.asked) {
           this.pendingRows.delete(call.gate?.approval_id ?? '');
           delete call.gate;
@@ -692,7 +691,14 @@ class RunDriver {
       return;
     }
     const path = this.cfg.kind === 'agent' ? `${this.cfg.agent}.${tool.name}` : tool.name;
-    const id = approvalId(this.runId, call.call_id, path, input, preview?.base_sha256 ?? null);
+    const id = approvalId(
+      this.runId,
+      call.call_id,
+      path,
+      input,
+      preview?.base_sha256 ?? null,
+      call.regates,
+    );
     if (call.gate?.approval_id === id && this.pendingRows.has(id)) return; // still waiting
     let prompt: string;
     try {
@@ -799,6 +805,7 @@ class RunDriver {
         // The file changed under the approved diff: ask again on the fresh content.
         delete call.decision;
         delete call.gate;
+        call.regates = (call.regates ?? 0) + 1;
         yield* this.emit([
           { type: 'warning', run_id: this.runId, code: 'stale_diff', message: err.message },
         ]);
@@ -1018,6 +1025,53 @@ export function retryable(row: { status: string; reason: string }): boolean {
   return row.status === 'error' && row.reason === 'model_error';
 }
 
+/**
+ * The status of a run whose driving process died mid-step (SPEC §2, §6): resumable with no
+ * decision, from its last durable step.
+ */
+export function interruptedStatus(runId: string): RunStatus {
+  return status(
+    'error',
+    'interrupted',
+    `The process driving run ${runId} stopped mid-step; nothing durable was lost. Continue it with \`airlock resume ${runId}\` (in VS Code: Airlock: Continue Run).`,
+  );
+}
+
+/**
+ * A run as readers show it: one whose driving process died reads `interrupted` in its reason and
+ * message too (the stored row still says what it was doing), in the CLI and over JSON-RPC alike.
+ */
+export function asRead<R extends { run_id: string; reason: string; message: string }>(
+  row: R,
+  status: RunState,
+): Omit<R, 'status'> & { status: RunState } {
+  if (status !== 'interrupted') return { ...row, status };
+  const { reason, message } = interruptedStatus(row.run_id);
+  return { ...row, status, reason, message };
+}
+
+/**
+ * The output event an interrupted run never wrote: its status, what it had counted up to its last
+ * durable step, and whatever is still pending.
+ */
+export function interruptedOutput(
+  runId: string,
+  state: RunStateDoc,
+  pending: readonly string[],
+): OutputEvent {
+  return {
+    type: 'output',
+    run_id: runId,
+    status: interruptedStatus(runId),
+    output: null,
+    pending: [...pending],
+    usage: [state.usage, ...Object.values(state.child_usage)].reduce(
+      (sum, u) => addUsage(sum, u),
+      emptyUsage(),
+    ),
+  };
+}
+
 /** The conversation ends in the model's final answer: an assistant turn calling no tool. */
 function answered(messages: RunStateDoc['messages']): boolean {
   const last = messages.at(-1);
@@ -1031,6 +1085,18 @@ function settled(call: CallState): CallState['done'] {
 
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * What the model reads for a call the policy denied: a standing "always deny" passes on the
+ * reviewer's reason (SPEC §4), a configured rule says the tool is not allowed here.
+ */
+function denialText(tool: string, rule: StandingRule | undefined, asked: boolean): string {
+  const by = rule ? 'a standing rule' : 'policy';
+  const when = asked ? ' while it waited for the developer' : '';
+  const why = rule?.reason?.trim() ? rule.reason.trim() : `${tool} is not allowed here`;
+  const which = rule ? ` (standing rule ${rule.rule_id})` : '';
+  return `Denied by ${by}${when}: ${why.replace(/[.\s]+$/, '')}${which}.`;
 }
 
 /** One line naming a standing rule, for the transcript and the card. */

@@ -26,8 +26,11 @@ export function approvalId(
   path: string,
   input: unknown,
   baseSha256: string | null,
+  /** How often the gate was asked again after a stale base (0: the id is as it always was). */
+  regates = 0,
 ): string {
-  return `apr_${digest(['approval', runId, callId, path, input, baseSha256])}`;
+  const parts = ['approval', runId, callId, path, input, baseSha256];
+  return `apr_${digest(regates ? [...parts, regates] : parts)}`;
 }
 
 export function interactionId(

@@ -42,6 +42,11 @@ export const StandingRule = z.object({
   created_at: z.string(),
   /** The approval whose decision made it. */
   approval_id: z.string().nullable(),
+  /**
+   * The reviewer's reason (redacted), told to the model whenever the rule denies a call; absent
+   * when none was given, and on rules stored before schema 5.
+   */
+  reason: z.string().optional(),
 });
 export type StandingRule = z.infer<typeof StandingRule>;
 

@@ -112,6 +112,7 @@ function decide(
   let input: unknown = tool.params.parse(call.args);
   if (resolution.approved && resolution.override_input) {
     // Over the model's own arguments, so the schema's transforms apply once (not to their output).
+    refuseUnknownKeys(id, tool, resolution.override_input);
     const proposal = call.args && typeof call.args === 'object' ? call.args : {};
     const merged = { ...(proposal as Record<string, unknown>), ...resolution.override_input };
     const checked = tool.params.safeParse(merged);
@@ -166,6 +167,27 @@ function decide(
       record: { ...resolution, decided_at: now.toISOString() },
     },
   ];
+}
+
+/**
+ * A key the tool's parameters do not take is refused (SPEC §2): zod would strip it, and the
+ * model's own value would run in place of the developer's correction. Judged on the input JSON
+ * Schema (what the model sees), so transforms and pipes do not hide the object's keys; a schema
+ * that takes any key (a catchall, a record, no object at the top) is left to zod alone.
+ */
+function refuseUnknownKeys(id: string, tool: Tool, override: Record<string, unknown>): void {
+  const schema = tool.jsonSchema;
+  const props = schema.properties;
+  if (schema.type !== 'object' || !props || typeof props !== 'object') return;
+  if (schema.additionalProperties !== undefined && schema.additionalProperties !== false) return;
+  if (schema.patternProperties !== undefined) return;
+  const known = Object.keys(props);
+  const unknown = Object.keys(override).filter((k) => !known.includes(k));
+  if (!unknown.length) return;
+  const names = (keys: string[]) => keys.map((k) => JSON.stringify(k)).join(', ');
+  throw new ResumeRefusedError(
+    `override_input for ${id} has ${unknown.length === 1 ? 'a key' : 'keys'} ${tool.name} does not take: ${names(unknown)} (${tool.name} takes ${known.length ? names(known) : 'no keys'}); nothing ran and the approval is still pending.`,
+  );
 }
 
 function validateAnswer(id: string, call: CallState, value: unknown): unknown {

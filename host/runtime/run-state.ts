@@ -25,6 +25,11 @@ export const CallState = z.object({
    * policy that changes meanwhile may deny it, never approve it (SPEC §9).
    */
   asked: z.boolean().optional(),
+  /**
+   * How often the gate was asked again because the file changed under it: part of the next
+   * approval id, so a gate asked again on content seen before never reuses a claimed id.
+   */
+  regates: z.number().int().nonnegative().optional(),
   /** A consumed (claimed) decision on the gate. */
   decision: z
     .object({

@@ -51,12 +51,15 @@ export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
   return json;
 }
 
-export async function suspend<S extends z.ZodType = z.ZodString>(
+/** Without a schema, `suspend()` takes any JSON value (SPEC §2). */
+type AnyJson = ReturnType<typeof z.json>;
+
+export async function suspend<S extends z.ZodType = AnyJson>(
   request: SuspendRequest<S>,
 ): Promise<z.output<S>> {
   const current = scope.getStore();
   if (!current) throw new Error('suspend() can only be called from inside a tool handler.');
-  const schema: z.ZodType = request.schema ?? z.string();
+  const schema: z.ZodType = request.schema ?? z.json();
   const index = current.count++;
   const id = interactionId(current.runId, current.callId, index, request.prompt);
   if (Object.prototype.hasOwnProperty.call(current.answers, id)) {

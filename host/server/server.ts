@@ -4,7 +4,9 @@
 import { ResponseError, type Connection } from 'vscode-languageserver/node';
 import { z } from 'zod';
 import {
+  ApplyBuffer,
   CancelRun,
+  DirtyBuffers,
   ChangedNotification,
   Configure,
   EventNotification,
@@ -16,6 +18,7 @@ import {
   GetWorkspaceConfig,
   HostOptions,
   ListRuns,
+  ReadBuffer,
   Resume,
   RpcErrors,
   StartRun,
@@ -23,6 +26,7 @@ import {
 } from '../protocol/rpc.js';
 import { Redactor } from '../runtime/redact.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
+import type { EditorLink } from './editor-buffers.js';
 import { HostSession, UnknownRunError } from './session.js';
 
 interface Method<P extends z.ZodType, R extends z.ZodType> {
@@ -69,6 +73,27 @@ export function serve(connection: Connection): void {
     });
   }
 
+  // The editor's buffers (SPEC §7): asked only for files it reported dirty; replies are parsed.
+  const editor: EditorLink = {
+    read: async (abs) =>
+      ReadBuffer.result.parse(await connection.sendRequest(ReadBuffer.method, { path: abs })).text,
+    apply: async (abs, expected, text) =>
+      ApplyBuffer.result.parse(
+        await connection.sendRequest(ApplyBuffer.method, { path: abs, expected, text }),
+      ),
+  };
+  /** The last dirty list, kept until the session exists. */
+  let dirty: string[] | undefined;
+  connection.onNotification(DirtyBuffers.method, (raw: unknown) => {
+    const parsed = DirtyBuffers.params.safeParse(raw);
+    if (!parsed.success) {
+      log(`Ignored an invalid ${DirtyBuffers.method}: ${z.prettifyError(parsed.error)}`);
+      return;
+    }
+    dirty = parsed.data.paths;
+    session?.dirtyBuffers(dirty);
+  });
+
   connection.onInitialize(async (params) => {
     const options = HostOptions.safeParse(params.initializationOptions);
     if (!options.success) {
@@ -85,7 +110,9 @@ export function serve(connection: Connection): void {
       event: (event) => void connection.sendNotification(EventNotification.method, { event }),
       changed: () => void connection.sendNotification(ChangedNotification.method, {}),
       log,
+      editor,
     });
+    if (dirty) session.dirtyBuffers(dirty);
     return { capabilities: {}, serverInfo: { name: 'airlock-host', version: '0.1.0' } };
   });
 

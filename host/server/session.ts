@@ -17,6 +17,7 @@ import type {
 } from '../protocol/rpc.js';
 import { Redactor } from '../runtime/redact.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
+import { asRead } from '../runtime/engine.js';
 import { parseRunState } from '../runtime/run-state.js';
 import type { RunStream } from '../runtime/run-stream.js';
 import { defaultDbPath, retentionOf, type Settings } from '../settings.js';
@@ -26,6 +27,8 @@ import { workspaceAgent } from '../workspace-agent.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { fileTools } from '../tools/files.js';
 import type { StandingRule } from '../runtime/policy.js';
+import { registryBuffers, type OpenBuffers } from '../tools/open-buffers.js';
+import { EditorBuffers, type EditorLink } from './editor-buffers.js';
 
 export class UnknownRunError extends Error {
   override name = 'UnknownRunError';
@@ -36,6 +39,8 @@ export interface SessionEvents {
   /** The database changed; the client re-reads pending items and runs. */
   changed(): void;
   log(message: string): void;
+  /** The editor holding the developer's buffers (none: the disk is the truth, SPEC §7). */
+  editor?: EditorLink;
 }
 
 export type ModelResolver = (
@@ -61,6 +66,11 @@ export class HostSession {
   private readonly active = new Map<string, AbortController>();
   private watcher: fs.FSWatcher | undefined;
   private changedTimer: NodeJS.Timeout | undefined;
+  /** The window's open documents with unsaved changes, and files other windows hold. */
+  private readonly buffers: OpenBuffers & {
+    update?(paths: readonly string[]): void;
+    dispose?(): void;
+  };
 
   private constructor(
     private readonly options: HostOptions,
@@ -72,6 +82,14 @@ export class HostSession {
     this.settings = options.settings;
     this.apiKey = options.apiKey;
     this.restricted = options.restricted;
+    this.buffers = notify.editor
+      ? new EditorBuffers(options.workspace, dbFile, notify.editor)
+      : registryBuffers(dbFile, fs.realpathSync(options.workspace));
+  }
+
+  /** The editor's files with unsaved changes now (absolute paths; the whole list each time). */
+  dirtyBuffers(paths: readonly string[]): void {
+    this.buffers.update?.(paths);
   }
 
   /** `resolve`: how a model is reached (tests hand in their own). */
@@ -216,6 +234,7 @@ export class HostSession {
       store: this.store,
       settings,
       workspacePolicy,
+      buffers: this.buffers,
       model: async () => {
         let model = this.models.get(key);
         if (!model) {
@@ -287,14 +306,14 @@ export class HostSession {
   }
 
   listRuns(): RunSummary[] {
-    return this.store.listRuns();
+    return this.store.listRuns().map((r) => asRead(r, r.status));
   }
 
   getRun(runId: string): RunTrace {
     const found = this.store.getRun(runId);
     if (!found) throw new UnknownRunError(`There is no run ${runId}.`);
     return {
-      run: { ...found.row, status: this.store.statusOf(found.row) },
+      run: asRead(found.row, this.store.statusOf(found.row)),
       segments: this.store.segments(runId),
       events: this.store.events(runId).map((e) => e.event) as RunEvent[],
       decisions: this.store.decisions(runId),
@@ -338,7 +357,9 @@ export class HostSession {
     const state = parseRunState(found.state, runId);
     const call = state.calls.find((c) => c.gate?.approval_id === approvalId && !c.decision);
     if (!call) throw new UnknownRunError(`${approvalId} is not pending in run ${runId}.`);
-    const tool = fileTools(this.options.workspace).find((t) => t.name === call.tool);
+    const tool = fileTools(this.options.workspace, {}, this.buffers).find(
+      (t) => t.name === call.tool,
+    );
     if (!tool?.proposal) throw new UnknownRunError(`${call.tool} does not change a file.`);
     const { path: rel, before, after } = await tool.proposal(tool.params.parse(call.args));
     const redactor = this.redactor;
@@ -354,6 +375,7 @@ export class HostSession {
   async dispose(): Promise<void> {
     this.watcher?.close();
     clearTimeout(this.changedTimer);
+    this.buffers.dispose?.();
     for (const controller of this.active.values()) controller.abort('The host is shutting down.');
     await this.closeModels();
     this.store.close();

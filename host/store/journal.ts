@@ -107,7 +107,11 @@ export function readRecords(path: string, offset: number): ReadResult {
   }
 }
 
-function readFrom(fd: number, offset: number): ReadResult {
+/**
+ * Reads every complete, intact frame from `offset` in the journal open as `fd`: the file a
+ * tailing process holds, which stays the same file whatever is renamed over its path.
+ */
+export function readFrom(fd: number, offset: number): ReadResult {
   const records: Buffer[] = [];
   let pos = offset;
   // Usually nothing is new: a small first read finds the zero header.

@@ -2,7 +2,7 @@
 // older database is migrated forward on open, a newer one is refused untouched.
 import type { Database } from 'sql.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The current schema, for a new database. */
 export const CURRENT_SCHEMA = `
@@ -34,7 +34,7 @@ CREATE TABLE claims (
 CREATE TABLE rules (
   rule_id TEXT PRIMARY KEY, workspace TEXT NOT NULL, run_id TEXT, tool TEXT NOT NULL, paths TEXT,
   action TEXT NOT NULL, cover TEXT NOT NULL, created_by TEXT, created_at TEXT NOT NULL,
-  approval_id TEXT, revoked_at TEXT, revoked_by TEXT);
+  approval_id TEXT, revoked_at TEXT, revoked_by TEXT, reason TEXT);
 CREATE INDEX rules_workspace ON rules (workspace);
 `;
 
@@ -64,6 +64,9 @@ CREATE INDEX rules_workspace ON rules (workspace);
   // `delta`, `updatePending`) that an Airlock of schema 3 would misapply (a state replaced by
   // null, pending rows kept). The new version makes such an Airlock refuse the database instead.
   3: `SELECT 1;`,
+  // 5: a standing rule keeps the reviewer's reason (redacted), which an "always deny" tells the
+  // model each time it denies a call. Older rules have none.
+  4: `ALTER TABLE rules ADD COLUMN reason TEXT;`,
 };
 
 export function schemaVersionOf(db: Database): number {

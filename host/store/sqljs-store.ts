@@ -10,7 +10,7 @@ import type { Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
 import { BLOB_THRESHOLD, BlobStore, isBlobRef } from './blobs.js';
 import { fault, faultArmed } from './faults.js';
 import { FileLock, processAlive } from './file-lock.js';
-import { frame, intactAfter, JournalWriter, readRecords, truncate } from './journal.js';
+import { frame, intactAfter, JournalWriter, readFrom, readRecords, truncate } from './journal.js';
 import { makePrivateDir, OWNER_ONLY, tightenMode } from './durable-file.js';
 import { applyStateDelta, StateDeltaError } from './state-delta.js';
 import { createSchema, migrate, SCHEMA_VERSION } from './schema.js';
@@ -35,6 +35,7 @@ import type {
   Store,
   StoreOp,
 } from './store.js';
+import { toRunRow } from './store.js';
 import { StandingRule } from '../runtime/policy.js';
 import { sha256 } from '../runtime/ids.js';
 
@@ -119,8 +120,13 @@ export class SqlJsStore implements Store {
   private db: Database;
   /** The journal sequence number this process has applied up to. */
   private seq = 0;
+  /**
+   * The journal file this process has read up to `journalPos`, held open, and its inode number:
+   * null while there is no journal. Held open so that the number names this file and no other
+   * (see `catchUp`).
+   */
+  private tail: { fd: number; ino: number } | null = null;
   private journalPos = 0;
-  private journalIno = -1;
   private manifest: Manifest = { current: null, prev: null };
   private readonly statements = new Map<string, Statement>();
   /** Kept open between commits; reopened when the journal file is replaced. */
@@ -154,6 +160,11 @@ export class SqlJsStore implements Store {
     }
     try {
       this.lock.with(() => this.recover());
+    } catch (err) {
+      // A refused database: this store is dropped, so nothing of it stays open or hooked.
+      this.closeJournal();
+      this.lock.beforeRelease.delete(this.growJournal);
+      throw err;
     } finally {
       // Opening is no burst of commits to keep the lock for; a refused database is left exactly
       // as it was, lock file included.
@@ -202,19 +213,26 @@ export class SqlJsStore implements Store {
    */
   private catchUp(locked: boolean): void {
     if (!this.file) return;
-    let stat: fs.Stats;
+    let ino: number;
     try {
-      stat = fs.statSync(this.journal);
+      ino = fs.statSync(this.journal).ino;
     } catch {
       return;
     }
-    if (stat.ino !== this.journalIno) {
+    // Whether the path still names the file we read is told by its inode number, and that is
+    // sound only because `tail` holds the file open: a file nobody holds is freed when a snapshot
+    // renames a new journal over it, and ext4 soon gives its number to another new journal. A
+    // process that kept just the number once took such a journal for its own, read it from its
+    // old offset (past the end of the records), found nothing, and appended its commits beyond a
+    // gap where no reader ever saw them: a whole process's acknowledged runs were lost. Reading
+    // through the held file also means a journal renamed in between `stat` and the read is never
+    // read at the old file's offset.
+    if (ino !== this.tail?.ino) {
       // New or compacted journal: read it whole; records we already have are skipped by seq.
       this.closeJournal();
-      this.journalIno = stat.ino;
-      this.journalPos = 0;
+      if (!this.openTail()) return;
     }
-    const read = readRecords(this.journal, this.journalPos);
+    const read = readFrom(this.tail!.fd, this.journalPos);
     for (const payload of read.records) {
       const record = parseRecord(payload, this.journal);
       if (record.seq <= this.seq) continue;
@@ -308,8 +326,19 @@ export class SqlJsStore implements Store {
   /** Appends the commit durably; acknowledged once this returns. */
   private append(ops: StoreOp[]): void {
     const payload = Buffer.from(JSON.stringify({ seq: this.seq + 1, ops }));
-    this.writer ??= JournalWriter.open(this.journal);
-    if (this.journalIno === -1) this.journalIno = fs.fstatSync(this.writer.fd).ino;
+    if (!this.writer) {
+      const writer = JournalWriter.open(this.journal);
+      // Holding the lock, nobody renames the journal: the file opened is the one `catchUp` just
+      // read to its end, or the first journal, just created, which we then tail from its start.
+      if (!this.tail) this.openTail();
+      if (fs.fstatSync(writer.fd).ino !== this.tail?.ino) {
+        writer.close();
+        throw new Error(
+          `The journal ${this.journal} was replaced while this process held the lock.`,
+        );
+      }
+      this.writer = writer;
+    }
     if (faultArmed('journal-torn')) {
       // Crash test: half a record reaches the disk, then the process dies.
       this.writer.appendTorn(payload, this.journalPos);
@@ -360,9 +389,8 @@ export class SqlJsStore implements Store {
     }
     fs.renameSync(tmp, this.journal);
     this.closeJournal();
-    const stat = fs.statSync(this.journal);
-    this.journalIno = stat.ino;
-    this.journalPos = stat.size;
+    this.openTail();
+    this.journalPos = fs.fstatSync(this.tail!.fd).size;
   }
 
   private takenClaims(ops: StoreOp[]): string[] {
@@ -475,7 +503,7 @@ export class SqlJsStore implements Store {
         const r = upgradeRule(op.rule as StandingRule | LegacyRule, op as { at?: string });
         this.run(
           `INSERT OR IGNORE INTO rules (rule_id, workspace, run_id, tool, paths, action, cover,
-             created_by, created_at, approval_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             created_by, created_at, approval_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
             r.rule_id,
             r.workspace,
@@ -487,6 +515,7 @@ export class SqlJsStore implements Store {
             r.created_by,
             r.created_at,
             r.approval_id,
+            r.reason ?? null,
           ],
         );
         return;
@@ -686,6 +715,7 @@ export class SqlJsStore implements Store {
         created_by: r.created_by,
         created_at: r.created_at,
         approval_id: r.approval_id,
+        ...(r.reason === null || r.reason === undefined ? {} : { reason: r.reason }),
       }),
     );
   }
@@ -773,9 +803,26 @@ export class SqlJsStore implements Store {
     writeSnapshot(path.resolve(file), this.db.export(), 0, { current: null, prev: null });
   }
 
+  /** Opens the journal now at its path as the file to read from its start; false if none. */
+  private openTail(): boolean {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.journal, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    // The file opened, not the one `stat` saw: the path may have been renamed over in between.
+    this.tail = { fd, ino: fs.fstatSync(fd).ino };
+    this.journalPos = 0;
+    return true;
+  }
+
   private closeJournal(): void {
     this.writer?.close();
     this.writer = null;
+    if (this.tail) fs.closeSync(this.tail.fd);
+    this.tail = null;
   }
 
   private readonly growJournal = (): void => this.writer?.growAhead(this.journalPos);
@@ -787,24 +834,4 @@ export class SqlJsStore implements Store {
     this.resetStatements();
     this.db.close();
   }
-}
-
-function toRunRow(r: Record<string, SqlValue>): RunRow {
-  const status = String(r.status);
-  return {
-    run_id: String(r.run_id),
-    agent: String(r.agent),
-    workspace: r.workspace === null ? null : String(r.workspace),
-    prompt: r.prompt === null ? null : String(r.prompt),
-    status:
-      (['running', 'paused', 'success', 'error', 'cancelled'] as const).find((s) => s === status) ??
-      'error',
-    reason: String(r.reason),
-    message: String(r.message),
-    created_at: String(r.created_at),
-    updated_at: String(r.updated_at),
-    owner: r.owner === null ? null : String(r.owner),
-    version: Number(r.version),
-    nested_in: r.nested_in === null || r.nested_in === undefined ? null : String(r.nested_in),
-  };
 }

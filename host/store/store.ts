@@ -27,6 +27,43 @@ export interface RunRow {
   nested_in: string | null;
 }
 
+const STORED_STATUSES: readonly StoredStatus[] = [
+  'running',
+  'paused',
+  'success',
+  'error',
+  'cancelled',
+];
+
+/**
+ * A `runs` row as the store reads it. A status this Airlock does not know (a newer Airlock's, a
+ * damaged row) is an error naming the run, never read as some other status.
+ */
+export function toRunRow(r: Readonly<Record<string, unknown>>): RunRow {
+  const runId = String(r.run_id);
+  const status = STORED_STATUSES.find((s) => s === r.status);
+  if (!status) {
+    throw new Error(
+      `Run ${runId} has a status this Airlock does not know (${JSON.stringify(r.status)}); it was written by a newer or incompatible Airlock. Update Airlock to read it.`,
+    );
+  }
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    run_id: runId,
+    agent: String(r.agent),
+    workspace: text(r.workspace),
+    prompt: text(r.prompt),
+    status,
+    reason: String(r.reason),
+    message: String(r.message),
+    created_at: String(r.created_at),
+    updated_at: String(r.updated_at),
+    owner: text(r.owner),
+    version: Number(r.version),
+    nested_in: text(r.nested_in),
+  };
+}
+
 export interface RunSummary extends Omit<RunRow, 'status'> {
   status: RunState;
   pending: number;

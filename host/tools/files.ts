@@ -12,7 +12,14 @@ import type { FilePreview } from '../protocol/events.js';
 import { byteSize, settingHint } from '../model/model.js';
 import { sha256 } from '../runtime/ids.js';
 import { LIMIT_DEFAULTS } from '../settings-schema.js';
-import { StaleBaseError, Tool, ToolError, type ToolContext } from '../runtime/tool.js';
+import {
+  StaleBaseError,
+  Tool,
+  ToolError,
+  type FileProposal,
+  type ToolContext,
+} from '../runtime/tool.js';
+import { BufferHeldError, NO_BUFFERS, type OpenBuffers } from './open-buffers.js';
 import { Workspace, type ResolvedPath } from './workspace.js';
 
 /** What read_file reads of one file by default (airlock.maxReadBytes). */
@@ -37,6 +44,8 @@ interface Current {
   text: string | null;
   sha: string;
   mode: number;
+  /** Read from the developer's open, unsaved buffer rather than the disk (SPEC §7). */
+  unsaved?: true;
 }
 
 // ignoreBOM keeps a byte-order mark in the text, so decoding and re-encoding round-trips exactly.
@@ -51,8 +60,35 @@ function decode(bytes: Buffer): string | null {
   }
 }
 
-/** The file as it is now, or null when nothing is there; directories and devices are refused. */
-async function readCurrent(target: ResolvedPath): Promise<Current | null> {
+/**
+ * The file as the developer sees it: the open buffer when it has unsaved changes, else the disk.
+ * `held`: the file is dirty in an editor this process cannot change, so a change must not go on.
+ */
+async function readCurrent(
+  ws: Workspace,
+  target: ResolvedPath,
+  forChange = false,
+): Promise<Current | null> {
+  const state = ws.buffers.state(target.rel);
+  if (state === 'held' && forChange) {
+    throw new BufferHeldError(
+      target.rel,
+      `${target.rel} has unsaved changes in a VS Code window; nothing was written. Decide it in that window (it changes the open document), or save or revert the file there and approve again.`,
+    );
+  }
+  if (state === 'open') {
+    const text = await ws.buffers.read(target.rel);
+    const disk = text === null ? null : await readDisk(target);
+    if (text !== null && disk) {
+      const bytes = Buffer.from(text, 'utf8');
+      return { bytes, text, sha: sha256(bytes), mode: disk.mode, unsaved: true };
+    }
+  }
+  return readDisk(target);
+}
+
+/** The file on disk, or null when nothing is there; directories and devices are refused. */
+async function readDisk(target: ResolvedPath): Promise<Current | null> {
   let info;
   try {
     info = await stat(target.abs);
@@ -105,6 +141,22 @@ async function readHead(
   } finally {
     await handle.close();
   }
+}
+
+/** readHead, from the open buffer when the file has unsaved changes (what the developer sees). */
+async function readOpenOrHead(
+  ws: Workspace,
+  target: ResolvedPath,
+  limit: number,
+): Promise<{ bytes: Buffer; size: number } | null> {
+  if (ws.buffers.state(target.rel) === 'open') {
+    const text = await ws.buffers.read(target.rel);
+    if (text !== null) {
+      const bytes = Buffer.from(text, 'utf8');
+      return { bytes: bytes.subarray(0, limit), size: bytes.length };
+    }
+  }
+  return readHead(target, limit);
 }
 
 /** The first part of a file as text; a character cut in two at the end is left out. */
@@ -385,7 +437,7 @@ export function readFileTool(workspace: WorkspaceLike, options: ReadOptions = {}
     policyPath: (input) => relOrRaw(ws, input.path),
     handler: async (input) => {
       const target = ws.resolve(input.path);
-      const head = await fsStep('read', target.rel, () => readHead(target, limit));
+      const head = await fsStep('read', target.rel, () => readOpenOrHead(ws, target, limit));
       if (!head) throw new ToolError(`${target.rel} does not exist.`);
       const whole = head.bytes.length >= head.size;
       const text = decodeHead(head.bytes, whole);
@@ -495,156 +547,252 @@ async function readSearchable(abs: string): Promise<string | null> {
   }
 }
 
+/**
+ * What a change call would do, read once: its target, the file as the developer sees it now and
+ * the content it would leave (null: deleted). Preview, proposal and handler all derive from it.
+ */
+interface Plan {
+  kind: FilePreview['kind'];
+  target: ResolvedPath;
+  current: Current | null;
+  after: string | null;
+}
+
+function planPreview(plan: Plan): FilePreview {
+  const { kind, target, current, after } = plan;
+  return {
+    ...preview(kind, target.rel, current, after ?? ''),
+    ...(current?.unsaved ? { unsaved: true } : {}),
+  };
+}
+
+function planProposal(plan: Plan): FileProposal {
+  return { path: plan.target.rel, before: plan.current?.text ?? null, after: plan.after };
+}
+
+/**
+ * Puts `plan.after` in place: into the open buffer when the plan was read from one (the developer
+ * saves it; Ctrl+Z undoes it), else atomically on disk. Null when the buffer was saved or closed
+ * meanwhile: the caller plans again from the disk.
+ */
+async function commit(ws: Workspace, plan: Plan, after: string): Promise<string | null> {
+  const { target, current } = plan;
+  if (current?.unsaved) {
+    const result = await ws.buffers.apply(target.rel, current.text ?? '', after);
+    if (result.status === 'changed') throw new StaleBaseError(target.rel);
+    if (result.status === 'clean') return null;
+    return ' in the open editor (unsaved: the developer saves it)';
+  }
+  await mkdir(path.dirname(target.abs), { recursive: true });
+  await atomicWrite(target.abs, after, current?.mode);
+  return '';
+}
+
+/** Plans, commits, and plans again once from the disk if the buffer went away meanwhile. */
+async function applyPlanned(
+  makePlan: () => Promise<Plan>,
+  finish: (plan: Plan) => Promise<string>,
+): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const plan = await makePlan();
+    try {
+      return await finish(plan);
+    } catch (error) {
+      if (!(error instanceof BufferGone) || attempt > 0) throw error;
+    }
+  }
+}
+
+/** The buffer a plan was read from is no longer dirty: plan again from the disk. */
+class BufferGone extends Error {}
+
+async function commitOrRetry(ws: Workspace, plan: Plan, after: string): Promise<string> {
+  const where = await commit(ws, plan, after);
+  if (where === null) throw new BufferGone();
+  return where;
+}
+
 export function writeFileTool(workspace: WorkspaceLike) {
   const ws = asWorkspace(workspace);
+  const params = z.object({
+    path: z.string().min(1).describe('File path, relative to the workspace root.'),
+    content: z.string().describe('The complete new content of the file.'),
+  });
+  /** `forChange`: the handler's plan, which refuses a file another window holds dirty. */
+  const plan = async (input: z.output<typeof params>, forChange = false): Promise<Plan> => {
+    const target = ws.resolveForChange(input.path);
+    const current = await fsStep('read', target.rel, () => readCurrent(ws, target, forChange));
+    return { kind: current ? 'edit' : 'create', target, current, after: input.content };
+  };
+  /** Calls judged a no-op (the file already holds the content): they run without asking. */
+  const noops = new WeakSet<object>();
   return Tool({
     name: 'write_file',
     description:
       "Create a file, or replace a file's whole content, in the workspace. Parent folders are created. Prefer edit_file for changes to an existing file.",
-    params: z.object({
-      path: z.string().min(1).describe('File path, relative to the workspace root.'),
-      content: z.string().describe('The complete new content of the file.'),
-    }),
-    requiresApproval: true,
+    params,
     changesFiles: true,
-    approvalPrompt: async (input) => {
-      let target: ResolvedPath;
+    // A write of the content the file already holds changes nothing: it does not ask.
+    requiresApproval: async (input) => {
       try {
-        target = ws.resolve(input.path);
+        const { current } = await plan(input);
+        if (current && current.text === input.content) {
+          noops.add(input);
+          return false;
+        }
+      } catch {
+        // The preview reports a bad path or an unreadable file as the tool's error.
+      }
+      return true;
+    },
+    approvalPrompt: async (input) => {
+      try {
+        return `${(await plan(input)).current ? 'Overwrite' : 'Create'} ${relOrRaw(ws, input.path)}?`;
       } catch {
         return `Write ${input.path}?`; // the preview reports the bad path as a tool error
       }
-      const exists = await stat(target.abs).then(
-        () => true,
-        () => false,
-      );
-      return `${exists ? 'Overwrite' : 'Create'} ${target.rel}?`;
     },
     policyPath: (input) => relOrRaw(ws, input.path),
-    preview: async (input) => {
-      const target = ws.resolveForChange(input.path);
-      const current = await fsStep('read', target.rel, () => readCurrent(target));
-      return preview(current ? 'edit' : 'create', target.rel, current, input.content);
-    },
-    proposal: async (input) => {
-      const target = ws.resolveForChange(input.path);
-      const current = await fsStep('read', target.rel, () => readCurrent(target));
-      return { path: target.rel, before: current?.text ?? null, after: input.content };
-    },
-    handler: async (input, ctx) => {
-      const target = ws.resolveForChange(input.path);
-      return fsStep('write', target.rel, async () => {
-        const current = await readCurrent(target);
-        if (current && current.bytes.equals(Buffer.from(input.content, 'utf8'))) {
-          return `${target.rel} already holds this content; nothing was written.`;
-        }
-        checkBase(ctx, target.rel, current?.sha ?? null);
-        await mkdir(path.dirname(target.abs), { recursive: true });
-        await atomicWrite(target.abs, input.content, current?.mode);
-        if (!current) {
-          const lines = lineCounts('', input.content).added;
-          return `Created ${target.rel} (${lines} ${lines === 1 ? 'line' : 'lines'})`;
-        }
-        const { added, removed } = lineCounts(current.text ?? '', input.content);
-        return `Wrote ${target.rel} (+${added} -${removed} lines)`;
-      });
-    },
+    preview: async (input) => planPreview(await plan(input)),
+    proposal: async (input) => planProposal(await plan(input)),
+    handler: async (input, ctx) =>
+      applyPlanned(
+        () => plan(input, true),
+        async (p) => {
+          const { target, current } = p;
+          return fsStep('write', target.rel, async () => {
+            if (current && current.text === input.content) {
+              return `${target.rel} already holds this content; nothing was written.`;
+            }
+            // Judged a no-op without asking, but the file changed since: that change needs a gate.
+            if (!ctx.approval && noops.has(input)) {
+              throw new ToolError(
+                `${target.rel} changed while Airlock was checking this write; nothing was written. Call write_file again.`,
+              );
+            }
+            checkBase(ctx, target.rel, current?.sha ?? null);
+            const where = await commitOrRetry(ws, p, input.content);
+            if (!current) {
+              const lines = lineCounts('', input.content).added;
+              return `Created ${target.rel} (${lines} ${lines === 1 ? 'line' : 'lines'})`;
+            }
+            const { added, removed } = lineCounts(current.text ?? '', input.content);
+            return `Wrote ${target.rel}${where} (+${added} -${removed} lines)`;
+          });
+        },
+      ),
   });
 }
 
 export function editFileTool(workspace: WorkspaceLike) {
   const ws = asWorkspace(workspace);
-  return Tool({
-    name: 'edit_file',
-    description:
-      'Replace one exact occurrence of old_string with new_string in an existing workspace file. old_string must match exactly one place, whitespace included.',
-    params: z.object({
-      path: z.string().min(1).describe('File path, relative to the workspace root.'),
-      old_string: z
-        .string()
-        .describe('The exact text to replace; must occur exactly once in the file.'),
-      new_string: z.string().describe('The text to put in its place.'),
-    }),
-    requiresApproval: true,
-    changesFiles: true,
-    approvalPrompt: (input) => `Edit ${relOrRaw(ws, input.path)}?`,
-    policyPath: (input) => relOrRaw(ws, input.path),
-    preview: async (input) => {
-      const target = ws.resolveForChange(input.path);
-      const current = await fsStep('read', target.rel, () => readCurrent(target));
-      if (!current)
-        throw new ToolError(`${target.rel} does not exist; use write_file to create it.`);
-      const after = applyEdit(
+  const params = z.object({
+    path: z.string().min(1).describe('File path, relative to the workspace root.'),
+    old_string: z
+      .string()
+      .describe('The exact text to replace; must occur exactly once in the file.'),
+    new_string: z.string().describe('The text to put in its place.'),
+  });
+  /** Strict (preview, proposal): the edit must apply. Else `after` is null when it does not. */
+  const plan = async (input: z.output<typeof params>, strict: boolean): Promise<Plan> => {
+    const target = ws.resolveForChange(input.path);
+    // The handler's plan (not strict) refuses a file another window holds dirty.
+    const current = await fsStep('read', target.rel, () => readCurrent(ws, target, !strict));
+    if (!current && strict) {
+      throw new ToolError(`${target.rel} does not exist; use write_file to create it.`);
+    }
+    let after: string | null = null;
+    if (current && strict) {
+      after = applyEdit(
         requireText(current, target.rel),
         target.rel,
         input.old_string,
         input.new_string,
       );
-      return preview('edit', target.rel, current, after);
-    },
-    proposal: async (input) => {
-      const target = ws.resolveForChange(input.path);
-      const current = await fsStep('read', target.rel, () => readCurrent(target));
-      if (!current) throw new ToolError(`${target.rel} does not exist.`);
-      const text = requireText(current, target.rel);
-      const after = applyEdit(text, target.rel, input.old_string, input.new_string);
-      return { path: target.rel, before: text, after };
-    },
-    handler: async (input, ctx) => {
-      const target = ws.resolveForChange(input.path);
-      return fsStep('edit', target.rel, async () => {
-        const current = await readCurrent(target);
-        if (!current) {
-          checkBase(ctx, target.rel, null);
-          throw new ToolError(`${target.rel} does not exist; use write_file to create it.`);
-        }
-        const text = requireText(current, target.rel);
-        if (ctx.approval && ctx.approval.baseSha256 !== current.sha) {
-          if (
-            editAlreadyApplied(text, input.old_string, input.new_string, ctx.approval.baseSha256)
-          ) {
-            return `${target.rel} already has this edit; nothing was written.`;
-          }
-          throw new StaleBaseError(target.rel);
-        }
-        const after = applyEdit(text, target.rel, input.old_string, input.new_string);
-        await atomicWrite(target.abs, after, current.mode);
-        const { added, removed } = lineCounts(text, after);
-        return `Edited ${target.rel} (+${added} -${removed} lines)`;
-      });
-    },
+    }
+    return { kind: 'edit', target, current, after };
+  };
+  return Tool({
+    name: 'edit_file',
+    description:
+      'Replace one exact occurrence of old_string with new_string in an existing workspace file. old_string must match exactly one place, whitespace included.',
+    params,
+    requiresApproval: true,
+    changesFiles: true,
+    approvalPrompt: (input) => `Edit ${relOrRaw(ws, input.path)}?`,
+    policyPath: (input) => relOrRaw(ws, input.path),
+    preview: async (input) => planPreview(await plan(input, true)),
+    proposal: async (input) => planProposal(await plan(input, true)),
+    handler: async (input, ctx) =>
+      applyPlanned(
+        () => plan(input, false),
+        async (p) => {
+          const { target, current } = p;
+          return fsStep('edit', target.rel, async () => {
+            if (!current) {
+              checkBase(ctx, target.rel, null);
+              throw new ToolError(`${target.rel} does not exist; use write_file to create it.`);
+            }
+            const text = requireText(current, target.rel);
+            if (ctx.approval && ctx.approval.baseSha256 !== current.sha) {
+              if (
+                editAlreadyApplied(
+                  text,
+                  input.old_string,
+                  input.new_string,
+                  ctx.approval.baseSha256,
+                )
+              ) {
+                return `${target.rel} already has this edit; nothing was written.`;
+              }
+              throw new StaleBaseError(target.rel);
+            }
+            const after = applyEdit(text, target.rel, input.old_string, input.new_string);
+            const where = await commitOrRetry(ws, p, after);
+            const { added, removed } = lineCounts(text, after);
+            return `Edited ${target.rel}${where} (+${added} -${removed} lines)`;
+          });
+        },
+      ),
   });
 }
 
 export function deleteFileTool(workspace: WorkspaceLike) {
   const ws = asWorkspace(workspace);
+  const params = z.object({
+    path: z.string().min(1).describe('File path, relative to the workspace root.'),
+  });
+  const plan = async (input: z.output<typeof params>, forChange = false): Promise<Plan> => {
+    const target = ws.resolveForChange(input.path);
+    const current = await fsStep('read', target.rel, () => readCurrent(ws, target, forChange));
+    return { kind: 'delete', target, current, after: null };
+  };
   return Tool({
     name: 'delete_file',
     description: 'Delete one file in the workspace (not a folder).',
-    params: z.object({
-      path: z.string().min(1).describe('File path, relative to the workspace root.'),
-    }),
+    params,
     requiresApproval: true,
     changesFiles: true,
     approvalPrompt: (input) => `Delete ${relOrRaw(ws, input.path)}?`,
     policyPath: (input) => relOrRaw(ws, input.path),
     preview: async (input) => {
-      const target = ws.resolveForChange(input.path);
-      const current = await fsStep('read', target.rel, () => readCurrent(target));
-      if (!current) throw new ToolError(`${target.rel} does not exist.`);
-      return preview('delete', target.rel, current, '');
+      const p = await plan(input);
+      if (!p.current) throw new ToolError(`${p.target.rel} does not exist.`);
+      return planPreview(p);
     },
-    proposal: async (input) => {
-      const target = ws.resolveForChange(input.path);
-      const current = await fsStep('read', target.rel, () => readCurrent(target));
-      return { path: target.rel, before: current?.text ?? null, after: null };
-    },
+    proposal: async (input) => planProposal(await plan(input)),
     handler: async (input, ctx) => {
-      const target = ws.resolveForChange(input.path);
+      const { target, current } = await plan(input, true);
       return fsStep('delete', target.rel, async () => {
-        const current = await readCurrent(target);
         if (!current) return `${target.rel} does not exist (already deleted); nothing to do.`;
         checkBase(ctx, target.rel, current.sha);
+        // Deleting the file would leave the developer's unsaved text in an orphaned tab.
+        if (current.unsaved) {
+          throw new BufferHeldError(
+            target.rel,
+            `${target.rel} has unsaved changes in the editor; nothing was deleted. Save or revert it, then approve the delete again.`,
+          );
+        }
         await unlink(target.abs);
         await syncDir(path.dirname(target.abs));
         return `Deleted ${target.rel}`;
@@ -653,9 +801,13 @@ export function deleteFileTool(workspace: WorkspaceLike) {
   });
 }
 
-/** The six built-in file tools, confined to `root`. */
-export function fileTools(root: string, options: ReadOptions = {}): Tool[] {
-  const ws = new Workspace(root);
+/** The six built-in file tools, confined to `root`, reading open buffers through `buffers`. */
+export function fileTools(
+  root: string,
+  options: ReadOptions = {},
+  buffers: OpenBuffers = NO_BUFFERS,
+): Tool[] {
+  const ws = new Workspace(root, buffers);
   return [
     readFileTool(ws, options),
     listFilesTool(ws),

@@ -33,18 +33,23 @@ function questionOf(
     : { id, question };
 }
 
+/**
+ * `ask_user`'s options are suggestions (SPEC §2): the developer may pick one or write their own
+ * answer, so the schema is any non-empty text and the options travel with the question, where
+ * the form, the palette and the CLI offer them beside "Other…".
+ */
 export function askUserTool() {
   return Tool({
     name: 'ask_user',
     description:
-      'Ask the developer one question and wait for the answer. Give options when the answer should be one of a few choices.',
+      'Ask the developer one question and wait for the answer. Give options to suggest likely answers; the developer may pick one or answer in their own words.',
     params: z.object({
       question: z.string().min(1).describe('The question to ask the developer.'),
       options: z
         .array(z.string().min(1))
         .optional()
         .describe(
-          'If given, the developer must pick one of these; otherwise the answer is free text.',
+          'Suggested answers the developer may pick from; they may also write their own answer.',
         ),
     }),
     requiresApproval: false,
@@ -52,7 +57,7 @@ export function askUserTool() {
       suspend({
         prompt: input.question,
         questions: [questionOf('answer', input.question, input.options)],
-        schema: answerSchema(input.options),
+        schema: z.string().min(1),
       }),
   });
 }

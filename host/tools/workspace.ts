@@ -4,6 +4,7 @@
 import { lstatSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../runtime/tool.js';
+import { NO_BUFFERS, type OpenBuffers } from './open-buffers.js';
 
 export interface ResolvedPath {
   /** The real absolute path to operate on (symlinks inside the workspace already followed). */
@@ -21,7 +22,11 @@ export class Workspace {
   /** The root as given (resolved but not realpath'd), so absolute paths spelled through it work. */
   private readonly givenRoot: string;
 
-  constructor(root: string) {
+  /** `buffers`: the developer's open documents with unsaved changes (SPEC §7). */
+  constructor(
+    root: string,
+    readonly buffers: OpenBuffers = NO_BUFFERS,
+  ) {
     this.givenRoot = path.resolve(root);
     this.root = realpathSync(this.givenRoot);
   }

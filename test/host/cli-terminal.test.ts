@@ -9,7 +9,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { Interface } from 'node:readline/promises';
+import { z } from 'zod';
+import { decideInline } from '../../host/cli/decide.js';
+import type { Out } from '../../host/cli/transcript.js';
 import { ScriptedModelServer, type ScriptFn } from '../../host/model/scripted-server.js';
+import { jsonSchemaOf } from '../../host/runtime/suspend.js';
+import type { PendingRow } from '../../host/store/store.js';
 import { cleanEnv, CLI, SAMPLE, type Json } from '../support/cli-process.js';
 import { until } from '../support/until.js';
 
@@ -317,6 +323,172 @@ void describe('the approval card on a real terminal (tmux)', () => {
           assert.ok(
             styled.includes(`  \x1b[32m+${MALICIOUS}`),
             JSON.stringify(styled.split('\n').find((l) => l.includes(MALICIOUS))),
+          );
+        } finally {
+          spawnSync('tmux', ['-S', socket, 'kill-server']);
+        }
+      });
+    },
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Answering questions (issue 13): the CLI reads a question through the same form model as the
+// sidebar and the palette, so typed text reaches the host in the schema's type, and ask_user's
+// options are suggestions the developer may answer past.
+
+/** A readline stand-in that types `answers` in turn and records every prompt it was shown. */
+function typist(answers: string[]): { rl: Interface; prompts: string[] } {
+  const prompts: string[] = [];
+  const rl = {
+    question(prompt: string): Promise<string> {
+      prompts.push(prompt);
+      const next = answers.shift();
+      if (next === undefined) throw new Error(`no answer left for ${JSON.stringify(prompt)}`);
+      return Promise.resolve(next);
+    },
+  } as unknown as Interface;
+  return { rl, prompts };
+}
+
+function textOut(): Out & { text: string } {
+  const out = {
+    text: '',
+    color: false,
+    write(chunk: string) {
+      out.text += chunk;
+    },
+  };
+  return out;
+}
+
+function pendingQuestion(schema: Record<string, unknown>, options?: string[]): PendingRow {
+  const question = 'How many retries?';
+  const event = {
+    type: 'interaction',
+    run_id: 'run_q',
+    interaction_id: 'int_q',
+    call_id: 'call_q',
+    tool: 'pick_retries',
+    prompt: question,
+    questions: [options ? { id: 'answer', question, options } : { id: 'answer', question }],
+    schema,
+  };
+  return { id: 'int_q', run_id: 'run_q', kind: 'interaction', event, created_at: '' };
+}
+
+void describe('answering a question at the terminal', () => {
+  void it('an integer question answered "5" resolves to the number 5, which the host accepts', async () => {
+    const schema = jsonSchemaOf(z.number().int().min(1).max(10));
+    const { rl, prompts } = typist(['five', '4.5', '5']);
+    const out = textOut();
+    const map = await decideInline(rl, out, [pendingQuestion(schema)], () => undefined);
+    assert.deepEqual(map, { int_q: 5 });
+    assert.equal(typeof map.int_q, 'number');
+    // Not re-asked silently: each refusal says why.
+    assert.equal(prompts.length, 3);
+    assert.match(prompts[0]!, /How many retries\?.*\(a whole number\) > $/);
+    assert.equal(
+      out.text.split('\n').filter((l) => l === '  Type a whole number from 1 to 10.').length,
+      2,
+      out.text,
+    );
+    const host = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+    assert.equal(host.safeParse(map.int_q).success, true, 'the host takes the answer');
+  });
+
+  void it("ask_user with options takes an option by number or an answer of the developer's own", async () => {
+    const schema = jsonSchemaOf(z.string().min(1));
+    const rows = [pendingQuestion(schema, ['Friendly', 'Formal'])];
+    const byNumber = typist(['2']);
+    assert.deepEqual(await decideInline(byNumber.rl, textOut(), rows, () => undefined), {
+      int_q: 'Formal',
+    });
+    assert.match(byNumber.prompts[0]!, /1\) Friendly {2}2\) Formal {2}or type your own answer > $/);
+    const own = typist(['Casual']);
+    assert.deepEqual(await decideInline(own.rl, textOut(), rows, () => undefined), {
+      int_q: 'Casual',
+    });
+  });
+
+  void it(
+    "on a real terminal (tmux): ask_user answered in the developer's own words reaches the agent",
+    { skip: hasTmux ? false : 'tmux is not installed', timeout: 60_000 },
+    async () => {
+      const ask = {
+        toolCalls: [
+          {
+            id: 'call_ask',
+            name: 'ask_user',
+            arguments: { question: 'Which style?', options: ['Friendly', 'Formal'] },
+          },
+        ],
+      };
+      await inBox(turns(ask, { text: 'Done.' }), async (box) => {
+        const socket = path.join(box.dir, 'tmux.sock');
+        const env = box.env();
+        const tmux = (...args: string[]) => {
+          const r = spawnSync('tmux', ['-S', socket, ...args], {
+            encoding: 'utf8',
+            env: { ...env, TERM: env.TERM ?? 'xterm-256color' },
+          });
+          if (r.status !== 0) throw new Error(`tmux ${args[0]}: ${r.stderr}`);
+          return r.stdout;
+        };
+        const argv = [
+          process.execPath,
+          CLI,
+          'run',
+          'ask me',
+          '--model',
+          'scripted',
+          '--db',
+          box.db,
+        ];
+        const command = `${argv.map(quote).join(' ')}; echo "exit $?"; sleep 600`;
+        tmux(
+          '-f',
+          '/dev/null',
+          'new-session',
+          '-d',
+          '-x',
+          '200',
+          '-y',
+          '60',
+          '-c',
+          box.ws,
+          command,
+        );
+        const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-', '-t', '0');
+        try {
+          const asked = await until(
+            'the question prompt on the tmux screen',
+            () => {
+              const text = screen();
+              return text.includes('or type your own answer >') ? text : undefined;
+            },
+            30_000,
+          );
+          assert.match(asked, /Which style\?.*1\) Friendly {2}2\) Formal/);
+          tmux('send-keys', '-t', '0', '-l', 'Casual');
+          tmux('send-keys', '-t', '0', 'Enter');
+          const done = await until(
+            'the run to finish',
+            () => {
+              const text = screen();
+              return /^exit \d+$/m.test(text) ? text : undefined;
+            },
+            30_000,
+          );
+          assert.match(done, /^exit 0$/m, done);
+          const toolMessages = box.server.requests.flatMap((req) =>
+            req.messages.flatMap((m) =>
+              m.role === 'tool' ? [typeof m.content === 'string' ? m.content : ''] : [],
+            ),
+          );
+          assert.ok(
+            toolMessages.some((m) => m.includes('Casual')),
+            `the agent got the answer: ${JSON.stringify(toolMessages)}`,
           );
         } finally {
           spawnSync('tmux', ['-S', socket, 'kill-server']);

@@ -89,14 +89,15 @@ void describe('fileTools', () => {
     const tools = fileTools(root);
     const summary = tools.map((t) => [
       t.name,
-      t.requiresApproval,
+      typeof t.requiresApproval === 'function' ? 'per call' : t.requiresApproval,
       Object.keys((t.jsonSchema.properties ?? {}) as Record<string, unknown>),
     ]);
     assert.deepEqual(summary, [
       ['read_file', false, ['path']],
       ['list_files', false, ['path', 'glob']],
       ['search_text', false, ['query', 'glob']],
-      ['write_file', true, ['path', 'content']],
+      // Asks unless the file already holds exactly that content (a no-op does not ask).
+      ['write_file', 'per call', ['path', 'content']],
       ['edit_file', true, ['path', 'old_string', 'new_string']],
       ['delete_file', true, ['path']],
     ]);
@@ -520,7 +521,7 @@ void describe('interaction tools', () => {
     );
   });
 
-  void it('ask_user with options suspends with an enum schema, then returns the answer', async () => {
+  void it('ask_user with options suspends with them as suggestions; any answer is the result', async () => {
     const tool = askUserTool();
     const input = { question: 'Which license?', options: ['MIT', 'Apache-2.0'] };
     const signal = await suspended(() => Promise.resolve(tool.handler(input, ctx())));
@@ -529,12 +530,16 @@ void describe('interaction tools', () => {
     assert.deepEqual(signal.interaction.questions, [
       { id: 'answer', question: 'Which license?', options: ['MIT', 'Apache-2.0'] },
     ]);
-    assert.deepEqual(signal.interaction.schema.enum, ['MIT', 'Apache-2.0']);
-    const answers = { [signal.interaction.interactionId]: 'MIT' };
-    assert.equal(
-      await withSuspendScope('r', 'c', answers, () => tool.handler(input, ctx())),
-      'MIT',
-    );
+    // Suggestions (SPEC §2): the schema takes any text, the options travel with the question.
+    assert.equal(signal.interaction.schema.type, 'string');
+    assert.equal(signal.interaction.schema.enum, undefined);
+    for (const answer of ['MIT', 'BSD-3-Clause, as upstream']) {
+      const answers = { [signal.interaction.interactionId]: answer };
+      assert.equal(
+        await withSuspendScope('r', 'c', answers, () => tool.handler(input, ctx())),
+        answer,
+      );
+    }
   });
 
   void it('ask_user without options takes free text', async () => {

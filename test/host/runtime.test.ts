@@ -772,7 +772,7 @@ void describe('denial and cancel', () => {
 // ---------------------------------------------------------------------------------------------
 
 void describe('suspend() and the interaction tools', () => {
-  void it('ask_user with options: InteractionEvent, invalid answer refused and still pending, the answer is the tool result', async () => {
+  void it("ask_user with options: InteractionEvent, invalid answer refused and still pending, an answer of the developer's own is the tool result", async () => {
     const w = await world([
       calls(
         call('q1', 'ask_user', { question: 'Which database?', options: ['postgres', 'sqlite'] }),
@@ -790,19 +790,22 @@ void describe('suspend() and the interaction tools', () => {
     assert.deepEqual(ev.questions, [
       { id: 'answer', question: 'Which database?', options: ['postgres', 'sqlite'] },
     ]);
-    assert.deepEqual(ev.schema.enum, ['postgres', 'sqlite']);
+    // The options are suggestions (SPEC §2): any non-empty text answers.
+    assert.equal(ev.schema.enum, undefined);
     assertPaused(first, 'input_required', [ev.interaction_id]);
     assert.equal(first.output.usage['suspends:required'], 1);
 
-    await assert.rejects(
-      drain(agent.run({ runId, resume: { [ev.interaction_id]: 'mysql' } })),
-      ResumeRefusedError,
-    );
+    for (const invalid of ['', 42]) {
+      await assert.rejects(
+        drain(agent.run({ runId, resume: { [ev.interaction_id]: invalid } })),
+        ResumeRefusedError,
+      );
+    }
     assert.deepEqual(await pendingIn(w.dbFile, runId), [ev.interaction_id]);
 
-    const second = await drain(agent.run({ runId, resume: { [ev.interaction_id]: 'sqlite' } }));
+    const second = await drain(agent.run({ runId, resume: { [ev.interaction_id]: 'mysql' } }));
     assertSuccess(second);
-    assert.equal(toolResults(w.server, 1).get('q1'), 'sqlite');
+    assert.equal(toolResults(w.server, 1).get('q1'), 'mysql');
   });
 
   void it('ask_user_multi takes one object keyed by question id', async () => {
@@ -1323,7 +1326,7 @@ void describe('nested runs', () => {
     const question = one(ofType(first, 'interaction'), 'interaction');
     assert.equal(first.output.status.reason, 'input_required');
     await assert.rejects(
-      drain(outer.run({ runId: first.output.run_id, resume: { [question.interaction_id]: 'c' } })),
+      drain(outer.run({ runId: first.output.run_id, resume: { [question.interaction_id]: '' } })),
       ResumeRefusedError,
     );
     const done = await drain(

@@ -4,12 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ApprovalEvent } from '../../host/protocol/events.js';
 import type { Proposal } from '../../host/protocol/rpc.js';
-import {
-  Actions,
-  continuable,
-  unsavedChangesMessage,
-  type Editors,
-} from '../../extension/actions.js';
+import { Actions, continuable, type Editors } from '../../extension/actions.js';
 import {
   approval,
   checkAlways,
@@ -22,7 +17,7 @@ import {
 import { errorMessage, isRefusal } from '../../extension/rpc-call.js';
 import { FakeHost, gate, pending, question, refusal, run } from './extension-fakes.js';
 
-function setup(replies: Record<string, unknown> = {}, dirty: readonly string[] = []) {
+function setup(replies: Record<string, unknown> = {}) {
   const opened: string[] = [];
   const editors: Editors = {
     openDiff: async (g: ApprovalEvent) => void opened.push(`diff ${g.approval_id}`),
@@ -30,7 +25,6 @@ function setup(replies: Record<string, unknown> = {}, dirty: readonly string[] =
     openTrace: async (runId: string) => void opened.push(`trace ${runId}`),
     manageTrust: async () => void opened.push('manage trust'),
     reviewWorkspaceConfig: async () => void opened.push('review config'),
-    isDirty: (filePath: string) => dirty.includes(filePath),
   };
   const host = new FakeHost({
     'airlock/pending': pending({
@@ -271,54 +265,6 @@ void describe('Actions', () => {
     assert.ok(isRefusal(err));
     assert.match(errorMessage(err), /does not fit/);
     assert.equal(changed(), 1);
-  });
-
-  void it('never approves a file that has unsaved changes in an editor; nothing is sent', async () => {
-    const { host, actions } = setup(
-      {
-        'airlock/pending': pending({
-          approvals: [
-            gate(),
-            gate({
-              approval_id: 'apr_2',
-              call_id: 'call_3',
-              preview: { ...gate().preview!, path: 'src/b.ts' },
-            }),
-            gate({
-              approval_id: 'apr_3',
-              call_id: 'call_4',
-              tool: 'delete_file',
-              preview: null,
-              input: { path: 'src/a.ts' },
-            }),
-          ],
-        }),
-        'airlock/proposal': {
-          path: 'src/a.ts',
-          current: 'old\n',
-          proposed: 'new\n',
-          masked: false,
-        },
-      },
-      ['src/a.ts'],
-    );
-    const message =
-      'src/a.ts has unsaved changes in the editor; save or revert them, then approve — Airlock never writes behind unsaved edits.';
-    assert.equal(unsavedChangesMessage('src/a.ts'), message);
-    await assert.rejects(actions.approve('run_1', 'apr_1'), { message });
-    await assert.rejects(actions.approve('run_1', 'apr_1', { comment: 'ok' }), { message });
-    await assert.rejects(actions.approveEdited('run_1', 'apr_1', 'edited\n'), { message });
-    await assert.rejects(actions.decideAll('run_1', ['apr_2', 'apr_1'], true), { message });
-    await assert.rejects(actions.approve('run_1', 'apr_3'), { message });
-    assert.deepEqual(host.writes(), [], 'nothing reached the host');
-
-    // A clean file is approved as ever, and a dirty one can still be denied.
-    await actions.approve('run_1', 'apr_2');
-    await actions.deny('run_1', 'apr_1', { reason: 'later' });
-    assert.deepEqual(
-      host.writes().map((w) => Object.keys((w.params as { resume: object }).resume)),
-      [['apr_2'], ['apr_1']],
-    );
   });
 
   void it('approves edited content as override_input, fetched fresh from the proposal', async () => {

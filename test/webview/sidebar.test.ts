@@ -550,6 +550,45 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     assert.equal(await card(page, c.edit.approval_id).getByRole('note').count(), 0);
   });
 
+  void it('a card says when its file has unsaved changes in the editor, live, and when its diff is against them', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const edit = card(page, c.edit.approval_id);
+    await edit.waitFor();
+    const file = c.edit.preview?.path ?? '';
+    assert.equal(await edit.getByRole('note').count(), 0, 'clean: nothing to say');
+
+    // The developer types in that file (the extension sends the dirty list as it changes).
+    await s.send({ type: 'unsaved', paths: ['elsewhere.txt', file] });
+    await edit.getByRole('note').waitFor();
+    assert.equal(
+      await text(edit.getByRole('note')),
+      `${file} has unsaved changes in the editor, and this diff is against the file on disk. Approving shows a fresh diff against your open document first; nothing is written behind it.`,
+    );
+    // A card that arrives later while the file is still dirty says it too.
+    await s.send(stateWith({ approvals: [] }));
+    await edit.waitFor({ state: 'detached' });
+    await s.send(c.state);
+    await edit.getByRole('note').waitFor();
+    // Saved: the note goes.
+    await s.send({ type: 'unsaved', paths: [] });
+    await edit.getByRole('note').waitFor({ state: 'hidden' });
+
+    // A gate computed against the open document says so, whatever the dirty list says.
+    const onBuffer = { ...c.edit, preview: { ...c.edit.preview!, unsaved: true } };
+    await s.send(stateWith({ approvals: [] }));
+    await edit.waitFor({ state: 'detached' });
+    await s.send(stateWith({ approvals: [onBuffer] }));
+    await page
+      .getByText(`This diff is against your unsaved changes to ${file}`, { exact: false })
+      .waitFor();
+    assert.equal(
+      await text(card(page, c.edit.approval_id).getByRole('note')),
+      `This diff is against your unsaved changes to ${file}: approving changes the open document (Ctrl+Z undoes it) and leaves saving to you.`,
+    );
+  });
+
   void it('a diff over 80 lines is collapsed to its hunks with "Open diff" first and "Show all N lines"; the arguments hide behind "Show arguments", long ones behind their own button; all stay expanded over a reload', async () => {
     const s = await sidebar();
     const { page } = s;
@@ -714,14 +753,15 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     assert.equal(await group.locator('section.card.question').count(), 5);
     let n = 1;
 
-    // ask_user with options: a radio group; nothing chosen → an error on the field, no message.
+    // ask_user with options: a radio group (its suggestions, then "Other…"); nothing chosen → an
+    // error on the field, no message.
     const ask = form(page, c.askUser.interaction_id);
     const radios = ask.getByRole('radiogroup', { name: 'Which package manager should I use?' });
     assert.deepEqual(
       await radios
         .getByRole('radio')
         .evaluateAll((r) => r.map((e) => (e as HTMLInputElement).value)),
-      ['npm', 'pnpm', 'yarn'],
+      ['npm', 'pnpm', 'yarn', ''],
     );
     await ask.getByRole('button', { name: 'Send answer' }).click();
     await ask.locator('.field-error').filter({ hasText: 'This answer is required.' }).waitFor();
@@ -793,7 +833,7 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     assert.equal(await input.getAttribute('max'), '10');
     await input.fill('42');
     await num.getByRole('button', { name: 'Send answer' }).click();
-    await num.locator('.field-error').filter({ hasText: 'Enter a number from 1 to 10.' }).waitFor();
+    await num.locator('.field-error').filter({ hasText: 'Type a number from 1 to 10.' }).waitFor();
     assert.equal(await postedCount(s), n);
     await input.fill('7');
     await input.press('Enter');
@@ -827,6 +867,48 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
     // Cancel from a form (one whose answer was not accepted, so its controls are back).
     await multi.getByRole('button', { name: 'Cancel this run' }).click();
     assert.deepEqual(body(await request(s, ++n)), { type: 'cancelRun', run_id: qRun });
+  });
+
+  void it('question forms: ask_user options are suggestions, and "Other…" sends an answer of the developer\'s own', async () => {
+    const s = await sidebar();
+    const { page } = s;
+    await s.send(c.state);
+    const ask = form(page, c.askUser.interaction_id);
+    const radios = ask.getByRole('radiogroup', { name: 'Which package manager should I use?' });
+    await radios.waitFor();
+    assert.deepEqual(await radios.locator('label').allTextContents(), [
+      'npm',
+      'pnpm',
+      'yarn',
+      'Other…',
+    ]);
+    const other = radios.getByLabel('Other…');
+    const own = radios.getByLabel('Your own answer');
+    const sent = await postedCount(s);
+
+    // "Other…" with nothing typed: the field says so, the box gets focus, nothing is posted.
+    await other.check();
+    await ask.getByRole('button', { name: 'Send answer' }).click();
+    await ask.locator('.field-error').filter({ hasText: 'This answer is required.' }).waitFor();
+    assert.equal(await own.getAttribute('aria-invalid'), 'true');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+      'Your own answer',
+    );
+    assert.equal(await postedCount(s), sent, 'an invalid form posts nothing');
+
+    // Typing an answer of one's own picks "Other…" even after an option was chosen.
+    await radios.getByLabel('yarn', { exact: true }).check();
+    await own.fill('bun');
+    assert.ok(await other.isChecked(), 'typing picks "Other…"');
+    assert.equal(await ask.locator('.field-error').isVisible(), false, 'the error clears');
+    await ask.getByRole('button', { name: 'Send answer' }).click();
+    assert.deepEqual(body(await request(s, sent + 1)), {
+      type: 'answer',
+      run_id: c.runIds.questions,
+      interaction_id: c.askUser.interaction_id,
+      value: 'bun',
+    });
   });
 
   void it('runs list: a running run streams model text as deltas arrive, then tool lines; open trace, cancel and continue', async () => {
@@ -1292,10 +1374,13 @@ void describe('sidebar webview (headless Chromium, real host events)', () => {
       masked > 1 && tooLong > 1,
       `the runtime counted: ${JSON.stringify(c.secrets.redaction)}`,
     );
-    assert.deepEqual(await secrets.locator('.redaction-note, .notice').allTextContents(), [
-      `${masked} secrets masked (shown as ***).`,
-      `${tooLong} secret-like values were too long to mask and are shown in full.`,
-    ]);
+    assert.deepEqual(
+      await secrets.locator('.redaction-note:visible, .notice:visible').allTextContents(),
+      [
+        `${masked} secrets masked (shown as ***).`,
+        `${tooLong} secret-like values were too long to mask and are shown in full.`,
+      ],
+    );
     assert.equal(await secrets.locator('.notice.too-long').getAttribute('role'), 'note');
     assert.match(await text(secrets.locator('table.diff')), /-----BEGIN PRIVATE KEY-----/);
     assert.match(
