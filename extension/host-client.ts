@@ -27,7 +27,7 @@ import {
   StartRun,
   type HostOptions,
 } from '../host/protocol/rpc.js';
-import type { OpenDocuments } from './open-documents.js';
+import type { DirtyBuffer, OpenDocuments } from './open-documents.js';
 import { OptionsSync } from './options-sync.js';
 import { RestartBudget } from './restart-budget.js';
 import {
@@ -90,17 +90,17 @@ export class HostClient implements HostApi, vscode.Disposable {
     private readonly documents?: OpenDocuments,
   ) {
     this.sync = new OptionsSync({ read: readOptions, send: (options) => this.send(options) });
-    this.documentsListener = documents?.onDidChange((paths) => this.sendDirty(paths));
+    this.documentsListener = documents?.onDidEdit((buffers) => this.sendDirty(buffers));
   }
 
   private readonly documentsListener: vscode.Disposable | undefined;
 
   /** The dirty list to the running host; messages keep their order, so it precedes any resume. */
-  private sendDirty(paths: readonly string[]): void {
+  private sendDirty(buffers: readonly DirtyBuffer[]): void {
     const client = this.client;
     if (client?.state !== State.Running) return; // sent once it runs (stateChanged)
     void client
-      .sendNotification(DirtyBuffers.method, { paths: [...paths] })
+      .sendNotification(DirtyBuffers.method, { buffers: [...buffers] })
       .catch((err: unknown) => {
         this.output.warn(`Could not tell the host about unsaved files: ${errorMessage(err)}`);
       });
@@ -280,7 +280,7 @@ export class HostClient implements HostApi, vscode.Disposable {
 
   private stateChanged(state: State): void {
     // A new host process (first start or restart) learns the window's unsaved files first.
-    if (state === State.Running && this.documents) this.sendDirty(this.documents.dirtyPaths());
+    if (state === State.Running && this.documents) this.sendDirty(this.documents.dirtyBuffers());
     if (state === State.Running) this.setStatus({ tag: 'running' });
     else if (state === State.Starting) this.setStatus({ tag: 'starting' });
     else if (this.halted) this.setStatus({ tag: 'failed', message: this.halted });

@@ -6,23 +6,43 @@ import { changedMiddle } from './text-span.js';
 
 export type ApplyStatus = 'applied' | 'changed' | 'clean';
 
+/** A dirty document: its absolute path and its version (which changes with every edit). */
+export interface DirtyBuffer {
+  path: string;
+  version: number;
+}
+
 export class OpenDocuments implements vscode.Disposable {
   private readonly changes = new vscode.EventEmitter<readonly string[]>();
+  private readonly edits = new vscode.EventEmitter<readonly DirtyBuffer[]>();
   private readonly disposables: vscode.Disposable[];
   private last = '';
+  private lastEdit = '';
   /** The dirty files' paths whenever that list changes (absolute file-system paths). */
   readonly onDidChange = this.changes.event;
+  /** The dirty files and their versions whenever the list or a dirty document changes. */
+  readonly onDidEdit = this.edits.event;
 
   constructor() {
     const check = () => this.check();
     this.disposables = [
       this.changes,
+      this.edits,
       vscode.workspace.onDidChangeTextDocument(check),
       vscode.workspace.onDidSaveTextDocument(check),
       vscode.workspace.onDidCloseTextDocument(check),
       vscode.workspace.onDidOpenTextDocument(check),
     ];
     this.last = JSON.stringify(this.dirtyPaths());
+    this.lastEdit = JSON.stringify(this.dirtyBuffers());
+  }
+
+  /** The files open with unsaved changes, with their document versions. */
+  dirtyBuffers(): DirtyBuffer[] {
+    return vscode.workspace.textDocuments
+      .filter((d) => d.isDirty && d.uri.scheme === 'file')
+      .map((d) => ({ path: d.uri.fsPath, version: d.version }))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** Absolute paths of the files open with unsaved changes, sorted. */
@@ -75,7 +95,13 @@ export class OpenDocuments implements vscode.Disposable {
   }
 
   private check(): void {
-    const paths = this.dirtyPaths();
+    const buffers = this.dirtyBuffers();
+    const edited = JSON.stringify(buffers);
+    if (edited !== this.lastEdit) {
+      this.lastEdit = edited;
+      this.edits.fire(buffers);
+    }
+    const paths = buffers.map((b) => b.path);
     const key = JSON.stringify(paths);
     if (key === this.last) return;
     this.last = key;

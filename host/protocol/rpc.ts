@@ -231,8 +231,14 @@ export const ChangedNotification = notification(
 /** The editor's documents with unsaved changes (SPEC §7): absolute paths, the whole list. */
 export const DirtyBuffers = notification(
   'airlock/dirtyBuffers',
-  z.object({ paths: z.array(z.string().min(1)).max(10_000) }).strict(),
-  'The files open in this window with unsaved changes, the whole list each time it changes: tools read and change them there, never behind them on disk.',
+  z
+    .object({
+      buffers: z
+        .array(z.object({ path: z.string().min(1), version: z.number().int() }).strict())
+        .max(10_000),
+    })
+    .strict(),
+  "The files open in this window with unsaved changes and their document versions, the whole list each time it or a version changes: tools read and change them there, never behind them on disk, and pending cards whose file changed go stale.",
   'client → host',
 );
 

@@ -3,6 +3,8 @@
 // a JSON-RPC error naming the problem, never a crash.
 import { ResponseError, type Connection } from 'vscode-languageserver/node';
 import { z } from 'zod';
+// Only `version` is bundled (esbuild keeps the JSON properties a named import uses).
+import { version } from '../../package.json';
 import {
   ApplyBuffer,
   CancelRun,
@@ -83,14 +85,14 @@ export function serve(connection: Connection): void {
       ),
   };
   /** The last dirty list, kept until the session exists. */
-  let dirty: string[] | undefined;
+  let dirty: z.output<typeof DirtyBuffers.params>['buffers'] | undefined;
   connection.onNotification(DirtyBuffers.method, (raw: unknown) => {
     const parsed = DirtyBuffers.params.safeParse(raw);
     if (!parsed.success) {
       log(`Ignored an invalid ${DirtyBuffers.method}: ${z.prettifyError(parsed.error)}`);
       return;
     }
-    dirty = parsed.data.paths;
+    dirty = parsed.data.buffers;
     session?.dirtyBuffers(dirty);
   });
 
@@ -113,7 +115,7 @@ export function serve(connection: Connection): void {
       editor,
     });
     if (dirty) session.dirtyBuffers(dirty);
-    return { capabilities: {}, serverInfo: { name: 'airlock-host', version: '0.1.0' } };
+    return { capabilities: {}, serverInfo: { name: 'airlock-host', version } };
   });
 
   connection.onShutdown(async () => {

@@ -29,6 +29,7 @@ import { fileTools } from '../tools/files.js';
 import type { StandingRule } from '../runtime/policy.js';
 import { registryBuffers, type OpenBuffers } from '../tools/open-buffers.js';
 import { EditorBuffers, type EditorLink } from './editor-buffers.js';
+import { StaleGates } from './stale-gates.js';
 
 export class UnknownRunError extends Error {
   override name = 'UnknownRunError';
@@ -71,6 +72,8 @@ export class HostSession {
     update?(paths: readonly string[]): void;
     dispose?(): void;
   };
+  /** Pending file gates whose file changed since: their fresh diffs (SPEC §7). */
+  private readonly staleGates: StaleGates;
 
   private constructor(
     private readonly options: HostOptions,
@@ -82,14 +85,27 @@ export class HostSession {
     this.settings = options.settings;
     this.apiKey = options.apiKey;
     this.restricted = options.restricted;
+    const root = fs.realpathSync(options.workspace);
     this.buffers = notify.editor
       ? new EditorBuffers(options.workspace, dbFile, notify.editor)
-      : registryBuffers(dbFile, fs.realpathSync(options.workspace));
+      : registryBuffers(dbFile, root);
+    this.staleGates = new StaleGates({
+      store,
+      root,
+      tools: () => fileTools(this.options.workspace, {}, this.buffers),
+      redact: (preview) => this.redactor.strings(preview),
+      changed: () => this.notify.changed(),
+      log: (message) => this.notify.log(message),
+    });
   }
 
-  /** The editor's files with unsaved changes now (absolute paths; the whole list each time). */
-  dirtyBuffers(paths: readonly string[]): void {
-    this.buffers.update?.(paths);
+  /**
+   * The editor's files with unsaved changes now, with their versions (the whole list each time):
+   * tools read them there, and pending cards whose buffer changed are checked for staleness.
+   */
+  dirtyBuffers(buffers: readonly { path: string; version: number }[]): void {
+    this.buffers.update?.(buffers.map((b) => b.path));
+    this.staleGates.schedule();
   }
 
   /** `resolve`: how a model is reached (tests hand in their own). */
@@ -111,6 +127,7 @@ export class HostSession {
         notify.log(`Retention dropped ${dropped} finished ${dropped === 1 ? 'run' : 'runs'}.`);
     }
     session.watch();
+    session.staleGates.schedule();
     return session;
   }
 
@@ -123,6 +140,7 @@ export class HostSession {
         if (!name || !name.startsWith(base) || name.endsWith('.lock')) return;
         clearTimeout(this.changedTimer);
         this.changedTimer = setTimeout(() => this.notify.changed(), 100);
+        this.staleGates.schedule(); // a gate came or went: its file is watched, or no longer
       });
     } catch (err) {
       this.notify.log(`Not watching ${dir} for changes from other windows: ${String(err)}`);
@@ -323,7 +341,10 @@ export class HostSession {
   pending(): Pending {
     const rows = this.store.pending();
     return {
-      approvals: rows.filter((r) => r.kind === 'approval').map((r) => ApprovalEvent.parse(r.event)),
+      // A gate whose file changed since shows its fresh diff, marked stale (stale-gates.ts).
+      approvals: this.staleGates.apply(
+        rows.filter((r) => r.kind === 'approval').map((r) => ApprovalEvent.parse(r.event)),
+      ),
       interactions: rows
         .filter((r) => r.kind === 'interaction')
         .map((r) => InteractionEvent.parse(r.event)),
@@ -376,6 +397,7 @@ export class HostSession {
     this.watcher?.close();
     clearTimeout(this.changedTimer);
     this.buffers.dispose?.();
+    this.staleGates.dispose();
     for (const controller of this.active.values()) controller.abort('The host is shutting down.');
     await this.closeModels();
     this.store.close();

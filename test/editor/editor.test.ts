@@ -66,7 +66,7 @@ afterEach(async () => {
 
 /** One scenario: a screenshot of the window when it fails. */
 function scenario(name: string, body: () => Promise<void>): void {
-  void it(name, { timeout: 180_000 }, async () => {
+  void it(name, { timeout: 900_000 }, async () => {
     try {
       await body();
     } catch (err) {

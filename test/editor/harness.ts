@@ -53,6 +53,8 @@ export function ensureVsix(): string {
 interface CodeServerScript {
   ensureCodeServer(): string;
   serveArgs(o: { port: number; userData: string; extensions: string; workspace: string }): string[];
+  serveEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  OFFLINE_SETTINGS: Record<string, unknown>;
 }
 
 /** scripts/code-server.mjs (plain JavaScript): imported by URL, the exports used stated here. */
@@ -143,7 +145,7 @@ export class Editor {
       throw new Error(`The editor tests drive Debian's Chromium: apt-get install chromium.`);
     }
     const vsix = ensureVsix();
-    const { ensureCodeServer, serveArgs } = await codeServerScript();
+    const { ensureCodeServer, serveArgs, serveEnv, OFFLINE_SETTINGS } = await codeServerScript();
     const binary = ensureCodeServer();
     const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-editor-')));
     const workspace = path.join(root, 'workspace');
@@ -179,11 +181,9 @@ export class Editor {
           'workbench.startupEditor': 'none',
           ...trust,
           'workbench.tips.enabled': false,
-          'extensions.ignoreRecommendations': true,
-          'telemetry.telemetryLevel': 'off',
-          // code-server forwards every port it sees listening (the model server, Chromium's)
-          // and says so in a notification over the editor.
-          'remote.autoForwardPorts': false,
+          // As npm start: no port forwarding (the model server, Chromium's), no telemetry, no
+          // extension updates or recommendations.
+          ...OFFLINE_SETTINGS,
         },
         null,
         2,
@@ -215,8 +215,9 @@ export class Editor {
       detached: true,
       stdio: ['ignore', log, log],
       // XDG_CONFIG_HOME: the host's record of trusted workspace files stays in the temp folder.
+      // serveEnv: no extension gallery, as npm start (this machine cannot reach one).
       env: {
-        ...env,
+        ...serveEnv(env),
         OPENAI_API_KEY: 'test-key',
         XDG_DATA_HOME: data,
         XDG_CONFIG_HOME: path.join(root, 'config'),
@@ -251,7 +252,7 @@ export class Editor {
 
   /** The workbench is up, the Airlock sidebar is open and connected to its host. */
   async ready(): Promise<void> {
-    await this.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: UI_TIMEOUT });
     await this.openSidebar();
     await this.connected();
   }

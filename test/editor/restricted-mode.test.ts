@@ -47,7 +47,7 @@ function toast(text: RegExp) {
 
 void it(
   'in Restricted Mode Airlock activates, says what is restricted and offers no trust; trusting the folder brings the one offer',
-  { timeout: 300_000 },
+  { timeout: 900_000 },
   async () => {
     const { page, sidebar } = editor;
     try {

@@ -6,6 +6,7 @@
 // (`npm run test:desktop`). The cases share one window and run in order.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
@@ -149,10 +150,10 @@ function scriptCall(prompt: string, call: ScriptedToolCall, closing: string): vo
 
 export function registerCases(): void {
   describe('Airlock in the extension host', function () {
-    this.timeout(120_000);
+    this.timeout(600_000);
 
     before(async function () {
-      this.timeout(60_000);
+      this.timeout(300_000);
       const folder = vscode.workspace.workspaceFolders?.[0];
       assert.ok(folder, 'the suite runs in a window with the sample workspace open');
       root = folder.uri.fsPath;
@@ -554,7 +555,7 @@ export function registerCases(): void {
       await closeEditors();
     });
 
-    it('Approve refuses while the file has unsaved changes: the typed text and the disk stay', async () => {
+    it('a file with unsaved changes: the CLI writes nothing and asks again; Approve edits the open document (Ctrl+Z undoes it), never the disk', async () => {
       const prompt = 'ext-host 9: export a hello';
       scriptCall(
         prompt,
@@ -570,6 +571,10 @@ export function registerCases(): void {
         'Exported.',
       );
       const before = read('src/greet.js')!;
+      const edited = before.replace(
+        'module.exports = { greet };',
+        'module.exports = { greet, hello: greet };',
+      );
       // Auto Save is on by default in the web workbench (afterDelay): turn it off, as finding 1.
       const files = vscode.workspace.getConfiguration('files');
       await files.update('autoSave', 'off', vscode.ConfigurationTarget.Global);
@@ -579,27 +584,129 @@ export function registerCases(): void {
       const typed = '// typed by the developer, not saved yet\n';
       assert.ok(await editor.edit((edit) => edit.insert(new vscode.Position(0, 0), typed)));
       assert.ok(editor.document.isDirty, 'the buffer has unsaved changes');
-      const paused = await startUntilPaused(prompt);
       try {
-        await accepting('airlock.approve');
-        const pending = await cli<Pending>('pending');
-        assert.ok(
-          pending.approvals.some((a) => a.run_id === paused.run_id),
-          'the gate is still pending',
+        const paused = await startUntilPaused(prompt);
+        const gateOf = async () =>
+          (await cli<Pending>('pending')).approvals.find((a) => a.run_id === paused.run_id);
+        const first = await gateOf();
+        assert.equal(first?.preview?.unsaved, true, 'the diff is against the open document');
+        assert.equal(
+          first?.preview?.base_sha256,
+          createHash('sha256')
+            .update(typed + before)
+            .digest('hex'),
+          'the base is the text in the editor',
         );
-        assert.equal(read('src/greet.js'), before, 'nothing was written behind the buffer');
-        assert.ok(editor.document.isDirty, 'the buffer is still dirty');
+
+        // The CLI has no editor: it writes nothing behind the buffer and asks again, saying why.
+        const cliRun = await new Promise<{ code: number; stdout: string }>((resolve) => {
+          execFile(
+            process.execPath,
+            [
+              path.join(airlock.extensionPath, 'dist', 'cli.js'),
+              'resume',
+              paused.run_id,
+              '--approve',
+              first!.approval_id,
+              '--json',
+            ],
+            {
+              cwd: root,
+              env: {
+                ...process.env,
+                ELECTRON_RUN_AS_NODE: '1',
+                OPENAI_BASE_URL: model.baseURL,
+                AIRLOCK_MODEL: 'scripted',
+              },
+            },
+            (err, stdout) => resolve({ code: err ? Number(err.code) : 0, stdout }),
+          );
+        });
+        assert.equal(cliRun.code, 3, cliRun.stdout);
+        assert.match(cliRun.stdout, /has unsaved changes in a VS Code window; nothing was written/);
+        assert.equal(read('src/greet.js'), before, 'the CLI wrote nothing');
         assert.equal(editor.document.getText(), typed + before, "the developer's text is kept");
+
+        // The CLI's gate showed the disk: approved here, it is asked once more on the buffer.
+        await accepting('airlock.approve');
+        const fresh = await waitFor('the gate against the open document', async () => {
+          const gate = await gateOf();
+          return gate && gate.approval_id !== first!.approval_id && gate.preview?.unsaved
+            ? gate
+            : undefined;
+        });
+        assert.equal(fresh.preview?.stale, true);
+        await accepting('airlock.approve');
+        assert.equal((await finished(prompt)).status, 'success');
+
+        assert.equal(editor.document.getText(), typed + edited, 'the edit is in the open document');
+        assert.ok(editor.document.isDirty, "still unsaved: saving is the developer's");
+        assert.equal(read('src/greet.js'), before, 'nothing was written behind the buffer');
+        const result = toolTexts(model.requestsFor(prompt).at(-1)!).at(-1) ?? '';
+        assert.match(result, /Edited src\/greet.js in the open editor/);
+
+        // Ctrl+Z undoes exactly the agent's edit.
+        await vscode.window.showTextDocument(editor.document);
+        await vscode.commands.executeCommand('undo');
+        await waitFor('undo to take the edit back', async () =>
+          editor.document.getText() === typed + before ? true : undefined,
+        );
       } finally {
-        await accepting('airlock.deny'); // a dirty file can always be denied
-        await finished(prompt);
         await vscode.window.showTextDocument(editor.document);
         await vscode.commands.executeCommand('workbench.action.files.revert');
         await waitFor('the test buffer to be reverted', async () => !editor.document.isDirty);
         await closeEditors();
         await files.update('autoSave', undefined, vscode.ConfigurationTarget.Global);
       }
-      assert.equal(read('src/greet.js'), before, 'the denied edit wrote nothing');
+      assert.equal(read('src/greet.js'), before, 'the disk never changed');
+    });
+
+    it("a decision names the user's airlock.approverName, never a workspace's", async () => {
+      const prompt = 'ext-host 10: draft the release notes';
+      scriptCall(
+        prompt,
+        {
+          id: 'call_notes',
+          name: 'write_file',
+          arguments: { path: 'RELEASE.md', content: '# Release\n' },
+        },
+        'Noted.',
+      );
+      const config = vscode.workspace.getConfiguration('airlock');
+      // A control character in the user's value is dropped; a repository's value is ignored.
+      await config.update('approverName', 'Dana\u0007 Reviewer', vscode.ConfigurationTarget.Global);
+      const settingsFile = file('.vscode/settings.json');
+      fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+      fs.writeFileSync(
+        settingsFile,
+        JSON.stringify({ 'airlock.approverName': 'Mallory', 'airlock.maxTurns': 9 }),
+      );
+      const folder = vscode.workspace.workspaceFolders![0]!.uri;
+      const scoped = () => vscode.workspace.getConfiguration('airlock', folder);
+      try {
+        await waitFor('VS Code to read the workspace settings', async () =>
+          scoped().get('maxTurns') === 9 ? true : undefined,
+        );
+        assert.equal(scoped().inspect('approverName')?.workspaceValue, undefined);
+        const paused = await startUntilPaused(prompt);
+        await accepting('airlock.deny');
+        assert.equal((await finished(prompt)).status, 'success');
+        assert.equal(read('RELEASE.md'), undefined);
+        const trace = await cli<{ decisions: { resolution: { approver_id?: string } }[] }>(
+          'show',
+          paused.run_id,
+        );
+        assert.deepEqual(
+          trace.decisions.map((d) => d.resolution.approver_id),
+          ['Dana Reviewer'],
+        );
+      } finally {
+        await config.update('approverName', undefined, vscode.ConfigurationTarget.Global);
+        fs.rmSync(path.dirname(settingsFile), { recursive: true, force: true });
+        await waitFor('the workspace settings to be gone', async () =>
+          scoped().get('maxTurns') === 25 ? true : undefined,
+        );
+      }
     });
   });
 }

@@ -6,7 +6,7 @@ import { registerCases } from './cases.js';
 import type { CaseResult } from './report.js';
 
 export async function runSuite(reporter: 'spec' | 'dot' = 'spec'): Promise<CaseResult[]> {
-  const mocha = new Mocha({ ui: 'bdd', reporter, color: false, timeout: 120_000 });
+  const mocha = new Mocha({ ui: 'bdd', reporter, color: false, timeout: 600_000 });
   mocha.suite.emit('pre-require', globalThis, 'extension-host/cases', mocha);
   registerCases();
   const results: CaseResult[] = [];

@@ -17,7 +17,7 @@ import { ScriptedModelServer, type ScriptFn } from '../../host/model/scripted-se
 import { jsonSchemaOf } from '../../host/runtime/suspend.js';
 import type { PendingRow } from '../../host/store/store.js';
 import { cleanEnv, CLI, SAMPLE, type Json } from '../support/cli-process.js';
-import { until } from '../support/until.js';
+import { until, UI_TIMEOUT } from '../support/until.js';
 
 const ESC = '\x1b';
 /** Cursor up one line, erase the whole line: what hid the malicious line in the report. */
@@ -308,7 +308,7 @@ void describe('the approval card on a real terminal (tmux)', () => {
               const text = tmux('capture-pane', '-p', '-J', '-S', '-', '-t', '0');
               return text.includes('[a]pprove') ? text : undefined;
             },
-            30_000,
+            UI_TIMEOUT,
           );
           const lines = screen.split('\n').map((l) => l.trimEnd());
           assert.ok(lines.includes(`  +${MALICIOUS}`), `the malicious line on screen:\n${screen}`);
@@ -467,7 +467,7 @@ void describe('answering a question at the terminal', () => {
               const text = screen();
               return text.includes('or type your own answer >') ? text : undefined;
             },
-            30_000,
+            UI_TIMEOUT,
           );
           assert.match(asked, /Which style\?.*1\) Friendly {2}2\) Formal/);
           tmux('send-keys', '-t', '0', '-l', 'Casual');
@@ -478,7 +478,7 @@ void describe('answering a question at the terminal', () => {
               const text = screen();
               return /^exit \d+$/m.test(text) ? text : undefined;
             },
-            30_000,
+            UI_TIMEOUT,
           );
           assert.match(done, /^exit 0$/m, done);
           const toolMessages = box.server.requests.flatMap((req) =>

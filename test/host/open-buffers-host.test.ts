@@ -66,7 +66,10 @@ void describe('a window with unsaved changes, through the host', () => {
     });
     await initialize(client, scriptedOptions(ws, db, model.baseURL));
     await client.connection.sendNotification(DirtyBuffers.type, {
-      paths: [target, '/elsewhere/not-in-the-workspace.js'],
+      buffers: [
+        { path: target, version: 2 },
+        { path: '/elsewhere/not-in-the-workspace.js', version: 1 },
+      ],
     });
 
     const { run_id } = StartRun.result.parse(
@@ -145,8 +148,84 @@ void describe('a window with unsaved changes, through the host', () => {
     assert.equal(fs.readFileSync(target, 'utf8'), onDisk, 'the disk is not written');
 
     // Saved and clean: the entry goes.
-    await client.connection.sendNotification(DirtyBuffers.type, { paths: [] });
+    await client.connection.sendNotification(DirtyBuffers.type, { buffers: [] });
     await client.connection.sendRequest(GetPending.type, {}); // handled after the notification
     assert.equal(fs.existsSync(entry), false);
+  });
+
+  void it('a pending card goes stale with a fresh diff when its file changes on disk or in the buffer', async () => {
+    const model = await ScriptedModelServer.start((request) => {
+      const results = request.messages.filter((m) => m.role === 'tool');
+      if (results.length === 0) {
+        return {
+          toolCalls: [
+            {
+              id: 'call_edit',
+              name: 'edit_file',
+              arguments: { path: 'src/greet.js', old_string: "'Helo, '", new_string: "'Hello, '" },
+            },
+          ],
+        };
+      }
+      return { text: `Done: ${String(results.at(-1)?.content)}` };
+    });
+    onCleanup(() => model.close());
+    const ws = fs.realpathSync(tempDir('ws'));
+    fs.cpSync(path.resolve('sample-workspace'), ws, { recursive: true });
+    const target = path.join(ws, 'src/greet.js');
+    const buffers = new Map<string, string>();
+    const client = inMemoryHost();
+    client.connection.onRequest(ReadBuffer.method, (raw: unknown) => ({
+      text: buffers.get(ReadBuffer.params.parse(raw).path) ?? null,
+    }));
+    client.connection.onRequest(ApplyBuffer.method, () => ({ status: 'changed' }));
+    await initialize(
+      client,
+      scriptedOptions(ws, path.join(tempDir('db'), 'runs.db'), model.baseURL),
+    );
+    const { run_id } = StartRun.result.parse(
+      await client.connection.sendRequest(StartRun.type, { prompt: 'fix the greeting' }),
+    );
+    await client.waitFor((e) => e.type === 'output' && e.run_id === run_id);
+    const shown = async () => {
+      const pending = GetPending.result.parse(
+        await client.connection.sendRequest(GetPending.type, {}),
+      );
+      return pending.approvals.find((a) => a.run_id === run_id);
+    };
+    const recorded = await shown();
+    assert.equal(recorded?.preview?.stale, undefined);
+
+    // Someone changes the file on disk: the card turns stale with the diff against it.
+    const changedOnDisk = `// reformatted by a tool\n${fs.readFileSync(target, 'utf8')}`;
+    fs.writeFileSync(target, changedOnDisk);
+    const onDisk = await until('the card to go stale', async () => {
+      const gate = await shown();
+      return gate?.preview?.stale ? gate : undefined;
+    });
+    assert.equal(onDisk.approval_id, recorded?.approval_id, 'the same gate, a fresh diff');
+    assert.match(onDisk.preview?.diff ?? '', /^ \/\/ reformatted by a tool$/m);
+    assert.ok(client.changed > 0, 'clients were told to read pending again');
+
+    // The developer then types in the open file: the card follows the buffer.
+    buffers.set(target, `// typed\n${changedOnDisk}`);
+    await client.connection.sendNotification(DirtyBuffers.type, {
+      buffers: [{ path: target, version: 7 }],
+    });
+    const onBuffer = await until('the card to follow the buffer', async () => {
+      const gate = await shown();
+      return gate?.preview?.unsaved ? gate : undefined;
+    });
+    assert.equal(onBuffer.preview?.stale, true);
+    assert.match(onBuffer.preview?.diff ?? '', /^ \/\/ typed$/m);
+
+    // Put back as proposed: the card is what the run recorded again.
+    buffers.clear();
+    await client.connection.sendNotification(DirtyBuffers.type, { buffers: [] });
+    fs.writeFileSync(target, changedOnDisk.replace('// reformatted by a tool\n', ''));
+    await until('the card to be as recorded again', async () => {
+      const gate = await shown();
+      return gate && !gate.preview?.stale ? gate : undefined;
+    });
   });
 });
