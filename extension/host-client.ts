@@ -100,7 +100,7 @@ export class HostClient implements HostApi, vscode.Disposable {
     const client = this.client;
     if (client?.state !== State.Running) return; // sent once it runs (stateChanged)
     void client
-      .sendNotification(DirtyBuffers.method, { buffers: [...buffers] })
+      .sendNotification(DirtyBuffers.type, { buffers: [...buffers] })
       .catch((err: unknown) => {
         this.output.warn(`Could not tell the host about unsaved files: ${errorMessage(err)}`);
       });
@@ -123,7 +123,7 @@ export class HostClient implements HostApi, vscode.Disposable {
       // The deadline covers starting the host too (a host hanging in initialize is an error).
       const sent = ready
         .then(() => this.ensureStarted())
-        .then((client) => client.sendRequest<unknown>(m.method, checked, cancel.token));
+        .then((client) => client.sendRequest(m.type, checked, cancel.token));
       const raw = await withTimeout(sent, REQUEST_TIMEOUT_MS, m.method, () => cancel.cancel());
       return parseReply(m, raw);
     } finally {
@@ -237,21 +237,21 @@ export class HostClient implements HostApi, vscode.Disposable {
     const client = new QuietLanguageClient('airlock', 'Airlock Host', server, options);
     this.connection.push(
       client.onDidChangeState(({ newState }) => this.stateChanged(newState)),
-      client.onNotification(EventNotification.method, (raw: unknown) => {
+      client.onNotification(EventNotification.type, (raw: unknown) => {
         const parsed = EventNotification.params.safeParse(raw);
         if (parsed.success) this.events.fire(parsed.data.event);
         else this.output.warn(`Ignored a malformed ${EventNotification.method} notification.`);
       }),
-      client.onNotification(ChangedNotification.method, () => this.changes.fire()),
+      client.onNotification(ChangedNotification.type, () => this.changes.fire()),
     );
     const documents = this.documents;
     if (documents) {
       this.connection.push(
-        client.onRequest(ReadBuffer.method, (raw: unknown) => {
+        client.onRequest(ReadBuffer.type, (raw: unknown) => {
           const { path } = ReadBuffer.params.parse(raw);
           return { text: documents.read(path) };
         }),
-        client.onRequest(ApplyBuffer.method, async (raw: unknown) => {
+        client.onRequest(ApplyBuffer.type, async (raw: unknown) => {
           const { path, expected, text } = ApplyBuffer.params.parse(raw);
           return { status: await documents.apply(path, expected, text) };
         }),

@@ -1,14 +1,17 @@
 // The pure half of calling the host: a method's params are checked before sending, its reply is
 // parsed with the method's result schema, and every call has a deadline. HostClient supplies the
 // transport; tests supply a fake.
+import type { RequestType } from 'vscode-jsonrpc';
 import { z } from 'zod';
 import { RpcErrors } from '../host/protocol/rpc.js';
 
 /** A request declared in host/protocol/rpc.ts. */
-export interface RpcMethod {
+export interface RpcMethod<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
   method: string;
-  params: z.ZodType;
-  result: z.ZodType;
+  params: P;
+  result: R;
+  /** The message type both ends register and send. */
+  type: RequestType<z.output<P>, unknown, void>;
 }
 
 /** What the rest of the extension needs from the host: typed, parsed requests. */
@@ -16,7 +19,8 @@ export interface HostApi {
   request<M extends RpcMethod>(m: M, params: z.input<M['params']>): Promise<z.output<M['result']>>;
 }
 
-export const REQUEST_TIMEOUT_MS = 30_000;
+/** A ceiling for a busy machine (the first request also starts the host), not an expectation. */
+export const REQUEST_TIMEOUT_MS = 120_000;
 
 export class RequestTimeoutError extends Error {
   override name = 'RequestTimeoutError';

@@ -22,7 +22,9 @@ function request<P extends z.ZodType, R extends z.ZodType>(
     result,
     doc,
     direction,
-    type: new RequestType<z.input<P>, z.output<R>, void>(method),
+    // What both ends register and send (as vscode-eslint does): the params as sent (already
+    // parsed), the result unknown until the receiver's zod schema has read it.
+    type: new RequestType<z.output<P>, unknown, void>(method),
   };
 }
 

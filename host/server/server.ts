@@ -1,7 +1,7 @@
 // The host's JSON-RPC surface: the LSP handshake plus every `airlock/*` method of
 // host/protocol/rpc.ts. Every inbound payload is parsed with its zod schema; a malformed one gets
 // a JSON-RPC error naming the problem, never a crash.
-import { ResponseError, type Connection } from 'vscode-languageserver/node';
+import { ResponseError, type Connection, type RequestType } from 'vscode-languageserver/node';
 import { z } from 'zod';
 // Only `version` is bundled (esbuild keeps the JSON properties a named import uses).
 import { version } from '../../package.json';
@@ -35,6 +35,7 @@ interface Method<P extends z.ZodType, R extends z.ZodType> {
   method: string;
   params: P;
   result: R;
+  type: RequestType<z.output<P>, unknown, void>;
 }
 
 function rpcError(err: unknown): ResponseError<void> {
@@ -56,7 +57,7 @@ export function serve(connection: Connection): void {
     m: Method<P, R>,
     fn: (params: z.output<P>, session: HostSession) => Promise<z.input<R>> | z.input<R>,
   ): void {
-    connection.onRequest(m.method, async (raw: unknown) => {
+    connection.onRequest(m.type, async (raw: unknown) => {
       const parsed = m.params.safeParse(raw ?? {});
       if (!parsed.success) {
         throw new ResponseError(
@@ -78,15 +79,15 @@ export function serve(connection: Connection): void {
   // The editor's buffers (SPEC §7): asked only for files it reported dirty; replies are parsed.
   const editor: EditorLink = {
     read: async (abs) =>
-      ReadBuffer.result.parse(await connection.sendRequest(ReadBuffer.method, { path: abs })).text,
+      ReadBuffer.result.parse(await connection.sendRequest(ReadBuffer.type, { path: abs })).text,
     apply: async (abs, expected, text) =>
       ApplyBuffer.result.parse(
-        await connection.sendRequest(ApplyBuffer.method, { path: abs, expected, text }),
+        await connection.sendRequest(ApplyBuffer.type, { path: abs, expected, text }),
       ),
   };
   /** The last dirty list, kept until the session exists. */
   let dirty: z.output<typeof DirtyBuffers.params>['buffers'] | undefined;
-  connection.onNotification(DirtyBuffers.method, (raw: unknown) => {
+  connection.onNotification(DirtyBuffers.type, (raw: unknown) => {
     const parsed = DirtyBuffers.params.safeParse(raw);
     if (!parsed.success) {
       log(`Ignored an invalid ${DirtyBuffers.method}: ${z.prettifyError(parsed.error)}`);
@@ -109,8 +110,8 @@ export function serve(connection: Connection): void {
       patterns: options.data.settings.redactPatterns,
     });
     session = await HostSession.open(options.data, {
-      event: (event) => void connection.sendNotification(EventNotification.method, { event }),
-      changed: () => void connection.sendNotification(ChangedNotification.method, {}),
+      event: (event) => void connection.sendNotification(EventNotification.type, { event }),
+      changed: () => void connection.sendNotification(ChangedNotification.type, {}),
       log,
       editor,
     });

@@ -23,6 +23,7 @@ import {
   RpcErrors,
   StartRun,
 } from '../../host/protocol/rpc.js';
+import * as rpc from '../../host/protocol/rpc.js';
 import { Settings } from '../../host/settings-schema.js';
 import { onCleanup, tempDir } from '../support/scratch.js';
 import {
@@ -151,8 +152,37 @@ void describe('JSON-RPC host over two MessageConnections', () => {
     await client.connection.sendRequest(Configure.type, {
       settings: Settings.parse({ model: 'scripted', baseURL: model.baseURL, maxTurns: 3 }),
       apiKey: 'other',
+      restricted: false,
     });
     assert.ok(client.changed > 0, 'database changes are announced');
+  });
+
+  void it('the host answers every client → host request the protocol module declares (none is MethodNotFound)', async () => {
+    const model = await scripted(editScript());
+    const client = inMemoryHost();
+    await initialize(
+      client,
+      scriptedOptions(workspace(), path.join(tempDir('db'), 'a.db'), model.baseURL),
+    );
+    const requests = Object.values(rpc).filter(
+      (m): m is typeof StartRun =>
+        typeof m === 'object' && m !== null && 'direction' in m && 'result' in m,
+    );
+    const toHost = requests.filter((m) => m.direction === 'client → host');
+    assert.ok(toHost.length >= 12, `found the requests (${toHost.length})`);
+    for (const m of toHost) {
+      // Empty params: most are refused as invalid params, which proves a handler read them.
+      const code = await client.connection.sendRequest(m.method, {}).then(
+        () => 0,
+        (err: { code: number }) => err.code,
+      );
+      assert.notEqual(code, -32601, `${m.method} has a handler`);
+    }
+    const toClient = requests.filter((m) => m.direction === 'host → client');
+    assert.deepEqual(toClient.map((m) => m.method).sort(), [
+      'airlock/applyBuffer',
+      'airlock/readBuffer',
+    ]);
   });
 
   void it('malformed and invalid input gets a JSON-RPC error naming the fix; the host keeps working', async () => {

@@ -39,7 +39,7 @@ export function attach(connection: MessageConnection): Client {
       return new Promise((resolve) => waiters.push({ test, resolve }));
     },
   };
-  connection.onNotification(EventNotification.method, (params: unknown) => {
+  connection.onNotification(EventNotification.type, (params: unknown) => {
     const { event } = EventNotification.params.parse(params);
     client.events.push(event);
     for (const w of [...waiters]) {
@@ -49,7 +49,7 @@ export function attach(connection: MessageConnection): Client {
       }
     }
   });
-  connection.onNotification(ChangedNotification.method, () => {
+  connection.onNotification(ChangedNotification.type, () => {
     client.changed++;
   });
   connection.onNotification('window/logMessage', (params: { message: string }) => {
