@@ -60,11 +60,12 @@ export class Actions {
     /** Called after anything that changes the database, to refresh the sidebar and badge. */
     private readonly changed: () => void = () => undefined,
     /** Who decides in this window (recorded with each decision and standing rule). */
-    private readonly approver: () => string | undefined = () => undefined,
+    private readonly approver: () => string | undefined | Promise<string | undefined> = () =>
+      undefined,
   ) {}
 
-  private who(): { approver?: string } {
-    const approver = this.approver();
+  private async who(): Promise<{ approver?: string }> {
+    const approver = await this.approver();
     return approver === undefined ? {} : { approver };
   }
 
@@ -89,19 +90,19 @@ export class Actions {
   async approve(runId: string, id: string, opts: { comment?: string } & DecisionOptions = {}) {
     const gate = requireApproval(await this.pending(), runId, id);
     checkAlways(gate, true, opts);
-    await this.resume(runId, { [id]: approval({ ...this.who(), ...opts }) });
+    await this.resume(runId, { [id]: approval({ ...(await this.who()), ...opts }) });
   }
 
   async deny(runId: string, id: string, opts: { reason?: string } & DecisionOptions = {}) {
     checkAlways(requireApproval(await this.pending(), runId, id), false, opts);
-    await this.resume(runId, { [id]: denial({ ...this.who(), ...opts }) });
+    await this.resume(runId, { [id]: denial({ ...(await this.who()), ...opts }) });
   }
 
   /** Approves or denies every listed gate of one run in a single resume. */
   async decideAll(runId: string, ids: readonly string[], approved: boolean, reason?: string) {
     const pending = await this.pending();
     for (const id of ids) requireApproval(pending, runId, id);
-    await this.resume(runId, decideAll(ids, approved, reason, this.approver()));
+    await this.resume(runId, decideAll(ids, approved, reason, await this.approver()));
   }
 
   /** Approves with the user's edited content instead of the proposal (the host re-validates). */
@@ -109,7 +110,7 @@ export class Actions {
     const gate = requireApproval(await this.pending(), runId, id);
     const proposal = await this.proposal(runId, id);
     const override_input = editedOverride(gate.tool, proposal, edited);
-    await this.resume(runId, { [id]: { ...approval(this.who()), override_input } });
+    await this.resume(runId, { [id]: { ...approval(await this.who()), override_input } });
   }
 
   async answer(runId: string, id: string, value: unknown) {

@@ -1,8 +1,8 @@
 // The VS Code extension's entry point: wires the host client, the sidebar, the proposal
 // documents, the indicators and the commands. Activation is cheap: the host process starts only
 // when the sidebar is shown or a command needs it.
-import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { resolveApprover } from '../host/approver.js';
 import { GetPending, GetRun, ListRuns } from '../host/protocol/rpc.js';
 import { Actions } from './actions.js';
 import { registerCommands } from './commands.js';
@@ -110,11 +110,17 @@ export async function deactivate(): Promise<void> {
   host = undefined;
 }
 
-/** Who decides in this window: the OS account, recorded with each decision and standing rule. */
-function approverName(): string | undefined {
-  try {
-    return os.userInfo().username || undefined;
-  } catch {
-    return undefined; // no passwd entry (some containers): decisions carry no name
-  }
+/**
+ * Who decides in this window, recorded with each decision and standing rule: the user setting
+ * `airlock.approverName`, else `git config user.name` in the workspace folder, else the OS
+ * account. Only the user's own value of the setting is read (it is application-scoped): a
+ * repository's `.vscode/settings.json` cannot name someone else.
+ */
+function approverName(): Promise<string | undefined> {
+  const explicit = vscode.workspace.getConfiguration('airlock').inspect<string>('approverName');
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  return resolveApprover({
+    explicit: explicit?.globalValue,
+    workspace: folder?.uri.scheme === 'file' ? folder.uri.fsPath : undefined,
+  });
 }

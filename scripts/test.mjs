@@ -1,6 +1,7 @@
 // `npm test`: type-check, lint, build, then every test tier this machine can run, in one
-// node:test run so there is one summary. Tiers by folder: test/unit (no I/O), test/host (real
-// processes, loopback model server), test/webview (Chromium), test/editor (real VS Code).
+// node:test run so there is one summary. Tiers by folder: test/unit (in process, offline),
+// test/host (real processes, loopback model server), test/webview (Chromium), test/editor (real
+// VS Code).
 // First it makes sure the tiers have what they need: Debian's Chromium and code-server are
 // installed when they can be (as root with apt-get), else it says exactly what is missing.
 import { spawnSync } from 'node:child_process';
@@ -42,6 +43,14 @@ function prerequisites(tiers) {
     }
     if (!existsSync(CHROMIUM)) {
       missing.push(`Chromium (${CHROMIUM}), which the webview and editor tests drive: ${why}`);
+    }
+  }
+  if (tiers.includes('host') && spawnSync('tmux', ['-V']).status !== 0) {
+    // The approval card on a real terminal is read back from tmux (test/host/cli-terminal.test.ts).
+    try {
+      installDebianPackages(['tmux'], 'the terminal tests');
+    } catch (err) {
+      missing.push(`tmux, which the terminal tests drive: ${err.message}`);
     }
   }
   if (tiers.includes('editor')) {

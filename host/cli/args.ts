@@ -39,7 +39,13 @@ export interface Common {
 
 export type Command =
   | ({ cmd: 'run'; prompt: string } & Common)
-  | ({ cmd: 'resume'; runId: string; resume: ResumeMap } & Common)
+  | ({
+      cmd: 'resume';
+      runId: string;
+      resume: ResumeMap;
+      /** Ids decided by `--approve` / `--deny` without `--approver`: the default approver's. */
+      unnamed: string[];
+    } & Common)
   | ({ cmd: 'pending' } & Common)
   | ({ cmd: 'runs' } & Common)
   | ({ cmd: 'show'; runId: string } & Common)
@@ -157,9 +163,9 @@ export function parseCommand(argv: string[]): Command {
       }
       return { cmd: 'trust', file: rest[0], ...common };
     case 'resume': {
-      const resume = resumeMap(tokens, positionals);
+      const { map: resume, unnamed } = resumeMap(tokens, positionals);
       if (!rest[0]) throw new UsageError(`airlock resume needs a RUN_ID.\n\n${USAGE}`);
-      return { cmd: 'resume', runId: rest[0], resume, ...common };
+      return { cmd: 'resume', runId: rest[0], resume, unnamed, ...common };
     }
     default:
       throw new UsageError(`Unknown command "${cmd}".\n\n${USAGE}`);
@@ -185,8 +191,11 @@ function oneDecision(decided: Map<string, string>, id: string, flag: string): vo
   );
 }
 
-/** Builds the resume map from decision flags, attaching modifiers to the decision before them. */
-function resumeMap(tokens: Token[], positionals: string[]): ResumeMap {
+/**
+ * Builds the resume map from decision flags, attaching modifiers to the decision before them;
+ * `unnamed` lists the `--approve` / `--deny` ids given no `--approver`.
+ */
+function resumeMap(tokens: Token[], positionals: string[]): { map: ResumeMap; unnamed: string[] } {
   const map: ResumeMap = {};
   let current: { id: string; flag: 'approve' | 'deny'; value: Record<string, unknown> } | null =
     null;
@@ -273,5 +282,12 @@ function resumeMap(tokens: Token[], positionals: string[]): ResumeMap {
       delete (value as { comment?: unknown }).comment;
     }
   }
-  return map;
+  const unnamed = [...decided]
+    .filter(([id, flag]) => flag !== '--answer' && map[id] !== undefined)
+    .filter(([id]) => {
+      const named = (map[id] as { approver_id?: unknown }).approver_id;
+      return typeof named !== 'string' || !named.trim(); // `--approver ''` names nobody either
+    })
+    .map(([id]) => id);
+  return { map, unnamed };
 }

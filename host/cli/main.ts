@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { resolveApprover } from '../approver.js';
 import { resolveModel } from '../model/resolve.js';
 import type { Model } from '../model/model.js';
 import type { OutputEvent, ResumeMap, RunEvent } from '../protocol/events.js';
@@ -204,7 +205,7 @@ async function drive(
     workspace = workspaceOf(command, existing.row.workspace);
     modelName ??= parseRunState(existing.state, command.runId).labels.model;
     runId = command.runId;
-    resume = keyCancel(command.resume, store, runId);
+    resume = keyCancel(await namedDecisions(command, workspace), store, runId);
   }
   const config = configOf(workspace, command.config);
   for (const line of config.status.ignored) io.stderr(`airlock: warning: ${line}\n`);
@@ -239,6 +240,7 @@ async function drive(
   try {
     let output: OutputEvent;
     let prompt: string | undefined = command.cmd === 'run' ? command.prompt : undefined;
+    let approver: string | undefined;
     const shown = new Set<string>();
     const label = modelName || settings.model || process.env.AIRLOCK_MODEL || '';
     for (;;) {
@@ -266,6 +268,9 @@ async function drive(
       };
       resume = await decideInline(rl, io.stdout, store.pending(runId), proposal, shown);
       if (!Object.keys(resume).length) break;
+      // Decided at this terminal: named like `--approver`'s default (git user.name, OS user).
+      approver ??= (await resolveApprover({ workspace })) ?? '';
+      resume = withApprover(resume, approver);
     }
     const db = dbFlag(command);
     if (output.status.reason === 'model_error' && !command.json) {
@@ -298,6 +303,36 @@ function dbFlag(command: Common): string {
 
 function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `--approver` defaults like the editor's `airlock.approverName`: `git config user.name` in the
+ * run's workspace, else the OS user (asked only when some decision names nobody).
+ */
+async function namedDecisions(
+  command: Extract<Command, { cmd: 'resume' }>,
+  workspace: string,
+): Promise<ResumeMap> {
+  if (!command.unnamed.length) return command.resume;
+  const approver = await resolveApprover({ workspace });
+  if (!approver) return command.resume;
+  const map: ResumeMap = { ...command.resume };
+  for (const id of command.unnamed) {
+    map[id] = { ...(map[id] as Record<string, unknown>), approver_id: approver };
+  }
+  return map;
+}
+
+/** Names the approvals and denials in `map` that name nobody (answers carry no approver). */
+function withApprover(map: ResumeMap, approver: string): ResumeMap {
+  if (!approver) return map;
+  const named: ResumeMap = {};
+  for (const [id, value] of Object.entries(map)) {
+    const decision =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && 'approved' in value;
+    named[id] = decision && !('approver_id' in value) ? { ...value, approver_id: approver } : value;
+  }
+  return named;
 }
 
 /** `--cancel REASON` applies to the whole run: key it to any pending id, as the runtime expects. */

@@ -240,7 +240,7 @@ export const DirtyBuffers = notification(
         .max(10_000),
     })
     .strict(),
-  "The files open in this window with unsaved changes and their document versions, the whole list each time it or a version changes: tools read and change them there, never behind them on disk, and pending cards whose file changed go stale.",
+  'The files open in this window with unsaved changes and their document versions, the whole list each time it or a version changes: tools read and change them there, never behind them on disk, and pending cards whose file changed go stale.',
   'client → host',
 );
 

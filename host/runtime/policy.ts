@@ -3,8 +3,8 @@
 // strictest match wins, so a layer can only tighten what another allows. Standing rules from
 // "always allow / deny" decisions sit beside them: an always-deny denies, an always-allow turns
 // an `ask` into `allow` but never overrides a configured deny and never covers a protected path.
-import picomatch from 'picomatch';
 import { z } from 'zod';
+import { globMatcher } from './glob.js';
 
 export const PolicyAction = z.enum(['allow', 'ask', 'deny']);
 export type PolicyAction = z.infer<typeof PolicyAction>;
@@ -81,9 +81,9 @@ function normalize(path: string): string {
   return path.replace(/\\/g, '/').replace(/^\.\//, '');
 }
 
+/** Globs have one meaning everywhere (see glob.ts): the whole workspace-relative path. */
 function globMatch(path: string, globs: readonly string[], nocase = false): boolean {
-  const normalized = normalize(path);
-  return globs.some((glob) => picomatch.isMatch(normalized, glob, { dot: true, nocase }));
+  return globMatcher(globs, { nocase })(path);
 }
 
 /** The first rule matching this call, or undefined when none does. */
@@ -179,7 +179,7 @@ export function coverPaths(cover: RuleCover, path: string | undefined): string[]
   return [dir ? `${escapeGlob(dir)}/**` : '*'];
 }
 
-/** A literal path as a glob: picomatch's special characters escaped. */
+/** A literal path as a glob (see glob.ts): picomatch's special characters escaped. */
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]{}()!+@\\]/g, '\\$&');
 }

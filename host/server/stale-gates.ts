@@ -45,9 +45,11 @@ export class StaleGates {
     if (this.disposed) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.checking = this.checking.then(() => this.check()).catch((err: unknown) => {
-        this.opts.log(`Checking pending diffs for changes failed: ${String(err)}`);
-      });
+      this.checking = this.checking
+        .then(() => this.check())
+        .catch((err: unknown) => {
+          this.opts.log(`Checking pending diffs for changes failed: ${String(err)}`);
+        });
     }, SETTLE_MS);
   }
 

@@ -1,7 +1,12 @@
-// Files that are on disk when the call returns: blobs, snapshots and the manifest use these
-// before renaming into place. Every file and folder the store makes is the owner's alone (raw
-// run state sits in them while a run is live), whatever the process umask.
+// Files that are on disk when the call returns: the one module for durable writes. The store's
+// blobs, snapshots and manifest (synchronous: a commit is acknowledged when it returns) and the
+// trust store use the sync helpers before renaming into place; every file and folder the store
+// makes is the owner's alone (raw run state sits in them while a run is live), whatever the
+// process umask. The file tools replace workspace files with `replaceDurably` (async: it runs in
+// the host while other runs and the editor's requests go on), keeping the file's own mode.
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 
 /** rw------- for files, rwx------ for folders. */
@@ -58,4 +63,55 @@ export function fsyncDir(dir: string): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Makes a rename, a new file or an unlink in `dir` durable, without blocking the event loop. Best
+ * effort: some platforms (Windows) cannot open a folder, and by then the data itself is fsynced.
+ */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  try {
+    const handle = await fsp.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Durability of the folder entry is a bonus; the data itself was already fsynced.
+  }
+}
+
+/**
+ * Replaces `file` with `content`, atomically and durably: a temp file in the same folder (so the
+ * rename never crosses file systems), written and fsynced, renamed over `file`, then the folder
+ * fsynced. A crash leaves the old file or the new one, never a mix; a failure removes the temp
+ * file and leaves `file` as it was. `mode`: the permissions to give it (pass an existing file's to
+ * keep them); without one, a new file's (0666 narrowed by the umask).
+ */
+export async function replaceDurably(
+  file: string,
+  content: string | Uint8Array,
+  mode?: number,
+): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(
+    dir,
+    `.${path.basename(file)}.airlock-${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
+  );
+  try {
+    const handle = await fsp.open(temp, 'wx', 0o666);
+    try {
+      if (mode !== undefined) await handle.chmod(mode);
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(temp, file);
+  } catch (error) {
+    await fsp.rm(temp, { force: true });
+    throw error;
+  }
+  await fsyncDirAsync(dir);
 }

@@ -1,9 +1,17 @@
 // A cross-process exclusive lock on a file path, for the processes (CLI, editor hosts) that share
 // one database. Node has no flock(), so this is an O_EXCL lock file holding the owner's pid; a
 // lock whose owner died is broken by renaming it away (only one breaker's rename succeeds).
+//
+// Waiting for another process is asynchronous (`acquire`, timers between attempts): the event
+// loop of the host runs meanwhile. The synchronous `with` has a fast path that never waits (the
+// lock is free, or this process already holds or leases it). Only when another process holds it
+// does the synchronous `with` wait in place, for the synchronous callers that cannot await: a
+// commit whose caller holds no lease (see docs/store.md, "Waiting for the lock").
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
+/** A synchronous pause, for `with` only, and only while another process holds the lock. */
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function sleepSync(ms: number): void {
@@ -91,20 +99,47 @@ export class FileLock {
    * once: that file churn, flushed by every fsync, otherwise dominates commit latency.
    */
   with<T>(fn: () => T): T {
-    if (this.held === 0 && !this.leased) this.acquire();
+    if (this.held === 0 && !this.leased && !this.tryAcquire()) this.waitSync();
     this.held++;
     try {
       return fn();
     } finally {
       this.held--;
       this.lastUse = Date.now();
-      if (this.held === 0 && !this.leased) {
-        this.leased = true;
-        leases.set(this.path, this);
-        process.once('exit', this.releaseOnExit);
-        this.releaseWhenIdle();
-      }
+      if (this.held === 0 && !this.leased) this.lease();
     }
+  }
+
+  /**
+   * Takes the lock, waiting for another process asynchronously (the event loop runs meanwhile),
+   * and leases it: a `with` in this tick or soon after runs without waiting, and the lease ends
+   * LEASE_MS after the last use, as after any `with`.
+   */
+  async acquire(): Promise<void> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      if (this.held > 0 || this.leased) return; // this process has it (another caller took it)
+      if (this.tryAcquire()) {
+        this.lastUse = Date.now();
+        this.lease();
+        return;
+      }
+      if (Date.now() > deadline) throw this.timedOut();
+      await sleep(Math.min(1 + attempt, 20));
+    }
+  }
+
+  /** `with`, after waiting for the lock asynchronously. */
+  async withAsync<T>(fn: () => T): Promise<T> {
+    await this.acquire();
+    return this.with(fn);
+  }
+
+  private lease(): void {
+    this.leased = true;
+    leases.set(this.path, this);
+    process.once('exit', this.releaseOnExit);
+    this.releaseWhenIdle();
   }
 
   /** Keeps the lock while commits keep coming (a run's steps); gives it up after LEASE_MS idle. */
@@ -130,45 +165,58 @@ export class FileLock {
     fs.rmSync(this.path, { force: true });
   }
 
-  private acquire(): void {
+  /** One attempt, never waiting: true when this process now holds the lock file. */
+  private tryAcquire(): boolean {
     const other = leases.get(this.path);
     if (other && other !== this && other.held === 0) other.release();
-    const deadline = Date.now() + this.timeoutMs;
-    for (let attempt = 0; ; attempt++) {
+    for (let tries = 0; tries < 2; tries++) {
       try {
         const fd = fs.openSync(this.path, 'wx', 0o600);
         fs.fchmodSync(fd, 0o600); // owner-only like every file of the store, whatever the umask
         fs.writeSync(fd, selfOwner);
         fs.closeSync(fd);
-        return;
+        return true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      this.breakIfStale();
-      if (Date.now() > deadline) {
-        throw new Error(
-          `Timed out waiting for the database lock ${this.path}. If no other Airlock process is running, delete that file.`,
-        );
-      }
+      // A dead owner's lock is broken at once, then taken on the second try.
+      if (!this.breakIfStale()) return false;
+    }
+    return false;
+  }
+
+  /** The synchronous wait of `with` (see the top of this file): only while another process holds it. */
+  private waitSync(): void {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      if (Date.now() > deadline) throw this.timedOut();
       sleepSync(Math.min(1 + attempt, 20));
+      if (this.tryAcquire()) return;
     }
   }
 
-  private breakIfStale(): void {
+  private timedOut(): Error {
+    return new Error(
+      `Timed out waiting for the database lock ${this.path}. If no other Airlock process is running, delete that file.`,
+    );
+  }
+
+  /** Breaks the lock when its owner is gone; true when it was broken (by us). */
+  private breakIfStale(): boolean {
     let owner: string;
     try {
       owner = fs.readFileSync(this.path, 'utf8');
     } catch {
-      return;
+      return true; // gone already: try again
     }
     // An empty file is a lock being written right now: not stale, unless it stayed empty far
     // longer than writing a pid takes (its owner was killed between creating and writing it).
-    if (owner ? processAlive(owner) : !emptyForLong(this.path)) return;
+    if (owner ? processAlive(owner) : !emptyForLong(this.path)) return false;
     const aside = `${this.path}.stale.${process.pid}`;
     try {
       fs.renameSync(this.path, aside);
     } catch {
-      return; // another process broke it first
+      return true; // another process broke it first
     }
     const moved = fs.readFileSync(aside, 'utf8');
     if (moved !== owner) {
@@ -180,5 +228,6 @@ export class FileLock {
       }
     }
     fs.rmSync(aside, { force: true });
+    return true;
   }
 }

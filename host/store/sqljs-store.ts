@@ -174,7 +174,15 @@ export class SqlJsStore implements Store {
 
   /** Opens (or creates) the database file; `undefined` keeps it in memory. */
   static async open(file?: string, options: StoreOptions = {}): Promise<SqlJsStore> {
-    return new SqlJsStore(await loadSqlJs(), file ? path.resolve(file) : undefined, options);
+    const SQL = await loadSqlJs();
+    const resolved = file ? path.resolve(file) : undefined;
+    if (resolved) {
+      // Recovery runs holding the lock: wait for it here, asynchronously (another process's
+      // commit, snapshot or compaction), so the constructor's synchronous `with` never waits.
+      makePrivateDir(path.dirname(resolved));
+      await FileLock.for(`${resolved}.lock`).acquire();
+    }
+    return new SqlJsStore(SQL, resolved, options);
   }
 
   /** Loads the newest good snapshot, migrates it, and replays the journal since it. */

@@ -1,15 +1,15 @@
 // The built-in file tools (SPEC §4). Reads run freely; writes, edits and deletes sit behind the
 // approval gate with a diff preview, check that the file still has the approved hash, and are
 // idempotent so a handler re-run after a crash never applies a change twice.
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch, diffLines, FILE_HEADERS_ONLY } from 'diff';
-import picomatch from 'picomatch';
 import { z } from 'zod';
 import type { FilePreview } from '../protocol/events.js';
 import { byteSize, settingHint } from '../model/model.js';
+import { globMatcher as matchesGlob } from '../runtime/glob.js';
+import { fsyncDirAsync, replaceDurably } from '../store/durable-file.js';
 import { sha256 } from '../runtime/ids.js';
 import { LIMIT_DEFAULTS } from '../settings-schema.js';
 import {
@@ -271,43 +271,11 @@ function checkBase(ctx: ToolContext, rel: string, currentSha: string | null): vo
   if (ctx.approval && ctx.approval.baseSha256 !== currentSha) throw new StaleBaseError(rel);
 }
 
-/** Temp file in the same directory, fsync, then rename: a crash leaves the old or the new file. */
-async function atomicWrite(abs: string, content: string, mode: number | undefined): Promise<void> {
-  const dir = path.dirname(abs);
-  const temp = path.join(
-    dir,
-    `.${path.basename(abs)}.airlock-${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
-  );
-  try {
-    const handle = await open(temp, 'wx', 0o666);
-    try {
-      if (mode !== undefined) await handle.chmod(mode);
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, abs);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await syncDir(dir);
-}
-
-/** Makes a rename or unlink durable; best effort, since some platforms cannot open directories. */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Durability of the directory entry is a bonus; the data itself was already fsynced.
-  }
-}
+// Durable writes live in host/store/durable-file.ts (shared with the run store): atomicWrite is a
+// temp file in the same folder, fsync, rename, folder fsync, keeping the file's mode; syncDir
+// makes an unlink durable (best effort).
+const atomicWrite = replaceDurably;
+const syncDir = fsyncDirAsync;
 
 /** Runs a file operation, turning file-system failures into tool errors the model can read. */
 async function fsStep<T>(what: string, rel: string, step: () => Promise<T>): Promise<T> {
@@ -400,10 +368,12 @@ async function* walk(
   }
 }
 
-/** Matches the glob against the workspace-relative path or the path below the listed folder. */
+// Matches the glob, with the meaning policy rules give it (host/runtime/glob.ts: the whole path,
+// so `*.md` at the top only and `**/*.md` at any depth), against the workspace-relative path or
+// the path below the listed folder.
 function globMatcher(glob: string | undefined, base: string): (rel: string) => boolean {
   if (!glob) return () => true;
-  const isMatch = picomatch(glob, { dot: true, basename: true });
+  const isMatch = matchesGlob(glob);
   const prefix = base === '.' ? '' : `${base}/`;
   return (rel) =>
     isMatch(rel) || (prefix !== '' && rel.startsWith(prefix) && isMatch(rel.slice(prefix.length)));
@@ -467,7 +437,9 @@ export function listFilesTool(workspace: WorkspaceLike) {
       glob: z
         .string()
         .optional()
-        .describe('Only list files matching this glob, e.g. "**/*.ts" or "*.md".'),
+        .describe(
+          'Only list files matching this glob, matched against the path from the workspace root (or from the listed folder): "*" stays within one folder, "**" crosses folders, e.g. "**/*.ts" or "docs/*.md".',
+        ),
     }),
     requiresApproval: false,
     policyPath: (input) => (input.path === undefined ? undefined : relOrRaw(ws, input.path)),
@@ -509,7 +481,9 @@ export function searchTextTool(workspace: WorkspaceLike) {
       glob: z
         .string()
         .optional()
-        .describe('Only search files matching this glob, e.g. "src/**/*.ts".'),
+        .describe(
+          'Only search files matching this glob, matched against the path from the workspace root: "*" stays within one folder, "**" crosses folders, e.g. "src/**/*.ts".',
+        ),
     }),
     requiresApproval: false,
     handler: async (input, ctx) => {

@@ -628,8 +628,11 @@ void describe('interactive run on a terminal', () => {
       const trace = await box.show(runId);
       assert.equal(trace.run.status, 'success');
       const resolutions = trace.decisions.map((d) => d.resolution);
+      // Decided at the terminal: named like --approver's default (git user.name, else the OS user).
+      const approver = (resolutions[0] as Json).approver_id;
+      assert.ok(typeof approver === 'string' && approver.length > 0, 'the decision names someone');
       assert.deepEqual(resolutions.slice(0, 1), [
-        { approved: true, decided_at: (resolutions[0] as Json).decided_at },
+        { approved: true, approver_id: approver, decided_at: (resolutions[0] as Json).decided_at },
       ]);
       assert.deepEqual(resolutions[1], { answer: 'Formal' });
       assert.equal((resolutions[2] as Json).approved, false);
@@ -951,5 +954,67 @@ void describe('waiting gates after the policy changes (finding 3)', () => {
         assert.notEqual(box.file('notes/old-todo.md'), null);
       },
     );
+  });
+});
+
+void describe('the approver of a decision made with the CLI', () => {
+  const git = ['/usr/bin/git', '/usr/local/bin/git'].find((p) => fs.existsSync(p)) ?? 'git';
+  const hasGit = spawnSync(git, ['--version']).status === 0;
+  const noGit = hasGit ? false : 'git is not installed: the git user.name default is not tested';
+  // Neither the machine's nor the developer's git config shapes these runs.
+  const gitEnv = (box: Sandbox) => ({
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: path.join(box.dir, 'gitconfig'),
+  });
+  const gitIn = (box: Sandbox, args: string[]) => {
+    const r = spawnSync(git, args, { cwd: box.ws, env: box.env(gitEnv(box)), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  const approverOf = async (box: Sandbox, runId: string, id: string) => {
+    const trace = await box.show(runId);
+    const decision = trace.decisions.find((d) => d.id === id) as Json & { resolution: Json };
+    assert.ok(decision, 'the decision is recorded');
+    return decision.resolution.approver_id;
+  };
+
+  void it('defaults --approver to git user.name in the workspace', { skip: noGit }, async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      gitIn(box, ['init', '-q']);
+      gitIn(box, ['config', 'user.name', 'Dana Reviewer']);
+      const { runId, id } = pausedOn(await box.run('create a note', gitEnv(box)));
+      const r = await box.cli(['resume', runId, '--approve', id, '--json'], gitEnv(box));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(box.file('notes/new.md'), 'hello from the agent\n');
+      assert.equal(await approverOf(box, runId, id), 'Dana Reviewer');
+    });
+  });
+
+  void it('an explicit --approver beats git user.name', { skip: noGit }, async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      gitIn(box, ['init', '-q']);
+      gitIn(box, ['config', 'user.name', 'Dana Reviewer']);
+      const { runId, id } = pausedOn(await box.run('create a note', gitEnv(box)));
+      const r = await box.cli(
+        ['resume', runId, '--deny', id, '--reason', 'no', '--approver', 'alice', '--json'],
+        gitEnv(box),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await approverOf(box, runId, id), 'alice');
+    });
+  });
+
+  void it('without a git user.name, the OS user decides', async () => {
+    await inSandbox(proposeThenFinish(createNote()), async (box) => {
+      const { runId, id } = pausedOn(await box.run('create a note', gitEnv(box)));
+      const r = await box.cli(['resume', runId, '--deny', id, '--json'], gitEnv(box));
+      assert.equal(r.code, 0, r.stderr);
+      let user: string | undefined;
+      try {
+        user = os.userInfo().username || undefined;
+      } catch {
+        user = undefined; // no passwd entry: no name at all
+      }
+      assert.equal(await approverOf(box, runId, id), user);
+    });
   });
 });

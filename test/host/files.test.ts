@@ -212,7 +212,9 @@ void describe('read_file, list_files, search_text', () => {
       ['docs/', 'docs/readme.md', 'src/', 'src/a.ts', 'src/b.js'].join('\n'),
     );
     assert.equal(await tool.handler({ glob: '**/*.ts' }, ctx()), 'src/a.ts');
-    assert.equal(await tool.handler({ glob: '*.md' }, ctx()), 'docs/readme.md');
+    // One meaning of a glob everywhere (host/runtime/glob.ts): `*` stays in one folder.
+    assert.equal(await tool.handler({ glob: '*.md' }, ctx()), 'No files match *.md in ..');
+    assert.equal(await tool.handler({ glob: '**/*.md' }, ctx()), 'docs/readme.md');
     assert.equal(await tool.handler({ path: 'src', glob: '*.js' }, ctx()), 'src/b.js');
   });
 
@@ -593,5 +595,35 @@ void describe('interaction tools', () => {
       await withSuspendScope('r', 'c', { [id]: false }, () => tool.handler(input, ctx())),
       'no',
     );
+  });
+});
+
+void describe('list_files and search_text globs: the meaning policy rules give them', () => {
+  beforeEach(async () => {
+    await mkdir(file('docs/guide'), { recursive: true });
+    await put('notes.md', 'needle\n');
+    await put('docs/readme.md', '# needle\n');
+    await put('docs/guide/intro.md', 'needle\n');
+  });
+
+  void it('match the whole path: *.md at the top only, **/*.md at any depth (host/runtime/glob.ts)', async () => {
+    const list = listFilesTool(ws);
+    assert.equal(await list.handler({ glob: '*.md' }, ctx()), 'notes.md');
+    assert.equal(
+      await list.handler({ glob: '**/*.md' }, ctx()),
+      ['docs/guide/intro.md', 'docs/readme.md', 'notes.md'].join('\n'),
+    );
+    // Below a listed folder the glob also matches the path from that folder.
+    assert.equal(await list.handler({ path: 'docs', glob: '*.md' }, ctx()), 'docs/readme.md');
+    const search = searchTextTool(ws);
+    assert.equal(
+      await search.handler({ query: 'needle', glob: '*.md' }, ctx()),
+      'notes.md:1: needle',
+    );
+    const inDocs = String(await search.handler({ query: 'needle', glob: 'docs/**' }, ctx()));
+    assert.deepEqual(inDocs.split('\n').sort(), [
+      'docs/guide/intro.md:1: needle',
+      'docs/readme.md:1: # needle',
+    ]);
   });
 });
