@@ -158,6 +158,7 @@ async function rules(command: Extract<Command, { cmd: 'rules' }>, io: Io): Promi
           `No active standing rule ${shownText(command.revoke)} in ${workspace}; list them with \`airlock rules\`.`,
         );
       }
+      await store.ready();
       store.commit([
         { op: 'revokeRule', rule_id: rule.rule_id, at: new Date().toISOString(), by: null },
       ]);

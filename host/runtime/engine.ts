@@ -145,6 +145,7 @@ class RunDriver {
       };
       // One atomic commit takes the claims, records the decisions and the new segment: if any
       // claim is taken or the run moved on in another process, nothing here is written.
+      await this.cfg.store.ready();
       const first = this.tryCommit([
         segment,
         ...opening.ops,
@@ -983,6 +984,9 @@ class RunDriver {
   ): AsyncGenerator<RunEvent, void> {
     const ops: StoreOp[] = [...extra, ...this.runOps(stored, reason, message)];
     if (events.length) ops.push(this.eventsOp(events));
+    // Waits for another process's commit with the event loop free; the commit then takes the
+    // lock without waiting (nothing runs between the two).
+    await this.cfg.store.ready();
     const result = this.tryCommit(ops);
     if (!result.ok) {
       throw new Error(

@@ -135,8 +135,8 @@ export function serve(connection: Connection): void {
   handle(GetPending, (_p, s) => s.pending());
   handle(GetProposal, ({ run_id, approval_id }, s) => s.proposal(run_id, approval_id));
   handle(ListRules, (_p, s) => ({ rules: s.rules() }));
-  handle(RevokeRule, ({ rule_id }, s) => {
-    s.revokeRule(rule_id);
+  handle(RevokeRule, async ({ rule_id }, s) => {
+    await s.revokeRule(rule_id);
     return {};
   });
   handle(GetWorkspaceConfig, (_p, s) => s.workspaceConfig());

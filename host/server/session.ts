@@ -122,6 +122,7 @@ export class HostSession {
     // A workspace file's retention never applies untrusted (it must not delete your history).
     const retention = retentionOf(session.effective());
     if (retention.keepRuns !== undefined || retention.keepDays !== undefined) {
+      await store.ready();
       const dropped = store.compact(retention);
       if (dropped)
         notify.log(`Retention dropped ${dropped} finished ${dropped === 1 ? 'run' : 'runs'}.`);
@@ -361,10 +362,11 @@ export class HostSession {
   }
 
   /** Revokes a standing rule of this workspace; an unknown or already revoked id is an error. */
-  revokeRule(ruleId: string): void {
+  async revokeRule(ruleId: string): Promise<void> {
     if (!this.rules().some((r) => r.rule_id === ruleId)) {
       throw new UnknownRunError(`There is no active standing rule ${ruleId} in this workspace.`);
     }
+    await this.store.ready();
     this.store.commit([
       { op: 'revokeRule', rule_id: ruleId, at: new Date().toISOString(), by: null },
     ]);

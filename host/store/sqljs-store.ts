@@ -301,6 +301,11 @@ export class SqlJsStore implements Store {
     }
   }
 
+  /** Waits for the lock asynchronously and leases it for the commit that follows (file-lock.ts). */
+  ready(): Promise<void> {
+    return this.lock ? this.lock.acquire() : Promise.resolve();
+  }
+
   commit(ops: StoreOp[]): CommitResult {
     const run = (): CommitResult => {
       this.catchUp(true);

@@ -136,6 +136,11 @@ export interface Store {
    * run changed since the writer read it.
    */
   commit(ops: StoreOp[]): CommitResult;
+  /**
+   * Resolves once a commit made right after (in the same tick) takes the cross-process lock at
+   * once: callers that can await wait here, so no commit waits with the event loop blocked.
+   */
+  ready(): Promise<void>;
   getRun(runId: string): { row: RunRow; state: unknown } | undefined;
   listRuns(): RunSummary[];
   pending(runId?: string): PendingRow[];

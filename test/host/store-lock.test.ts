@@ -116,4 +116,32 @@ void describe('waiting for the database lock', () => {
     assert.ok(Date.now() - started < 1000);
     fileLock.release();
   });
+
+  void it("a run's commits wait for another process's lock with the event loop turning", async () => {
+    const file = path.join(tempDir('lock-commit'), 'airlock.db');
+    const store = await SqlJsStore.open(file);
+    try {
+      await store.ready();
+      store.commit([{ op: 'addRule', rule }]);
+      FileLock.for(`${file}.lock`).release();
+      lockedByLiveProcess(`${file}.lock`);
+      let ready = false;
+      const waiting = store.ready().then(() => (ready = true));
+      const counter = turnCounter();
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.equal(ready, false, 'the lock is held: ready() waits');
+        assert.ok(counter.turns() >= 3, `the event loop kept turning (${counter.turns()} turns)`);
+      } finally {
+        counter.stop();
+        fs.rmSync(`${file}.lock`, { force: true }); // the other process gives it up
+      }
+      await waiting;
+      // Leased by ready(): the commit right after takes it without waiting.
+      store.commit([{ op: 'revokeRule', rule_id: 'rule_1', at: 'y', by: null }]);
+      assert.deepEqual(store.rules('w'), []);
+    } finally {
+      store.close();
+    }
+  });
 });
