@@ -54,6 +54,22 @@ export async function askAnswer(interaction: InteractionEvent): Promise<unknown>
   return assembleAnswer(steps, values);
 }
 
+/** An input box read by the shared form model; undefined when dismissed. */
+async function typedAnswer(step: AnswerStep, title: string, question: string): Promise<unknown> {
+  const typed = await vscode.window.showInputBox({
+    title,
+    prompt: question,
+    ignoreFocusOut: true,
+    validateInput: (text) => {
+      const parsed = parseTyped(step, text);
+      return 'error' in parsed ? parsed.error : undefined;
+    },
+  });
+  if (typed === undefined) return undefined;
+  const parsed = parseTyped(step, typed);
+  return 'value' in parsed ? parsed.value : undefined;
+}
+
 async function askStep(step: AnswerStep, title: string): Promise<unknown> {
   const question = plainText(step.question, 300);
   switch (step.kind) {
@@ -73,19 +89,7 @@ async function askStep(step: AnswerStep, title: string): Promise<unknown> {
         title,
         placeHolder: question,
       });
-      if (picked !== other) return picked?.label;
-      const typed = await vscode.window.showInputBox({
-        title,
-        prompt: question,
-        ignoreFocusOut: true,
-        validateInput: (text) => {
-          const parsed = parseTyped(step, text);
-          return 'error' in parsed ? parsed.error : undefined;
-        },
-      });
-      if (typed === undefined) return undefined;
-      const parsed = parseTyped(step, typed);
-      return 'value' in parsed ? parsed.value : undefined;
+      return picked === other ? typedAnswer(step, title, question) : picked?.label;
     }
     case 'multi':
       return vscode.window.showQuickPick(step.options, {
@@ -93,19 +97,7 @@ async function askStep(step: AnswerStep, title: string): Promise<unknown> {
         placeHolder: question,
         canPickMany: true,
       });
-    default: {
-      const typed = await vscode.window.showInputBox({
-        title,
-        prompt: question,
-        ignoreFocusOut: true,
-        validateInput: (text) => {
-          const parsed = parseTyped(step, text);
-          return 'error' in parsed ? parsed.error : undefined;
-        },
-      });
-      if (typed === undefined) return undefined;
-      const parsed = parseTyped(step, typed);
-      return 'value' in parsed ? parsed.value : undefined;
-    }
+    default:
+      return typedAnswer(step, title, question);
   }
 }

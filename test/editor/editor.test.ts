@@ -325,6 +325,43 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
     await editor.shot('question-answered');
   });
 
+  scenario('4b. the palette takes an answer of the developer\'s own ("Other…")', async () => {
+    const prompt = 'e2e 4b: name the banner colour';
+    const question = 'Which colour for the footer?';
+    model.script(prompt, (request) => {
+      const results = toolMessages(request.messages);
+      if (results.length === 0) {
+        return {
+          toolCalls: [
+            { id: 'call_ask', name: 'ask_user', arguments: { question, options: ['Red', 'Blue'] } },
+          ],
+        };
+      }
+      return { text: `Footer: ${contentText(results.at(-1)!.content)}.` };
+    });
+    await editor.startRun(prompt);
+    await editor.card(`Question: ${question}`).waitFor({ timeout: UI_TIMEOUT });
+
+    const { page } = editor;
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    const row = (text: string) =>
+      page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: text }).first();
+    await page.keyboard.press('F1');
+    await input.fill('>Airlock: Answer a Question');
+    await row('Airlock: Answer a Question').click();
+    await row(question).click(); // which question
+    await row('Other…').click(); // the options are suggestions
+    await page.locator('.quick-input-widget .quick-input-message', { hasText: question }).waitFor();
+    await input.fill('Teal, like the logo');
+    await input.press('Enter');
+
+    await editor.waitForRunStatus(prompt, 'done');
+    const answer = toolMessages(model.requestsFor(prompt)[1]!.messages).find(
+      (m) => m.tool_call_id === 'call_ask',
+    );
+    assert.equal(contentText(answer!.content), 'Teal, like the logo');
+  });
+
   scenario('5. a delete card shows the file; Approve deletes it', async () => {
     const prompt = 'e2e 5: remove the old todo list';
     model.script(prompt, (request) => {

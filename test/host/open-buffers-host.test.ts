@@ -24,24 +24,30 @@ import { until } from '../support/until.js';
 
 const TYPED = '// typed by the developer, not saved\n';
 
+/** A model that fixes the sample's greeting with one edit_file call, then reports the result. */
+async function greetingFixer(): Promise<ScriptedModelServer> {
+  const model = await ScriptedModelServer.start((request) => {
+    const results = request.messages.filter((m) => m.role === 'tool');
+    if (results.length === 0) {
+      return {
+        toolCalls: [
+          {
+            id: 'call_edit',
+            name: 'edit_file',
+            arguments: { path: 'src/greet.js', old_string: "'Helo, '", new_string: "'Hello, '" },
+          },
+        ],
+      };
+    }
+    return { text: `Done: ${String(results.at(-1)?.content)}` };
+  });
+  onCleanup(() => model.close());
+  return model;
+}
+
 void describe('a window with unsaved changes, through the host', () => {
   void it('gets the edit in its buffer; the CLI meanwhile writes nothing and asks again', async () => {
-    const model = await ScriptedModelServer.start((request) => {
-      const results = request.messages.filter((m) => m.role === 'tool');
-      if (results.length === 0) {
-        return {
-          toolCalls: [
-            {
-              id: 'call_edit',
-              name: 'edit_file',
-              arguments: { path: 'src/greet.js', old_string: "'Helo, '", new_string: "'Hello, '" },
-            },
-          ],
-        };
-      }
-      return { text: `Done: ${String(results.at(-1)?.content)}` };
-    });
-    onCleanup(() => model.close());
+    const model = await greetingFixer();
     const ws = fs.realpathSync(tempDir('ws'));
     fs.cpSync(path.resolve('sample-workspace'), ws, { recursive: true });
     const db = path.join(tempDir('db'), 'runs.db');
@@ -154,22 +160,7 @@ void describe('a window with unsaved changes, through the host', () => {
   });
 
   void it('a pending card goes stale with a fresh diff when its file changes on disk or in the buffer', async () => {
-    const model = await ScriptedModelServer.start((request) => {
-      const results = request.messages.filter((m) => m.role === 'tool');
-      if (results.length === 0) {
-        return {
-          toolCalls: [
-            {
-              id: 'call_edit',
-              name: 'edit_file',
-              arguments: { path: 'src/greet.js', old_string: "'Helo, '", new_string: "'Hello, '" },
-            },
-          ],
-        };
-      }
-      return { text: `Done: ${String(results.at(-1)?.content)}` };
-    });
-    onCleanup(() => model.close());
+    const model = await greetingFixer();
     const ws = fs.realpathSync(tempDir('ws'));
     fs.cpSync(path.resolve('sample-workspace'), ws, { recursive: true });
     const target = path.join(ws, 'src/greet.js');
