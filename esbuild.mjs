@@ -3,12 +3,38 @@
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
+/**
+ * zod's namespace re-exports all of its locales (`z.locales`, ~250 KB), and esbuild cannot drop
+ * members of a namespace object. Every message Airlock shows is English, so each bundle gets a
+ * locales module holding `en` only (the one zod configures itself with).
+ */
+const englishOnlyZod = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? {
+            path: path.join(path.dirname(args.importer), '..', 'locales', 'index.js'),
+            namespace: 'zod-en',
+          }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({
+      contents: "export { default as en } from './en.js';\n",
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 const node = {
+  plugins: [englishOnlyZod],
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -34,6 +60,7 @@ const bundles = [
   },
   { ...node, entryPoints: ['host/runtime/index.ts'], outfile: 'dist/runtime.js' },
   {
+    plugins: [englishOnlyZod],
     bundle: true,
     platform: 'browser',
     target: 'es2022',

@@ -349,10 +349,7 @@ export class HostSession {
       interactions: rows
         .filter((r) => r.kind === 'interaction')
         .map((r) => InteractionEvent.parse(r.event)),
-      interrupted: this.store
-        .listRuns()
-        .filter((r) => r.status === 'interrupted')
-        .map((r) => r.run_id),
+      interrupted: this.store.interruptedRuns(),
     };
   }
 

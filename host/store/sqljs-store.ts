@@ -652,6 +652,16 @@ export class SqlJsStore implements Store {
     });
   }
 
+  interruptedRuns(): string[] {
+    // Only runs stored as running can be interrupted: no need to read (or count) every run.
+    return this.query(
+      `SELECT * FROM runs WHERE status = 'running' AND nested_in IS NULL ORDER BY created_at DESC, run_id`,
+    )
+      .map(toRunRow)
+      .filter((row) => this.statusOf(row) === 'interrupted')
+      .map((row) => row.run_id);
+  }
+
   statusOf(row: RunRow): RunState {
     if (row.status === 'running' && row.owner && !processAlive(row.owner)) return 'interrupted';
     return row.status;

@@ -143,6 +143,8 @@ export interface Store {
   ready(): Promise<void>;
   getRun(runId: string): { row: RunRow; state: unknown } | undefined;
   listRuns(): RunSummary[];
+  /** Top-level runs whose driving process died mid-step (newest first). */
+  interruptedRuns(): string[];
   pending(runId?: string): PendingRow[];
   events(runId: string): EventRow[];
   segments(runId: string): SegmentRow[];
