@@ -407,12 +407,14 @@ void describe('previews', () => {
     const big = file('huge.bin');
     await writeFile(big, '');
     truncateSync(big, 1024 * 1024 * 1024); // sparse: 1 GB that takes no disk
+    // One at a time: a refusal created before the previous one was awaited is an unhandled
+    // rejection whenever it settles first (it did on a loaded machine).
     for (const preview of [
-      writeFileTool(ws).preview?.({ path: 'huge.bin', content: 'x' }),
-      editFileTool(ws).preview?.({ path: 'huge.bin', old_string: 'a', new_string: 'b' }),
-      deleteFileTool(ws).preview?.({ path: 'huge.bin' }),
+      () => writeFileTool(ws).preview?.({ path: 'huge.bin', content: 'x' }),
+      () => editFileTool(ws).preview?.({ path: 'huge.bin', old_string: 'a', new_string: 'b' }),
+      () => deleteFileTool(ws).preview?.({ path: 'huge.bin' }),
     ]) {
-      await rejectsWith(Promise.resolve(preview), ToolError, /1073741824 bytes; Airlock writes/);
+      await rejectsWith(Promise.resolve(preview()), ToolError, /1073741824 bytes; Airlock writes/);
     }
   });
 });
