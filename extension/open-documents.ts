@@ -47,15 +47,7 @@ export class OpenDocuments implements vscode.Disposable {
 
   /** Absolute paths of the files open with unsaved changes, sorted. */
   dirtyPaths(): string[] {
-    return vscode.workspace.textDocuments
-      .filter((d) => d.isDirty && d.uri.scheme === 'file')
-      .map((d) => d.uri.fsPath)
-      .sort();
-  }
-
-  /** Whether the file at this absolute path is open with unsaved changes. */
-  isDirty(abs: string): boolean {
-    return this.dirty(abs) !== undefined;
+    return this.dirtyBuffers().map((b) => b.path);
   }
 
   /** The unsaved text of the file, or null when it is not open with unsaved changes. */

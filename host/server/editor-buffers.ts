@@ -16,6 +16,7 @@ export interface EditorLink {
 export class EditorBuffers implements OpenBuffers {
   /** Workspace-relative paths the editor has open with unsaved changes. */
   private dirty = new Set<string>();
+  private readonly ws: Workspace;
   private readonly root: string;
 
   constructor(
@@ -23,23 +24,27 @@ export class EditorBuffers implements OpenBuffers {
     private readonly dbFile: string,
     private readonly editor: EditorLink,
   ) {
-    this.root = new Workspace(workspace).root;
+    this.ws = new Workspace(workspace);
+    this.root = this.ws.root;
   }
 
-  /** The editor's full list of dirty files; paths outside the workspace are not ours. */
+  /**
+   * The editor's full list of dirty files; paths outside the workspace are not ours. It comes
+   * with every edit of a dirty document: the registry is rewritten only when the list changed.
+   */
   update(absPaths: readonly string[]): void {
-    const ws = new Workspace(this.root);
     const next = new Set<string>();
     for (const abs of absPaths) {
       try {
-        const { rel } = ws.resolve(abs);
+        const { rel } = this.ws.resolve(abs);
         if (rel !== '.') next.add(rel);
       } catch {
         // Outside the workspace or unresolvable: no tool of this workspace can touch it.
       }
     }
+    const same = next.size === this.dirty.size && [...next].every((rel) => this.dirty.has(rel));
     this.dirty = next;
-    publishDirty(this.dbFile, this.root, [...next].sort());
+    if (!same) publishDirty(this.dbFile, this.root, [...next].sort());
   }
 
   state(rel: string): 'open' | 'held' | 'none' {

@@ -1,7 +1,7 @@
 // The built-in file tools (SPEC §4). Reads run freely; writes, edits and deletes sit behind the
 // approval gate with a diff preview, check that the file still has the approved hash, and are
 // idempotent so a handler re-run after a crash never applies a change twice.
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch, diffLines, FILE_HEADERS_ONLY } from 'diff';
@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { FilePreview } from '../protocol/events.js';
 import { byteSize, settingHint } from '../model/model.js';
 import { globMatcher as matchesGlob } from '../runtime/glob.js';
+// Durable writes (temp file, fsync, rename, folder fsync) are the run store's own.
 import { fsyncDirAsync, replaceDurably } from '../store/durable-file.js';
 import { sha256 } from '../runtime/ids.js';
 import { LIMIT_DEFAULTS } from '../settings-schema.js';
@@ -76,19 +77,26 @@ async function readCurrent(
       `${target.rel} has unsaved changes in a VS Code window; nothing was written. Decide it in that window (it changes the open document), or save or revert the file there and approve again.`,
     );
   }
-  if (state === 'open') {
-    const text = await ws.buffers.read(target.rel);
-    const disk = text === null ? null : await readDisk(target);
-    if (text !== null && disk) {
-      const bytes = Buffer.from(text, 'utf8');
-      return { bytes, text, sha: sha256(bytes), mode: disk.mode, unsaved: true };
-    }
-  }
-  return readDisk(target);
+  const text = state === 'open' ? await ws.buffers.read(target.rel) : null;
+  // The file on disk is checked either way (a regular file); its bytes are read only without a
+  // buffer, whose text stands in for them under the same size bound.
+  const info = await changeTarget(target, text === null ? null : Buffer.byteLength(text, 'utf8'));
+  if (!info) return null;
+  const bytes = text === null ? await readFile(target.abs) : Buffer.from(text, 'utf8');
+  return {
+    bytes,
+    text: text ?? decode(bytes),
+    sha: sha256(bytes),
+    mode: info.mode & 0o7777,
+    ...(text === null ? {} : { unsaved: true as const }),
+  };
 }
 
-/** The file on disk, or null when nothing is there; directories and devices are refused. */
-async function readDisk(target: ResolvedPath): Promise<Current | null> {
+/**
+ * The file a change tool works on, or null when nothing is there; directories, devices and files
+ * over MAX_CHANGE_FILE_BYTES (on disk, or `size` for an open buffer's text) are refused.
+ */
+async function changeTarget(target: ResolvedPath, size: number | null): Promise<Stats | null> {
   let info;
   try {
     info = await stat(target.abs);
@@ -98,13 +106,13 @@ async function readDisk(target: ResolvedPath): Promise<Current | null> {
   }
   if (info.isDirectory()) throw new ToolError(`${target.rel} is a directory, not a file.`);
   if (!info.isFile()) throw new ToolError(`${target.rel} is not a regular file.`);
-  if (info.size > MAX_CHANGE_FILE_BYTES) {
+  const bytes = size ?? info.size;
+  if (bytes > MAX_CHANGE_FILE_BYTES) {
     throw new ToolError(
-      `${target.rel} is ${info.size} bytes; Airlock writes, edits and deletes files of up to ${MAX_CHANGE_FILE_BYTES} bytes (a larger change cannot be reviewed as a diff). Leave it to the developer.`,
+      `${target.rel} is ${bytes} bytes; Airlock writes, edits and deletes files of up to ${MAX_CHANGE_FILE_BYTES} bytes (a larger change cannot be reviewed as a diff). Leave it to the developer.`,
     );
   }
-  const bytes = await readFile(target.abs);
-  return { bytes, text: decode(bytes), sha: sha256(bytes), mode: info.mode & 0o7777 };
+  return info;
 }
 
 /**
@@ -270,12 +278,6 @@ function editAlreadyApplied(
 function checkBase(ctx: ToolContext, rel: string, currentSha: string | null): void {
   if (ctx.approval && ctx.approval.baseSha256 !== currentSha) throw new StaleBaseError(rel);
 }
-
-// Durable writes live in host/store/durable-file.ts (shared with the run store): atomicWrite is a
-// temp file in the same folder, fsync, rename, folder fsync, keeping the file's mode; syncDir
-// makes an unlink durable (best effort).
-const atomicWrite = replaceDurably;
-const syncDir = fsyncDirAsync;
 
 /** Runs a file operation, turning file-system failures into tool errors the model can read. */
 async function fsStep<T>(what: string, rel: string, step: () => Promise<T>): Promise<T> {
@@ -546,19 +548,19 @@ function planProposal(plan: Plan): FileProposal {
 
 /**
  * Puts `plan.after` in place: into the open buffer when the plan was read from one (the developer
- * saves it; Ctrl+Z undoes it), else atomically on disk. Null when the buffer was saved or closed
- * meanwhile: the caller plans again from the disk.
+ * saves it; Ctrl+Z undoes it), else atomically on disk. Says where, for the result the model
+ * reads. BufferGone when the buffer was saved or closed meanwhile: `applyPlanned` plans again.
  */
-async function commit(ws: Workspace, plan: Plan, after: string): Promise<string | null> {
+async function commit(ws: Workspace, plan: Plan, after: string): Promise<string> {
   const { target, current } = plan;
   if (current?.unsaved) {
     const result = await ws.buffers.apply(target.rel, current.text ?? '', after);
     if (result.status === 'changed') throw new StaleBaseError(target.rel);
-    if (result.status === 'clean') return null;
+    if (result.status === 'clean') throw new BufferGone();
     return ' in the open editor (unsaved: the developer saves it)';
   }
   await mkdir(path.dirname(target.abs), { recursive: true });
-  await atomicWrite(target.abs, after, current?.mode);
+  await replaceDurably(target.abs, after, current?.mode);
   return '';
 }
 
@@ -579,12 +581,6 @@ async function applyPlanned(
 
 /** The buffer a plan was read from is no longer dirty: plan again from the disk. */
 class BufferGone extends Error {}
-
-async function commitOrRetry(ws: Workspace, plan: Plan, after: string): Promise<string> {
-  const where = await commit(ws, plan, after);
-  if (where === null) throw new BufferGone();
-  return where;
-}
 
 export function writeFileTool(workspace: WorkspaceLike) {
   const ws = asWorkspace(workspace);
@@ -645,7 +641,7 @@ export function writeFileTool(workspace: WorkspaceLike) {
               );
             }
             checkBase(ctx, target.rel, current?.sha ?? null);
-            const where = await commitOrRetry(ws, p, input.content);
+            const where = await commit(ws, p, input.content);
             if (!current) {
               const lines = lineCounts('', input.content).added;
               return `Created ${target.rel} (${lines} ${lines === 1 ? 'line' : 'lines'})`;
@@ -722,7 +718,7 @@ export function editFileTool(workspace: WorkspaceLike) {
               throw new StaleBaseError(target.rel);
             }
             const after = applyEdit(text, target.rel, input.old_string, input.new_string);
-            const where = await commitOrRetry(ws, p, after);
+            const where = await commit(ws, p, after);
             const { added, removed } = lineCounts(text, after);
             return `Edited ${target.rel}${where} (+${added} -${removed} lines)`;
           });
@@ -768,7 +764,7 @@ export function deleteFileTool(workspace: WorkspaceLike) {
           );
         }
         await unlink(target.abs);
-        await syncDir(path.dirname(target.abs));
+        await fsyncDirAsync(path.dirname(target.abs));
         return `Deleted ${target.rel}`;
       });
     },

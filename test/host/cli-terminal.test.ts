@@ -250,6 +250,18 @@ void describe('the readable CLI output shows control characters, never obeys the
 });
 
 // ---------------------------------------------------------------------------------------------
+/** Runs tmux commands against the server on `socket`, whose panes get `env`; returns stdout. */
+function tmuxOn(socket: string, env: NodeJS.ProcessEnv): (...args: string[]) => string {
+  return (...args) => {
+    const r = spawnSync('tmux', ['-S', socket, ...args], {
+      encoding: 'utf8',
+      env: { ...env, TERM: env.TERM ?? 'xterm-256color' },
+    });
+    if (r.status !== 0) throw new Error(`tmux ${args[0]}: ${r.stderr}`);
+    return r.stdout;
+  };
+}
+
 // On a real terminal: the interactive approval card in tmux, read back with `capture-pane`.
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -268,14 +280,7 @@ void describe('the approval card on a real terminal (tmux)', () => {
         // The server (started by new-session) passes its environment to the pane: the sandbox's,
         // with colour on (our own codes are fine on a terminal).
         const { NO_COLOR: _noColor, ...env } = box.env();
-        const tmux = (...args: string[]) => {
-          const r = spawnSync('tmux', ['-S', socket, ...args], {
-            encoding: 'utf8',
-            env: { ...env, TERM: env.TERM ?? 'xterm-256color' },
-          });
-          if (r.status !== 0) throw new Error(`tmux ${args[0]}: ${r.stderr}`);
-          return r.stdout;
-        };
+        const tmux = tmuxOn(socket, env);
         const argv = [
           process.execPath,
           CLI,
@@ -427,14 +432,7 @@ void describe('answering a question at the terminal', () => {
       await inBox(turns(ask, { text: 'Done.' }), async (box) => {
         const socket = path.join(box.dir, 'tmux.sock');
         const env = box.env();
-        const tmux = (...args: string[]) => {
-          const r = spawnSync('tmux', ['-S', socket, ...args], {
-            encoding: 'utf8',
-            env: { ...env, TERM: env.TERM ?? 'xterm-256color' },
-          });
-          if (r.status !== 0) throw new Error(`tmux ${args[0]}: ${r.stderr}`);
-          return r.stdout;
-        };
+        const tmux = tmuxOn(socket, env);
         const argv = [
           process.execPath,
           CLI,

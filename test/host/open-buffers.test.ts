@@ -158,6 +158,15 @@ void describe('a file open with unsaved changes', () => {
     assert.equal(await onDisk('src/greet.js'), 'replaced\n');
   });
 
+  void it('is bound like a file on disk: an open buffer over 16 MB is refused', async () => {
+    editor.dirty.set('src/greet.js', 'x'.repeat(16 * 1024 * 1024 + 1));
+    await assert.rejects(
+      Promise.resolve(writeFileTool(ws).preview?.({ path: 'src/greet.js', content: 'y' })),
+      (error: unknown) =>
+        error instanceof ToolError && /16777217 bytes; Airlock writes/.test(error.message),
+    );
+  });
+
   void it('is never deleted: the gate is asked again, the file stays', async () => {
     const del = deleteFileTool(ws);
     const preview = await del.preview?.({ path: 'src/greet.js' });
