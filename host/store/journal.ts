@@ -45,12 +45,16 @@ export class JournalWriter {
     return new JournalWriter(fd);
   }
 
-  /** Writes one record at `end` durably: on disk when this returns. Returns the new end. */
-  append(payload: Buffer, end: number): number {
+  /**
+   * Writes one record at `end`; returns the new end. Written, it is in the kernel's page cache:
+   * every reader sees it and no process kill loses it. With `sync` it is on the disk too when
+   * this returns, and so is every record written before it without.
+   */
+  append(payload: Buffer, end: number, sync = true): number {
     const bytes = frame(payload);
     this.reserve(end, bytes.length);
     fs.writeSync(this.fd, bytes, 0, bytes.length, end);
-    fs.fdatasyncSync(this.fd);
+    if (sync) fs.fdatasyncSync(this.fd);
     return end + bytes.length;
   }
 

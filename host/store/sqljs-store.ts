@@ -24,6 +24,7 @@ import {
   type Manifest,
 } from './snapshot.js';
 import type {
+  CommitOptions,
   CommitResult,
   EventRow,
   PendingRow,
@@ -306,7 +307,8 @@ export class SqlJsStore implements Store {
     return this.lock ? this.lock.acquire() : Promise.resolve();
   }
 
-  commit(ops: StoreOp[]): CommitResult {
+  commit(ops: StoreOp[], options: CommitOptions = {}): CommitResult {
+    const sync = options.sync ?? true;
     const run = (): CommitResult => {
       this.catchUp(true);
       const claimed = this.takenClaims(ops);
@@ -317,7 +319,7 @@ export class SqlJsStore implements Store {
       this.db.exec('BEGIN');
       try {
         for (const op of stored) this.apply(op);
-        if (this.file) this.append(stored);
+        if (this.file) this.append(stored, sync);
         this.db.exec('COMMIT');
       } catch (err) {
         this.db.exec('ROLLBACK');
@@ -336,8 +338,8 @@ export class SqlJsStore implements Store {
     return this.lock ? this.lock.with(run) : run();
   }
 
-  /** Appends the commit durably; acknowledged once this returns. */
-  private append(ops: StoreOp[]): void {
+  /** Appends the commit (and flushes it when `sync`); acknowledged once this returns. */
+  private append(ops: StoreOp[], sync: boolean): void {
     const payload = Buffer.from(JSON.stringify({ seq: this.seq + 1, ops }));
     if (!this.writer) {
       const writer = JournalWriter.open(this.journal);
@@ -357,7 +359,7 @@ export class SqlJsStore implements Store {
       this.writer.appendTorn(payload, this.journalPos);
       process.kill(process.pid, 'SIGKILL');
     }
-    this.journalPos = this.writer.append(payload, this.journalPos);
+    this.journalPos = this.writer.append(payload, this.journalPos, sync);
     fault('after-append');
   }
 

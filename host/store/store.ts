@@ -125,6 +125,11 @@ export type StoreOp =
   | { op: 'revokeRule'; rule_id: string; at: string; by: string | null }
   | { op: 'deleteRuns'; run_ids: string[] };
 
+export interface CommitOptions {
+  /** Flush to the disk before returning (default true). */
+  sync?: boolean;
+}
+
 export type CommitResult =
   | { ok: true }
   | { ok: false; claimed: string[] }
@@ -133,9 +138,12 @@ export type CommitResult =
 export interface Store {
   /**
    * Applies the batch atomically and durably; fails whole if any claim is already taken or a
-   * run changed since the writer read it.
+   * run changed since the writer read it. Once it returns, every process reads it and no kill of
+   * any process loses it. With `sync: false` it is not yet flushed to the disk itself: the next
+   * synced commit (of any process) flushes it with its own, so a power loss in between may lose
+   * it (docs/store.md, "Group commit").
    */
-  commit(ops: StoreOp[]): CommitResult;
+  commit(ops: StoreOp[], options?: CommitOptions): CommitResult;
   /**
    * Resolves once a commit made right after (in the same tick) takes the cross-process lock at
    * once: callers that can await wait here, so no commit waits with the event loop blocked.
