@@ -11,7 +11,7 @@ import { RunStream } from './run-stream.js';
 import { z } from 'zod';
 import type { ApprovalEvent, InteractionEvent } from '../protocol/events.js';
 import { planResume, ResumeRefusedError } from './resume-plan.js';
-import { parseRunState } from './run-state.js';
+import { parseRunState, RUN_STATE_VERSION } from './run-state.js';
 import { NestedPause, Tool, ToolError } from './tool.js';
 import { emptyUsage } from './usage.js';
 
@@ -129,7 +129,7 @@ export class Agent {
         initial: () => {
           if (!options.prompt) throw new Error('A new run needs a prompt.');
           return {
-            v: 1,
+            v: RUN_STATE_VERSION,
             kind: 'agent',
             agent: config.name,
             messages: [
@@ -138,7 +138,6 @@ export class Agent {
             ],
             calls: [],
             turns: 0,
-            rules: [],
             usage: emptyUsage(),
             output: null,
             labels: options.labels ?? {},
@@ -246,13 +245,12 @@ export function runTool(tool: Tool, options: ToolRunOptions): RunStream {
       resume: options.resume ?? null,
       signal: options.signal,
       initial: () => ({
-        v: 1,
+        v: RUN_STATE_VERSION,
         kind: 'tool',
         agent: tool.name,
         messages: [],
         calls: [{ call_id: 'direct', tool: tool.name, args: options.input ?? {}, answers: {} }],
         turns: 0,
-        rules: [],
         usage: emptyUsage(),
         output: null,
         labels: {},

@@ -1,7 +1,6 @@
 // The durable state of one run: everything needed to continue it in another process.
 // Parsed with zod when loaded, since it crosses a process boundary through the database.
 import { z } from 'zod';
-import { PolicyRule } from './policy.js';
 
 export const CallState = z.object({
   call_id: z.string(),
@@ -53,8 +52,16 @@ export const CallState = z.object({
 });
 export type CallState = z.infer<typeof CallState>;
 
+/**
+ * The version of the state this Airlock writes. A run paused by an earlier release is migrated
+ * when it is loaded (`migrateRunState`) and written in this version by its next commit, as
+ * openai-agents-js does with its run states; a newer version is refused (test/fixtures holds a
+ * state of each release).
+ */
+export const RUN_STATE_VERSION = 2;
+
 export const RunStateDoc = z.object({
-  v: z.literal(1),
+  v: z.literal(RUN_STATE_VERSION),
   kind: z.enum(['agent', 'tool']),
   agent: z.string(),
   /** Chat messages so far (OpenAI shape), unredacted. */
@@ -62,8 +69,6 @@ export const RunStateDoc = z.object({
   /** The current turn's tool calls; empty between turns. */
   calls: z.array(CallState),
   turns: z.number(),
-  /** Unused since schema 3 keeps standing rules in the store (listed, revocable); kept empty. */
-  rules: z.array(PolicyRule),
   usage: z.record(z.string(), z.number()),
   segment_id: z.string(),
   output: z.string().nullable(),
@@ -76,8 +81,31 @@ export const RunStateDoc = z.object({
 });
 export type RunStateDoc = z.infer<typeof RunStateDoc>;
 
+/**
+ * Each version's step to the next, by the version it reads. 1 → 2: `rules` goes (standing rules
+ * live in the store since schema 3; version 1 kept the field empty).
+ */
+const MIGRATIONS: Record<number, (state: Record<string, unknown>) => Record<string, unknown>> = {
+  1: ({ rules: _rules, ...state }) => ({ ...state, v: 2 }),
+};
+
+/** A stored state brought to RUN_STATE_VERSION; a newer one is refused. */
+export function migrateRunState(value: unknown, runId: string): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  let state = value as Record<string, unknown>;
+  if (typeof state.v === 'number' && state.v > RUN_STATE_VERSION) {
+    throw new Error(
+      `The stored state of run ${runId} was written by a newer Airlock (state version ${state.v}; this one reads up to ${RUN_STATE_VERSION}). Update Airlock to continue it.`,
+    );
+  }
+  for (let step = MIGRATIONS[Number(state.v)]; step; step = MIGRATIONS[Number(state.v)]) {
+    state = step(state);
+  }
+  return state;
+}
+
 export function parseRunState(value: unknown, runId: string): RunStateDoc {
-  const parsed = RunStateDoc.safeParse(value);
+  const parsed = RunStateDoc.safeParse(migrateRunState(value, runId));
   if (!parsed.success) {
     throw new Error(
       `The stored state of run ${runId} is unreadable (${z.prettifyError(parsed.error)}); it was written by an incompatible Airlock.`,

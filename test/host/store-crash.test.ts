@@ -297,7 +297,9 @@ void describe('kill -9 after each commit of a run', () => {
       assert.ok(starts[0]!.length <= 2, `killed after commit ${n}: ${starts[0]!.length} runs`);
     }
     console.log(`killed after each of the ${killedAt} commits of a run; each resumed to the end`);
-    assert.ok(killedAt >= 8, `a run makes ${killedAt} commits`);
+    // One commit per step (opening, a model turn's calls and gates, handler results, the end):
+    // this script's run takes 6; fewer would mean the fault never fired where it should.
+    assert.ok(killedAt >= 6, `a run makes ${killedAt} commits`);
   });
 });
 

@@ -11,6 +11,7 @@ import { ScriptedModelServer } from '../../host/model/scripted-server.js';
 import { SqlJsStore } from '../../host/store/sqljs-store.js';
 import { fileTools } from '../../host/tools/files.js';
 import { interactionTools } from '../../host/tools/interact.js';
+import { RUN_STATE_VERSION } from '../../host/runtime/run-state.js';
 import { tempDir } from '../support/scratch.js';
 
 const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'paused-v1');
@@ -58,6 +59,53 @@ void describe('a run paused by release 0.1.0', () => {
     assert.match(JSON.stringify(sent[3]), /greeting\.txt/);
     assert.match(JSON.stringify(sent[4]), /Friendly/);
     assert.equal(store.pending(RUN).length, 0);
+    // Written back in this release's state version, without the field version 1 carried.
+    const stored = store.getRun(RUN)!.state as Record<string, unknown>;
+    assert.equal(stored.v, RUN_STATE_VERSION);
+    assert.equal('rules' in stored, false);
     assert.equal(out.usage['approvals:approved'], 1);
+  });
+});
+
+void describe('a run state from a newer Airlock', () => {
+  void it('is refused with a message to update, and the run is left as it was', async () => {
+    const dir = tempDir('newer-state');
+    const store = await SqlJsStore.open(path.join(dir, 'airlock.db'));
+    const at = new Date().toISOString();
+    const state = { v: RUN_STATE_VERSION + 1, kind: 'agent', agent: 'fixer', future: true };
+    store.commit([
+      {
+        op: 'putRun',
+        expect_version: null,
+        row: {
+          run_id: 'run_future',
+          agent: 'fixer',
+          workspace: null,
+          prompt: 'Fix it',
+          status: 'paused',
+          reason: 'approval_required',
+          message: '1 approval waiting for the developer.',
+          created_at: at,
+          updated_at: at,
+          owner: null,
+          version: 1,
+          nested_in: null,
+        },
+        state,
+      },
+    ]);
+    const agent = new Agent({
+      name: 'fixer',
+      model: new OpenAIChatModel({ baseURL: 'http://127.0.0.1:9/v1', apiKey: 'x', model: 'm' }),
+      tools: interactionTools(),
+      store,
+    });
+    await assert.rejects(
+      agent.run({ runId: 'run_future', resume: { apr_x: { approved: true } } }).collect(),
+      /run_future was written by a newer Airlock \(state version 3; this one reads up to 2\)\. Update Airlock/,
+    );
+    assert.deepEqual(store.getRun('run_future')?.state, state);
+    assert.equal(store.getRun('run_future')?.row.version, 1);
+    store.close();
   });
 });
