@@ -63,11 +63,26 @@ function toolMap(tools: readonly Tool[]): Map<string, Tool> {
   return map;
 }
 
+/**
+ * Redactors by their configuration: building one (its key and pattern programs) cost more CPU
+ * than the rest of a run's drive, and a host builds its agent per run. A Redactor is immutable
+ * apart from caches of what it derived, so runs with the same configuration share one.
+ */
+const redactors = new Map<string, Redactor>();
+
 function redactorOf(config: Partial<RedactionConfig> | undefined): Redactor {
-  return new Redactor({
+  const full = {
     keys: config?.keys ?? DEFAULT_REDACTION.keys,
     patterns: config?.patterns ?? DEFAULT_REDACTION.patterns,
-  });
+  };
+  const key = JSON.stringify(full);
+  let redactor = redactors.get(key);
+  if (!redactor) {
+    redactor = new Redactor(full);
+    if (redactors.size >= 16) redactors.clear();
+    redactors.set(key, redactor);
+  }
+  return redactor;
 }
 
 function policyLayers(config: CommonConfig): Policy[] {
