@@ -238,7 +238,14 @@ class KeyNames {
   private readonly joined = new Set<string>();
 
   /** RE2 programs finding `KEY=` / `"key":` where KEY holds a key's words (see keyStarts). */
-  readonly starts: readonly RE2JS[];
+  get starts(): readonly RE2JS[] {
+    // Compiled on first use: most texts hold no key's words (a CLI process often never needs
+    // them), and compiling these programs was most of a cold Redactor's cost.
+    this.programs ??= this.alternation ? compiled(starts, this.alternation, keyStarts) : [];
+    return this.programs;
+  }
+  private programs: readonly RE2JS[] | undefined;
+  private readonly alternation: string;
   /** Any key's words, to find the lines worth a look (a literal alternation: linear). */
   private readonly words: RegExp | null;
 
@@ -253,7 +260,7 @@ class KeyNames {
       }
     }
     const words = [...alternatives].join('|');
-    this.starts = words ? compiled(starts, words, keyStarts) : [];
+    this.alternation = words;
     this.words = words ? new RegExp(words, 'gi') : null;
   }
 
@@ -396,7 +403,12 @@ function pemRule(re: RE2JS): Rule {
 function patternRule(source: string): Rule {
   const builtin = LEGACY_PATTERNS.get(source) ?? source;
   const index = DEFAULT_REDACT_PATTERNS.indexOf(builtin);
-  const re = compileRedactPattern(index === -1 ? source : builtin);
+  // Airlock's own patterns are known to be valid and linear: only RE2 compiles them (checking
+  // them like the developer's was a third of a cold process's redaction set-up).
+  const re =
+    index === -1
+      ? compileRedactPattern(source)
+      : compiled(patterns, builtin, (p) => RE2JS.compile(RE2JS.translateRegExp(p)));
   if (index === -1) return userRule(re);
   const format = TOKEN_FORMATS[index];
   return format ? tokenRule(re, format) : pemRule(re);
