@@ -1,7 +1,8 @@
 // One build script, one esbuild context per bundle. `tsc --noEmit` type-checks separately
 // (npm run typecheck) because esbuild only strips types.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -45,10 +46,18 @@ const node = {
 };
 
 const bundles = [
+  // The extension in two bundles: the activation module, small so activating is cheap, and the
+  // rest, which it `require`s on first use (extension/extension.ts).
   {
     ...node,
     entryPoints: ['extension/extension.ts'],
     outfile: 'dist/extension.js',
+    external: ['vscode'],
+  },
+  {
+    ...node,
+    entryPoints: ['extension/main.ts'],
+    outfile: 'dist/extension-main.js',
     external: ['vscode'],
   },
   { ...node, entryPoints: ['host/server/main.ts'], outfile: 'dist/host.js' },
@@ -58,7 +67,17 @@ const bundles = [
     outfile: 'dist/cli.js',
     banner: { js: '#!/usr/bin/env node' },
   },
-  { ...node, entryPoints: ['host/runtime/index.ts'], outfile: 'dist/runtime.js' },
+  // The runtime as a library (not in the .vsix): the user's zod is the one its Tool params are
+  // written with, so zod is a peer dependency, never bundled. sql.js stays inside: its JS must
+  // match the sql-wasm.wasm beside the bundle, and no sql.js object crosses the API.
+  {
+    ...node,
+    entryPoints: ['host/runtime/index.ts'],
+    outfile: 'dist/runtime.js',
+    external: ['zod'],
+  },
+  // The store's snapshot writer: a worker thread that host.js, cli.js and runtime.js start.
+  { ...node, entryPoints: ['host/store/snapshot-worker.ts'], outfile: 'dist/snapshot-worker.js' },
   {
     plugins: [englishOnlyZod],
     bundle: true,
@@ -107,4 +126,17 @@ if (watch) {
 } else {
   await Promise.all(contexts.map((ctx) => ctx.rebuild()));
   await Promise.all(contexts.map((ctx) => ctx.dispose()));
+  runtimeTypes();
+}
+
+/**
+ * The runtime library's types: tsc writes one declaration per module into dist/runtime-types/
+ * (tsconfig.runtime.json; it emits without checking, which npm run typecheck does), and
+ * dist/runtime.d.ts re-exports the entry's.
+ */
+function runtimeTypes() {
+  rmSync('dist/runtime-types', { recursive: true, force: true });
+  const tsc = require.resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.runtime.json'], { stdio: 'inherit' });
+  writeFileSync('dist/runtime.d.ts', "export * from './runtime-types/runtime/index.js';\n");
 }

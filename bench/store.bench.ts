@@ -1,7 +1,6 @@
 // `npm run bench`: the store's durable commit latency as the database grows, side by side with
 // better-sqlite3 (WAL, synchronous=FULL) on the same disk in the same run, and start-up cost at
 // 10,000 runs. Prints ratios; nothing here is a test.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,10 +8,12 @@ import Database from 'better-sqlite3';
 import { SqlJsStore } from '../host/store/sqljs-store.js';
 import { CURRENT_SCHEMA } from '../host/store/schema.js';
 import type { StoreOp } from '../host/store/store.js';
+import { addRow, fmt, QUICK, ratio, stats } from './lib.js';
 
-const SIZES = [10, 1_000, 10_000];
-const COMMITS = Number(process.env.BENCH_COMMITS ?? 1000);
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-'));
+const SIZES = [10, 10_000];
+/** ≥ 5,000 commits at each size, so p99.9 rests on several samples. */
+const COMMITS = Number(process.env.BENCH_COMMITS ?? (QUICK ? 1000 : 5000));
+let root = '';
 
 const STATE = {
   v: 1,
@@ -81,28 +82,27 @@ function runOps(
   ];
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function stats(samples: number[]): { p50: number; p99: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
-}
-
 function ms(ns: bigint): number {
   return Number(ns) / 1e6;
 }
 
-async function airlockAt(size: number): Promise<{ file: string; samples: number[] }> {
-  const file = path.join(root, `airlock-${size}.db`);
+/** A database file of `size` finished runs, built in memory and written out as one snapshot. */
+export async function buildStore(file: string, size: number): Promise<void> {
   const memory = await SqlJsStore.open();
   for (let i = 0; i < size; i++) memory.commit(runOps(`run_${i}`, 1, 'success', 8));
   memory.writeTo(file);
   memory.close();
+}
+
+async function airlockAt(
+  size: number,
+  commits: number,
+): Promise<{ file: string; samples: number[] }> {
+  const file = path.join(root, `airlock-${size}.db`);
+  await buildStore(file, size);
   const store = await SqlJsStore.open(file);
   const samples: number[] = [];
-  for (let v = 1; v <= COMMITS; v++) {
+  for (let v = 1; v <= commits; v++) {
     await nextTick();
     const t = process.hrtime.bigint();
     store.commit(runOps('run_active', v, 'running', 2));
@@ -117,7 +117,7 @@ function nextTick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-async function betterAt(size: number): Promise<number[]> {
+async function betterAt(size: number, commits: number): Promise<number[]> {
   const file = path.join(root, `better-${size}.db`);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -150,7 +150,7 @@ async function betterAt(size: number): Promise<number[]> {
   })();
   db.pragma('synchronous = FULL');
   const samples: number[] = [];
-  for (let v = 1; v <= COMMITS; v++) {
+  for (let v = 1; v <= commits; v++) {
     await nextTick();
     const t = process.hrtime.bigint();
     commit('run_active', v, 'running', 2);
@@ -160,58 +160,34 @@ async function betterAt(size: number): Promise<number[]> {
   return samples;
 }
 
-function startup(file: string): { ms: number; rssMb: number } {
-  const t = process.hrtime.bigint();
-  const child = spawnSync(
-    process.execPath,
-    [
-      '--require',
-      path.resolve('bench/rss-report.cjs'),
-      'dist/cli.js',
-      'pending',
-      '--db',
-      file,
-      '--json',
-    ],
-    { encoding: 'utf8' },
-  );
-  const elapsed = ms(process.hrtime.bigint() - t);
-  if (child.status !== 0) throw new Error(`airlock pending failed: ${child.stderr}`);
-  const kb = Number(/BENCH_MAXRSS_KB=(\d+)/.exec(child.stderr)?.[1] ?? NaN);
-  return { ms: elapsed, rssMb: kb / 1024 };
-}
-
-async function main(): Promise<void> {
-  console.log(
-    `Durable commit latency, ${COMMITS} commits per size, each in its own tick (a run's step: its state + 2 events).`,
-  );
-  console.log(
-    'runs     airlock p50   p99      better-sqlite3 p50   p99      airlock p99 / better p99',
-  );
-  // Warm both engines up (JIT, first journal growth) so the first size is not penalised.
-  await airlockAt(0);
-  await betterAt(0);
-  const ours: Record<number, { p50: number; p99: number; file: string }> = {};
-  for (const size of SIZES) {
-    const a = await airlockAt(size);
-    const b = stats(await betterAt(size));
-    const s = stats(a.samples);
-    ours[size] = { ...s, file: a.file };
-    console.log(
-      `${String(size).padEnd(8)} ${s.p50.toFixed(2).padStart(7)} ms ${s.p99.toFixed(2).padStart(6)} ms   ${b.p50.toFixed(2).padStart(10)} ms ${b.p99.toFixed(2).padStart(6)} ms   ${(s.p99 / b.p99).toFixed(2).padStart(8)}`,
-    );
+/** Row 6: commit latency (and stalls when a snapshot is written) beside better-sqlite3. */
+export async function storeRows(): Promise<void> {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-store-bench-'));
+  try {
+    // Warm both engines up (JIT, first journal growth) so the first size is not penalised.
+    await airlockAt(0, 200);
+    await betterAt(0, 200);
+    const p99: number[] = [];
+    for (const size of SIZES) {
+      const a = stats((await airlockAt(size, COMMITS)).samples);
+      const b = stats(await betterAt(size, COMMITS));
+      p99.push(a.p99);
+      addRow({
+        measure: `durable commit (a run's step: state + 2 events), ${size} runs, ${COMMITS} commits each in its own tick`,
+        airlock: `${fmt(a)}, p99.9 ${a.p999.toFixed(2)} ms, max ${a.max.toFixed(1)} ms`,
+        peer: `better-sqlite3 (WAL, synchronous=FULL) ${fmt(b)}, p99.9 ${b.p999.toFixed(2)} ms`,
+        ratio: `p50 ${ratio(a.p50, b.p50)}, p99.9 ${ratio(a.p999, b.p999)}`,
+        target: size >= 10_000 ? 'no commit waits on a snapshot: p99.9 ≤ 5 ms' : '—',
+      });
+    }
+    addRow({
+      measure: `commit p99 at ${SIZES.at(-1)} runs / at ${SIZES[0]} runs`,
+      airlock: `${p99[1]!.toFixed(2)} / ${p99[0]!.toFixed(2)} ms`,
+      peer: '—',
+      ratio: ratio(p99[1]!, p99[0]!),
+      target: 'flat (≤ 2×)',
+    });
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
   }
-  const small = ours[SIZES[0]!]!;
-  const large = ours[SIZES[SIZES.length - 1]!]!;
-  console.log(
-    `\np99 at ${SIZES.at(-1)} runs / p99 at ${SIZES[0]} runs: ${(large.p99 / small.p99).toFixed(2)} (target ≤ 2)`,
-  );
-  const size = fs.statSync(large.file).size;
-  const start = startup(large.file);
-  console.log(
-    `Start-up + \`airlock pending\` at ${SIZES.at(-1)} runs (snapshot ${(size / 1e6).toFixed(1)} MB, journal ${COMMITS} records): ${start.ms.toFixed(0)} ms, peak RSS ${start.rssMb.toFixed(0)} MB`,
-  );
-  fs.rmSync(root, { recursive: true, force: true });
 }
-
-void main();

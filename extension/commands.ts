@@ -6,7 +6,9 @@ import { continuable, type Actions } from './actions.js';
 import { auditLogFileName, auditLogLines } from './audit-log.js';
 import { isEditable, requireApproval } from './decisions.js';
 import type { HostClient } from './host-client.js';
-import { API_KEY_SECRET, configureHost } from './host-options.js';
+import type { CommandId } from './contributions.js';
+import { configureHost } from './host-options.js';
+import { API_KEY_SECRET } from './options-watch.js';
 import type { PendingModel } from './pending-model.js';
 import { approvalItems, interactionItems, ruleItems, runItems } from './pick-items.js';
 import { askAnswer, askDenyReason, pickOne, report } from './prompts.js';
@@ -27,7 +29,13 @@ export interface CommandDeps {
 
 const LIVE: ReadonlySet<RunSummary['status']> = new Set(['running', 'paused', 'interrupted']);
 
-export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
+/**
+ * Runs a palette command by id (the activation module registered each id with a thin callback
+ * that lands here), reporting its errors.
+ */
+export function commandRunner(
+  deps: CommandDeps,
+): (id: CommandId, args: unknown[]) => Promise<void> {
   const { actions, sidebar } = deps;
   const pickApproval = async (title: string, filter = (_tool: string) => true) =>
     pickOne(
@@ -36,7 +44,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       'nothing waits for approval.',
     );
 
-  const commands: Record<string, (...args: unknown[]) => Promise<void>> = {
+  const commands: Record<CommandId, (...args: unknown[]) => Promise<void>> = {
     // A string argument is the prompt (a keybinding's `"args"`); without one, an input box asks.
     'airlock.startRun': async (given) => {
       const prompt =
@@ -148,15 +156,13 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     },
     'airlock.trustWorkspaceConfig': () => deps.trust.review(),
   };
-  return Object.entries(commands).map(([id, run]) =>
-    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-      try {
-        await run(...args);
-      } catch (err) {
-        report(err);
-      }
-    }),
-  );
+  return async (id, args) => {
+    try {
+      await commands[id](...args);
+    } catch (err) {
+      report(err);
+    }
+  };
 }
 
 async function setApiKey({ context, host }: CommandDeps): Promise<void> {

@@ -5,10 +5,9 @@
 import * as vscode from 'vscode';
 import type { HostOptions } from '../host/protocol/rpc.js';
 import type { HostClient } from './host-client.js';
+import { API_KEY_SECRET } from './options-watch.js';
 import { report } from './prompts.js';
 import { hostOptions, settingsFromConfiguration } from './settings.js';
-
-export const API_KEY_SECRET = 'airlock.apiKey';
 
 let lastProblems = '';
 
@@ -38,17 +37,7 @@ export async function configureHost(host: HostClient, secrets: vscode.SecretStor
   await host.configure(await readHostOptions(secrets));
 }
 
-export function watchHostOptions(host: HostClient, secrets: vscode.SecretStorage) {
-  const reconfigure = async () => {
-    if (!vscode.workspace.workspaceFolders?.length) return; // nothing to configure yet
-    await host.refresh().catch(report);
-  };
-  return [
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('airlock')) void reconfigure();
-    }),
-    secrets.onDidChange((e) => {
-      if (e.key === API_KEY_SECRET) void reconfigure();
-    }),
-  ];
+/** A setting or the API key changed (options-watch.ts): the running host gets them. */
+export function reconfigureHost(host: HostClient): void {
+  void host.refresh().catch(report);
 }

@@ -7,9 +7,9 @@ import type { ApprovalEvent } from '../host/protocol/events.js';
 import { GetProposal, type Pending, type Proposal } from '../host/protocol/rpc.js';
 import { NO_LONGER_PENDING } from './decisions.js';
 import { plainText } from './indicator-text.js';
+import { editRef, proposalUri } from './proposal-context.js';
 import {
   editSegments,
-  parseEditPath,
   parseProposalQuery,
   PROPOSAL_SCHEME,
   proposalPath,
@@ -20,28 +20,14 @@ import {
 import { report } from './prompts.js';
 import type { HostApi } from './rpc-call.js';
 
-export const EDITING_CONTEXT = 'airlock.editingProposal';
-/** Set while the active tab is a proposal's diff (Approve / Deny in its title bar and keys). */
-export const DIFF_CONTEXT = 'airlock.proposalDiff';
-
 type ApproveEdited = (runId: string, approvalId: string, edited: string) => Promise<void>;
 
-export class ProposalDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
-  private readonly disposables: vscode.Disposable[];
-  private diffActive: boolean | undefined;
-
+export class ProposalDocuments implements vscode.TextDocumentContentProvider {
   constructor(
     private readonly host: HostApi,
     private readonly storage: vscode.Uri,
     private readonly approveEdited: ApproveEdited,
-  ) {
-    this.disposables = [
-      vscode.window.onDidChangeActiveTextEditor((editor) => this.updateContext(editor)),
-      vscode.window.tabGroups.onDidChangeTabs(() => this.updateDiffContext()),
-      vscode.window.tabGroups.onDidChangeTabGroups(() => this.updateDiffContext()),
-    ];
-    this.updateContext(vscode.window.activeTextEditor);
-  }
+  ) {}
 
   /** The gate of a proposal document (a title-bar button's argument), else of the active tab. */
   gateOf(target?: unknown): Pick<ProposalRef, 'runId' | 'approvalId'> | undefined {
@@ -158,10 +144,6 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
     await this.discard(document);
   }
 
-  dispose(): void {
-    for (const disposable of this.disposables) disposable.dispose();
-  }
-
   private proposal(ref: Pick<ProposalRef, 'runId' | 'approvalId'>): Promise<Proposal> {
     return this.host.request(GetProposal, { run_id: ref.runId, approval_id: ref.approvalId });
   }
@@ -180,21 +162,7 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
   }
 
   private editRef(uri: vscode.Uri): EditRef | undefined {
-    return uri.scheme === 'file' ? parseEditPath(this.storage.fsPath, uri.fsPath) : undefined;
-  }
-
-  private updateContext(editor: vscode.TextEditor | undefined): void {
-    const editing = editor !== undefined && this.editRef(editor.document.uri) !== undefined;
-    void vscode.commands.executeCommand('setContext', EDITING_CONTEXT, editing);
-    this.updateDiffContext();
-  }
-
-  private updateDiffContext(): void {
-    const active = vscode.window.tabGroups.activeTabGroup.activeTab;
-    const diff = active?.input instanceof vscode.TabInputTextDiff && !!proposalUri(active);
-    if (diff === this.diffActive) return;
-    this.diffActive = diff;
-    void vscode.commands.executeCommand('setContext', DIFF_CONTEXT, diff);
+    return editRef(this.storage, uri);
   }
 
   private async offerApprove(file: vscode.Uri, filePath: string): Promise<void> {
@@ -225,18 +193,6 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
       // Only tidying: the decision is already recorded.
     }
   }
-}
-
-/** The proposal side of a tab: a diff's right side, or a proposal document opened alone. */
-function proposalUri(tab: vscode.Tab): vscode.Uri | undefined {
-  const input = tab.input;
-  const uri =
-    input instanceof vscode.TabInputTextDiff
-      ? input.modified
-      : input instanceof vscode.TabInputText
-        ? input.uri
-        : undefined;
-  return uri?.scheme === PROPOSAL_SCHEME ? uri : undefined;
 }
 
 async function exists(uri: vscode.Uri): Promise<boolean> {

@@ -10,6 +10,7 @@ import type {
   WorkspaceMessage,
 } from '../webview/protocol.js';
 import type { Actions } from './actions.js';
+import { SIDEBAR_VIEW_ID } from './contributions.js';
 import { toStateMessage, type PendingModel } from './pending-model.js';
 import { makeNonce, sidebarHtml } from './webview-html.js';
 import {
@@ -21,7 +22,7 @@ import {
 type Sticky = RulesMessage | WorkspaceMessage | UnsavedMessage;
 
 export class SidebarView implements vscode.WebviewViewProvider, vscode.Disposable {
-  static readonly viewId = 'airlock.sidebar';
+  static readonly viewId = SIDEBAR_VIEW_ID;
   private view: vscode.WebviewView | undefined;
   private ready = false;
   private badge: vscode.ViewBadge | undefined;

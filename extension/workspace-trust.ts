@@ -67,15 +67,17 @@ export class WorkspaceTrust implements vscode.Disposable {
       host.onStatus((status) => {
         if (status.tag === 'running') void this.check();
       }),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => {
-        this.post();
-        // The host leaves Restricted Mode first, so the status read next is the trusted one.
-        void this.reconfigure()
-          .catch(report)
-          .then(() => this.check());
-      }),
     );
     this.post();
+  }
+
+  /** The folder became trusted (the activation module watches for it from the start). */
+  granted(): void {
+    this.post();
+    // The host leaves Restricted Mode first, so the status read next is the trusted one.
+    void this.reconfigure()
+      .catch(report)
+      .then(() => this.check());
   }
 
   /** VS Code's Restricted Mode: the folder is not trusted. */

@@ -7,7 +7,8 @@ import type { Settings } from './settings.js';
 import type { Policy } from './runtime/policy.js';
 import { fileTools } from './tools/files.js';
 import { interactionTools } from './tools/interact.js';
-import type { OpenBuffers } from './tools/open-buffers.js';
+import { NO_BUFFERS, type OpenBuffers } from './tools/open-buffers.js';
+import type { Tool } from './runtime/tool.js';
 
 export const AGENT_NAME = 'agent';
 
@@ -16,6 +17,26 @@ Use the tools to read, search and change files; paths are relative to the worksp
 Every edit or delete is shown to the developer for approval: keep each change focused.
 If a change is denied, read the reason and adapt instead of retrying the same change.
 Use ask_user, ask_user_multi or confirm when you need the developer's input.`;
+
+/**
+ * The agent's tools for a workspace, built once: a host builds its agent for every run and
+ * resume (so that settings and the workspace file count at once), and building the tools (their
+ * JSON Schemas above all) was a tenth of the host's CPU per run. Tools hold no run's state.
+ */
+const toolSets = new WeakMap<OpenBuffers, Map<string, Tool[]>>();
+
+function toolsFor(workspace: string, maxReadBytes: number, buffers = NO_BUFFERS): Tool[] {
+  let sets = toolSets.get(buffers);
+  if (!sets) toolSets.set(buffers, (sets = new Map()));
+  const key = `${workspace}\0${maxReadBytes}`;
+  let tools = sets.get(key);
+  if (!tools) {
+    tools = [...fileTools(workspace, { maxReadBytes }, buffers), ...interactionTools()];
+    if (sets.size >= 8) sets.clear();
+    sets.set(key, tools);
+  }
+  return tools;
+}
 
 export function workspaceAgent(options: {
   workspace: string;
@@ -31,10 +52,7 @@ export function workspaceAgent(options: {
   return new Agent({
     name: AGENT_NAME,
     model: options.model,
-    tools: [
-      ...fileTools(options.workspace, { maxReadBytes: settings.maxReadBytes }, options.buffers),
-      ...interactionTools(),
-    ],
+    tools: toolsFor(options.workspace, settings.maxReadBytes, options.buffers),
     instructions: INSTRUCTIONS,
     store: options.store,
     workspace: options.workspace,

@@ -1,22 +1,19 @@
 // `airlock`: run the workspace agent headless, list and decide pending gates, inspect runs.
+// Each process runs one command, so what only some commands need (the agent and its tools, the
+// model client, the terminal prompts) loads where that command needs it, not at start-up.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline/promises';
-import { resolveApprover } from '../approver.js';
-import { resolveModel } from '../model/resolve.js';
+import { setFlagsFromString } from 'node:v8';
 import type { Model } from '../model/model.js';
 import type { OutputEvent, ResumeMap, RunEvent } from '../protocol/events.js';
-import { asRead, interruptedOutput, retryable } from '../runtime/engine.js';
+import { asRead, interruptedOutput, retryable } from '../runtime/run-status.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { parseRunState } from '../runtime/run-state.js';
 import { defaultDbPath, retentionOf } from '../settings.js';
 import { SqlJsStore } from '../store/sqljs-store.js';
 import type { Store } from '../store/store.js';
-import { registryBuffers } from '../tools/open-buffers.js';
-import { workspaceAgent } from '../workspace-agent.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { parseCommand, USAGE, UsageError, type Command, type Common } from './args.js';
-import { decideInline } from './decide.js';
 import { one, printEvent, type Out } from './transcript.js';
 import { shownText } from '../shown-text.js';
 
@@ -221,6 +218,7 @@ async function drive(
     store.compact(retention);
   let resolved: { model: Model; close(): Promise<void> } | undefined;
   const model = async () => {
+    const { resolveModel } = await import('../model/resolve.js');
     resolved ??= await resolveModel({
       model: modelName ?? settings.model,
       baseURL: command.baseURL ?? settings.baseURL,
@@ -228,6 +226,10 @@ async function drive(
     });
     return resolved.model;
   };
+  const [{ workspaceAgent }, { registryBuffers }] = await Promise.all([
+    import('../workspace-agent.js'),
+    import('../tools/open-buffers.js'),
+  ]);
   // No editor here: a file some VS Code window holds with unsaved changes is not written (SPEC §7).
   const buffers = registryBuffers(
     command.db ?? defaultDbPath(workspace),
@@ -236,7 +238,10 @@ async function drive(
   const agent = workspaceAgent({ workspace, store, settings, workspacePolicy, model, buffers });
   const rl =
     io.interactive && !command.json
-      ? createInterface({ input: process.stdin, output: process.stdout })
+      ? (await import('node:readline/promises')).createInterface({
+          input: process.stdin,
+          output: process.stdout,
+        })
       : null;
   try {
     let output: OutputEvent;
@@ -267,10 +272,11 @@ async function drive(
         const args = state.calls.find((c) => c.call_id === callId)?.args;
         return args && typeof args === 'object' ? (args as Record<string, unknown>) : undefined;
       };
+      const { decideInline } = await import('./decide.js');
       resume = await decideInline(rl, io.stdout, store.pending(runId), proposal, shown);
       if (!Object.keys(resume).length) break;
       // Decided at this terminal: named like `--approver`'s default (git user.name, OS user).
-      approver ??= (await resolveApprover({ workspace })) ?? '';
+      approver ??= (await approverOf(workspace)) ?? '';
       resume = withApprover(resume, approver);
     }
     const db = dbFlag(command);
@@ -315,13 +321,19 @@ async function namedDecisions(
   workspace: string,
 ): Promise<ResumeMap> {
   if (!command.unnamed.length) return command.resume;
-  const approver = await resolveApprover({ workspace });
+  const approver = await approverOf(workspace);
   if (!approver) return command.resume;
   const map: ResumeMap = { ...command.resume };
   for (const id of command.unnamed) {
     map[id] = { ...(map[id] as Record<string, unknown>), approver_id: approver };
   }
   return map;
+}
+
+/** The default approver (git's user.name, the OS user): asked only when a decision names nobody. */
+async function approverOf(workspace: string): Promise<string | undefined> {
+  const { resolveApprover } = await import('../approver.js');
+  return resolveApprover({ workspace });
 }
 
 /** Names the approvals and denials in `map` that name nobody (answers carry no approver). */
@@ -348,16 +360,18 @@ function keyCancel(map: ResumeMap, store: Store, runId: string): ResumeMap {
 async function listPending(command: Common, io: Io): Promise<number> {
   const store = await openStore(command, workspaceOf(command), io);
   try {
+    // The pending table and the runs stored as running, as the host's session reads them: not
+    // every run. Runs that failed on a model call still need a scan (the Store has no query for
+    // them yet).
     const rows = store.pending();
-    const runs = store.listRuns();
-    const interrupted = runs.filter((r) => r.status === 'interrupted');
-    const failed = runs.filter((r) => retryable(r));
+    const interrupted = store.interruptedRuns();
+    const failed = store.listRuns().filter((r) => retryable(r));
     if (command.json) {
       io.stdout.write(
         `${JSON.stringify({
           approvals: rows.filter((r) => r.kind === 'approval').map((r) => r.event),
           interactions: rows.filter((r) => r.kind === 'interaction').map((r) => r.event),
-          interrupted: interrupted.map((r) => r.run_id),
+          interrupted,
           model_error: failed.map((r) => r.run_id),
         })}\n`,
       );
@@ -372,10 +386,8 @@ async function listPending(command: Common, io: Io): Promise<number> {
         `${r.run_id}  ${r.id}  ${r.kind}  ${one(e.tool ?? '')}  ${shownText(e.prompt ?? '', 400)}\n`,
       );
     }
-    for (const r of interrupted) {
-      io.stdout.write(
-        `${r.run_id}  interrupted  (continue with: airlock resume ${r.run_id}${db})\n`,
-      );
+    for (const runId of interrupted) {
+      io.stdout.write(`${runId}  interrupted  (continue with: airlock resume ${runId}${db})\n`);
     }
     for (const r of failed) {
       io.stdout.write(
@@ -491,6 +503,11 @@ export async function cli(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // One short command per process: sql.js's wasm runs as V8's baseline compiler (Liftoff) makes
+  // it. By default V8 also optimises the whole module on background threads, which compete with
+  // the command for the CPU and which the process waits for before it exits: most of a short
+  // command's time on a busy two-core machine. Set before the store compiles the module.
+  setFlagsFromString('--liftoff-only');
   void cli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -3,7 +3,10 @@
 // own; a reply cut mid-stream is retried here (nothing of it has run yet), a request option the
 // endpoint refuses is dropped for that endpoint, and what is left becomes a ModelError that
 // quotes the server and says what to fix.
-import OpenAI, { APIError } from 'openai';
+// The client and its errors by their own modules: the package's index also carries the Azure and
+// Bedrock clients, which a lazily loaded module would otherwise bundle in whole.
+import { OpenAI } from 'openai/client';
+import { APIError } from 'openai/core/error';
 import {
   droppedOptions,
   dropOption,

@@ -1,8 +1,8 @@
 // Picks the model from flags/settings, then the environment, the way the `openai` package does;
-// with no key and no endpoint at all, the offline demo is the useful default.
-import { startDemoModel } from './demo.js';
+// with no key and no endpoint at all, the offline demo is the useful default. The client (the
+// `openai` package) and the demo's loopback server load here, on the first model a process
+// needs: a CLI command that calls no model never pays for them.
 import type { Model } from './model.js';
-import { OpenAIChatModel } from './openai-model.js';
 
 export interface ResolveModelOptions {
   model?: string;
@@ -23,7 +23,8 @@ export async function resolveModel(
   const baseURL = opts.baseURL || env.OPENAI_BASE_URL || undefined;
   const apiKey = opts.apiKey || env.OPENAI_API_KEY || undefined;
   const name = opts.model || env.AIRLOCK_MODEL || (!apiKey && !baseURL ? 'demo' : 'gpt-4o-mini');
-  if (name === 'demo') return startDemoModel();
+  if (name === 'demo') return (await import('./demo.js')).startDemoModel();
+  const { OpenAIChatModel } = await import('./openai-model.js');
   return {
     model: new OpenAIChatModel({
       model: name,

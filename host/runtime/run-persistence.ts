@@ -2,10 +2,10 @@
 // commits them as ONE store transaction carrying only what changed (the state as a delta, pending
 // rows added and dropped), then shows its events: every event anyone sees is committed first.
 //
-// Only the drive's last commit (the run pauses or ends) waits for fdatasync; the commits of the
-// steps before it are written to the journal, where every process reads them and no process kill
-// loses them, and that last fdatasync puts them on the disk together (docs/store.md, "Group
-// commit"). So a pause→resume cycle pays two disk flushes, whatever number of steps it took.
+// The commits are written to the journal, where every process reads them and no process kill
+// loses them; the drive ends with one fdatasync that puts them all on the disk, after its last
+// commit (the run pauses or ends: docs/store.md, "Group commit"). So a pause→resume cycle pays
+// two disk flushes, whatever number of steps it took.
 import type { RunEvent } from '../protocol/events.js';
 import { selfOwner } from '../store/file-lock.js';
 import { StateBaseline } from '../store/state-delta.js';
@@ -114,9 +114,18 @@ export class RunPersistence {
     yield* this.settled(await this.commit('running', 'running', 'The run is in progress.', false));
   }
 
-  /** The drive's last commit: the run paused or ended, flushed to the disk with all before it. */
+  /**
+   * The drive's last commit: the run paused or ended. Its events show once it is written; the
+   * drive ends once it and every step before it are flushed to the disk (the flush runs off the
+   * event loop while the card goes out).
+   */
   async *last(stored: StoredStatus, reason: string, message: string): AsyncGenerator<RunEvent> {
-    yield* this.settled(await this.commit(stored, reason, message, true));
+    const events = this.settled(await this.commit(stored, reason, message, false));
+    try {
+      yield* events;
+    } finally {
+      await this.run.cfg.store.flush();
+    }
   }
 
   private settled(events: RunEvent[] | null): RunEvent[] {

@@ -1,5 +1,6 @@
 // Fault injection for the crash tests: `AIRLOCK_FAULT=point:n` kills this process with SIGKILL
 // the n-th time execution reaches `point`. Unset (always, outside tests) it costs one check.
+import * as fs from 'node:fs';
 const spec = process.env.AIRLOCK_FAULT?.match(/^([a-z-]+):(\d+)$/);
 const target = spec ? { point: spec[1]!, hits: Number(spec[2]) } : null;
 let seen = 0;
@@ -12,4 +13,18 @@ export function faultArmed(point: string): boolean {
 
 export function fault(point: string): void {
   if (faultArmed(point)) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * `AIRLOCK_HOLD=point:FILE` (tests only): execution reaching `point` creates `FILE.reached` and
+ * waits until FILE exists, so a test can act while, say, a snapshot is half written. Read when
+ * reached, not at load: a worker thread sees the environment it was started with.
+ */
+export function hold(point: string): void {
+  const spec = process.env.AIRLOCK_HOLD?.match(/^([a-z-]+):(.+)$/);
+  if (!spec || spec[1] !== point) return;
+  const gate = spec[2]!;
+  fs.writeFileSync(`${gate}.reached`, '');
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (!fs.existsSync(gate)) Atomics.wait(pause, 0, 0, 5);
 }

@@ -2,7 +2,7 @@
 // older database is migrated forward on open, a newer one is refused untouched.
 import type { Database } from 'sql.js';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** The current schema, for a new database. */
 export const CURRENT_SCHEMA = `
@@ -13,6 +13,7 @@ CREATE TABLE runs (
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL, owner TEXT, version INTEGER NOT NULL,
   state BLOB NOT NULL, nested_in TEXT);
 CREATE INDEX runs_updated ON runs (updated_at);
+CREATE INDEX runs_status ON runs (status);
 CREATE TABLE segments (
   segment_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, parent_segment_id TEXT,
   kind TEXT NOT NULL, resume TEXT, started_at TEXT NOT NULL);
@@ -67,6 +68,11 @@ CREATE INDEX rules_workspace ON rules (workspace);
   // 5: a standing rule keeps the reviewer's reason (redacted), which an "always deny" tells the
   // model each time it denies a call. Older rules have none.
   4: `ALTER TABLE rules ADD COLUMN reason TEXT;`,
+  // 6: journal records leave out what they repeat (a pending row names its event in the same
+  // record, a run's update omits its unchanging fields: journal-codec.ts), which an Airlock of
+  // schema 5 would misread; it refuses the database instead. Runs are indexed by status: finding
+  // the running ones (interrupted runs, on every `pending`) read every run's row at 10k runs.
+  5: `CREATE INDEX IF NOT EXISTS runs_status ON runs (status);`,
 };
 
 export function schemaVersionOf(db: Database): number {

@@ -3,10 +3,12 @@
 // might fail; a small manifest records each snapshot's checksum and journal position, so a
 // corrupt snapshot is detected and the previous one used with the journal since it.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { fsyncDir, writeDurably } from './durable-file.js';
+import { processAlive } from './file-lock.js';
 
 const SnapshotInfo = z.object({ seq: z.number().int().min(0), crc: z.number(), size: z.number() });
 type SnapshotInfo = z.infer<typeof SnapshotInfo>;
@@ -130,19 +132,50 @@ function infoOf(bytes: Uint8Array, seq: number): SnapshotInfo {
   return { seq, crc: crc32(bytes), size: bytes.length };
 }
 
+/** A snapshot written durably to a temp file, not yet in place: what `installSnapshot` takes. */
+export interface PreparedSnapshot {
+  tmp: string;
+  info: SnapshotInfo;
+}
+
+/** Writes the bytes of a snapshot at `seq` to `tmp` and fsyncs it: the slow half of a snapshot. */
+export function prepareSnapshot(tmp: string, bytes: Uint8Array, seq: number): PreparedSnapshot {
+  writeInSteps(tmp, bytes);
+  return { tmp, info: infoOf(bytes, seq) };
+}
+
+/** How much a large write puts on the disk at a time (see `writeInSteps`). */
+const STEP = 1024 * 1024;
+
 /**
- * Writes a new snapshot at `seq`. Order matters for crashes: the new file is durable before the
- * manifest names it, the old one becomes `.prev` before the new one replaces it, and at every
- * step the file on disk matches a manifest entry.
+ * Writes a file owner-only and durably, flushing every STEP bytes. A snapshot is tens of MB
+ * written while commits go on: flushed in one go, it queues that much ahead of every commit's
+ * own flush; in steps, a commit waits for one step at most.
  */
-export function writeSnapshot(
+export function writeInSteps(file: string, bytes: Uint8Array): void {
+  const fd = fs.openSync(file, 'w', 0o600);
+  try {
+    fs.fchmodSync(fd, 0o600); // exactly, whatever the umask or a stale temp file's mode
+    for (let at = 0; at < bytes.length; at += STEP) {
+      fs.writeSync(fd, bytes, at, Math.min(STEP, bytes.length - at));
+      fs.fdatasyncSync(fd);
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Puts a prepared snapshot in place: the quick half, done holding the lock. Order matters for
+ * crashes: the new file is durable before the manifest names it, the old one becomes `.prev`
+ * before the new one replaces it, and at every step the file on disk matches a manifest entry.
+ */
+export function installSnapshot(
   file: string,
-  bytes: Uint8Array,
-  seq: number,
+  prepared: PreparedSnapshot,
   manifest: Manifest,
 ): Manifest {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeDurably(tmp, bytes);
   let prev = manifest.prev;
   if (fs.existsSync(file)) {
     // A schema-1 file has no manifest entry: describe it, so it is kept as the backup.
@@ -152,11 +185,38 @@ export function writeSnapshot(
     fs.linkSync(file, prevTmp);
     fs.renameSync(prevTmp, prevPath(file));
   }
-  const next: Manifest = { current: infoOf(bytes, seq), prev };
+  const next: Manifest = { current: prepared.info, prev };
   const manifestTmp = `${manifestPath(file)}.tmp-${process.pid}`;
   writeDurably(manifestTmp, JSON.stringify(next));
   fs.renameSync(manifestTmp, manifestPath(file));
-  fs.renameSync(tmp, file);
+  fs.renameSync(prepared.tmp, file);
   fsyncDir(path.dirname(file));
   return next;
+}
+
+/** Writes a new snapshot at `seq` in one go (`prepareSnapshot` then `installSnapshot`). */
+export function writeSnapshot(
+  file: string,
+  bytes: Uint8Array,
+  seq: number,
+  manifest: Manifest,
+): Manifest {
+  return installSnapshot(file, prepareSnapshot(`${file}.tmp-${process.pid}`, bytes, seq), manifest);
+}
+
+/**
+ * Removes the temp files (`FILE.….tmp-<pid>`) of snapshot writes whose process is gone: cut off
+ * by a crash or abandoned by a process that exited, each up to a database's size, and holding
+ * old bytes.
+ */
+export function removeDeadTempFiles(file: string): void {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.startsWith(`${base}.`)) continue;
+    const pid = /\.tmp-(\d+)$/.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid) continue;
+    if (processAlive(`${os.hostname()}:${pid}`)) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+  }
 }

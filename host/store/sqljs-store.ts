@@ -3,7 +3,6 @@
 // processes share one database: a writer takes the lock file, first replays what others
 // appended, then checks claims and versions, applies and appends. See docs/store.md.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
@@ -11,18 +10,23 @@ import { BLOB_THRESHOLD, BlobStore, isBlobRef } from './blobs.js';
 import { fault, faultArmed } from './faults.js';
 import { FileLock, processAlive } from './file-lock.js';
 import { frame, intactAfter, JournalWriter, readFrom, readRecords, truncate } from './journal.js';
-import { makePrivateDir, OWNER_ONLY, tightenMode } from './durable-file.js';
+import { fsyncDir, makePrivateDir, OWNER_ONLY, tightenMode } from './durable-file.js';
+import { decodeOps, encodeOps } from './journal-codec.js';
 import { applyStateDelta, StateDeltaError } from './state-delta.js';
 import { createSchema, migrate, SCHEMA_VERSION } from './schema.js';
 import {
   CorruptDatabaseError,
+  installSnapshot,
   loadManifest,
   loadSnapshot,
   peekSnapshot,
   prevPath,
+  removeDeadTempFiles,
   writeSnapshot,
   type Manifest,
 } from './snapshot.js';
+import { SnapshotJob, type SnapshotOutcome, type TrimmedJournal } from './snapshot-job.js';
+import { SnapshotTrigger } from './snapshot-trigger.js';
 import type {
   CommitOptions,
   CommitResult,
@@ -83,9 +87,25 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
 }
 
 export interface StoreOptions {
-  /** Commits after which a commit writes a new snapshot. */
+  /** Commits after which a commit starts a new snapshot (2,000). */
   snapshotEvery?: number;
+  /** Bytes of journal records after which a commit starts a new snapshot (8 MiB). */
+  snapshotBytes?: number;
+  /**
+   * A database smaller than this (bytes, 1 MiB) is snapshotted in place, inside the commit: its
+   * snapshot costs about what its fsyncs cost, less than starting a worker thread. 0: always a
+   * worker (tests of the worker's path).
+   */
+  snapshotInlineUnder?: number;
 }
+
+const SNAPSHOT_EVERY = 2000;
+const SNAPSHOT_BYTES = 8 * 1024 * 1024;
+const SNAPSHOT_INLINE_UNDER = 1024 * 1024;
+/** Intervals of journal grown while a snapshot is being written before a commit waits for it. */
+const BACKPRESSURE = 2;
+/** A journal record's header (length, checksum): counted in its bytes. */
+const RECORD_HEADER = 8;
 
 const TERMINAL = ['success', 'error', 'cancelled'];
 
@@ -132,10 +152,17 @@ export class SqlJsStore implements Store {
   private readonly statements = new Map<string, Statement>();
   /** Kept open between commits; reopened when the journal file is replaced. */
   private writer: JournalWriter | null = null;
+  /** Records this process wrote with `sync: false` that no flush has covered yet. */
+  private unsynced = false;
   private readonly lock: FileLock | undefined;
   private readonly journal: string;
   private readonly blobs: BlobStore | undefined;
-  private readonly snapshotEvery: number;
+  private readonly trigger: SnapshotTrigger;
+  private readonly inlineUnder: number;
+  /** The snapshot a worker thread is writing, if any (snapshot-job.ts). */
+  private job: SnapshotJob | null = null;
+  /** The commit of the last snapshot that failed: the next try waits for another interval. */
+  private failedAt = 0;
   readonly warnings: string[] = [];
 
   private constructor(
@@ -143,7 +170,11 @@ export class SqlJsStore implements Store {
     private readonly file: string | undefined,
     options: StoreOptions,
   ) {
-    this.snapshotEvery = options.snapshotEvery ?? 2000;
+    this.trigger = new SnapshotTrigger(
+      options.snapshotEvery ?? SNAPSHOT_EVERY,
+      options.snapshotBytes ?? SNAPSHOT_BYTES,
+    );
+    this.inlineUnder = options.snapshotInlineUnder ?? SNAPSHOT_INLINE_UNDER;
     this.journal = `${file}.journal`;
     this.db = tuned(new SQL.Database());
     if (!file) {
@@ -256,6 +287,7 @@ export class SqlJsStore implements Store {
       }
       this.applyAll(record.ops);
       this.seq = record.seq;
+      this.trigger.record(record.seq, payload.length + RECORD_HEADER);
     }
     this.journalPos = read.end;
     if (read.problem && locked) {
@@ -288,18 +320,31 @@ export class SqlJsStore implements Store {
     this.seq = found.seq;
     this.manifest = found.manifest;
     this.journalPos = 0;
+    this.trigger.reset();
     return true;
   }
 
+  /** Applies a journal record's operations (as journaled: see journal-codec.ts). */
   private applyAll(ops: StoreOp[]): void {
     this.db.exec('BEGIN');
     try {
-      for (const op of ops) this.apply(op);
+      for (const op of this.decode(ops)) this.apply(op);
       this.db.exec('COMMIT');
     } catch (err) {
       this.db.exec('ROLLBACK');
       throw err;
     }
+  }
+
+  async flush(): Promise<void> {
+    if (!this.unsynced || !this.writer) return;
+    this.unsynced = false;
+    // On the thread pool: the event loop goes on (an fdatasync of a file flushes every record
+    // written to it before, by any process).
+    const fd = this.writer.fd;
+    await new Promise<void>((resolve, reject) =>
+      fs.fdatasync(fd, (err) => (err && err.code !== 'EBADF' ? reject(err) : resolve())),
+    );
   }
 
   /** Waits for the lock asynchronously and leases it for the commit that follows (file-lock.ts). */
@@ -315,10 +360,11 @@ export class SqlJsStore implements Store {
       if (claimed.length) return { ok: false, claimed };
       const stale = this.staleRun(ops);
       if (stale) return { ok: false, conflict: 'version', run_id: stale };
-      const stored = this.externalize(ops);
+      // Journaled without what the record repeats (journal-codec.ts), applied as it replays.
+      const stored = this.externalize(encodeOps(ops));
       this.db.exec('BEGIN');
       try {
-        for (const op of stored) this.apply(op);
+        for (const op of this.decode(stored)) this.apply(op);
         if (this.file) this.append(stored, sync);
         this.db.exec('COMMIT');
       } catch (err) {
@@ -327,11 +373,7 @@ export class SqlJsStore implements Store {
       }
       if (this.file) {
         this.seq++;
-        if (this.seq - (this.manifest.current?.seq ?? 0) >= this.snapshotEvery) {
-          // Another process may have written one meanwhile: its manifest says.
-          this.manifest = loadManifest(this.file) ?? this.manifest;
-          if (this.seq - (this.manifest.current?.seq ?? 0) >= this.snapshotEvery) this.snapshot();
-        }
+        this.maybeSnapshot();
       }
       return { ok: true };
     };
@@ -360,6 +402,8 @@ export class SqlJsStore implements Store {
       process.kill(process.pid, 'SIGKILL');
     }
     this.journalPos = this.writer.append(payload, this.journalPos, sync);
+    this.unsynced = !sync;
+    this.trigger.record(this.seq + 1, payload.length + RECORD_HEADER);
     fault('after-append');
   }
 
@@ -377,7 +421,170 @@ export class SqlJsStore implements Store {
     });
   }
 
-  /** Writes a snapshot at the current commit and drops journal records both snapshots hold. */
+  /**
+   * Starts a snapshot when one is due (snapshot-trigger.ts): a small database's here, in the
+   * commit; a larger one's in a worker thread (snapshot-job.ts), put in place once it is written.
+   * A commit waits for that worker only when two further intervals of journal have grown while
+   * it worked (a machine too busy to give it the CPU): that keeps the journal, and so opening,
+   * bounded under any load.
+   */
+  private maybeSnapshot(): void {
+    const since = () => Math.max(this.manifest.current?.seq ?? 0, this.failedAt);
+    if (this.job) {
+      if (!this.trigger.due(this.job.seq, this.seq, BACKPRESSURE)) return;
+      this.finishSnapshot();
+    }
+    if (!this.trigger.due(since(), this.seq)) return;
+    // Another process may have written one meanwhile: its manifest says.
+    this.refreshManifest();
+    if (!this.trigger.due(since(), this.seq)) return;
+    if (this.databaseBytes() < this.inlineUnder) return this.snapshot();
+    const job = SnapshotJob.start(
+      { file: this.file!, seq: this.seq, killMidway: faultArmed('snapshot-before') },
+      () => this.jobDone(job),
+    );
+    if (job) this.job = job;
+    else this.snapshot(); // no worker script beside this bundle: in place, as before
+  }
+
+  private databaseBytes(): number {
+    const pages = this.db.exec('PRAGMA page_count')[0]?.values[0]?.[0];
+    const size = this.db.exec('PRAGMA page_size')[0]?.values[0]?.[0];
+    return Number(pages) * Number(size);
+  }
+
+  private refreshManifest(): void {
+    this.manifest = loadManifest(this.file!) ?? this.manifest;
+    this.trigger.forget(this.manifest.current?.seq ?? 0);
+  }
+
+  /** The worker is done: its snapshot is put in place as soon as this process has the lock. */
+  private jobDone(job: SnapshotJob | null): void {
+    if (!job || this.job !== job) return; // already put in place (or closed)
+    this.lock!.withAsync(() => this.finishSnapshot(job)).catch((err: unknown) => {
+      if (this.job === job) {
+        job.abandon();
+        this.job = null;
+      }
+      this.warnings.push(`A snapshot could not be put in place: ${String(err)}`);
+    });
+  }
+
+  /** Waits for the snapshot being written, if any, and puts it in place. Holding the lock. */
+  private finishSnapshot(only?: SnapshotJob): void {
+    const job = this.job;
+    if (!job || (only && job !== only)) return;
+    const outcome = job.wait();
+    this.job = null;
+    this.install(job, outcome);
+  }
+
+  /**
+   * Puts a worker's snapshot in place unless a newer one is already there, then its trimmed
+   * journal with the records appended since the worker read it: a link, three renames, two
+   * small writes, three fsyncs, bounded by the commits made while the snapshot was written.
+   */
+  private install(job: SnapshotJob, outcome: SnapshotOutcome): void {
+    if (outcome.tag !== 'ready') {
+      if (outcome.tag === 'failed') {
+        this.failedAt = job.seq;
+        this.warnings.push(
+          `A snapshot at commit ${job.seq} was not written (${outcome.message}); the journal keeps every commit and a later snapshot tries again.`,
+        );
+      }
+      this.refreshManifest();
+      return;
+    }
+    this.catchUp(true);
+    const onDisk = loadManifest(this.file!) ?? this.manifest;
+    if ((onDisk.current?.seq ?? -1) >= outcome.snapshot.info.seq) {
+      job.discard();
+      this.manifest = onDisk;
+      this.trigger.forget(onDisk.current?.seq ?? 0);
+      return;
+    }
+    this.manifest = installSnapshot(this.file!, outcome.snapshot, onDisk);
+    this.trigger.forget(outcome.snapshot.info.seq);
+    fault('snapshot-after');
+    this.trimJournal(outcome.journal);
+  }
+
+  /**
+   * Replaces the journal with the worker's trimmed copy plus the records appended since it was
+   * copied, holding the lock (nobody appends meanwhile). Skipped, keeping the longer journal, when
+   * the copy no longer fits: another process replaced the journal, or it lacks records that the
+   * previous snapshot now needs.
+   */
+  private trimJournal(trimmed: TrimmedJournal | null): void {
+    if (!trimmed) return;
+    const keepAfter = this.manifest.prev?.seq ?? 0;
+    const tail = this.tail;
+    if (
+      !tail ||
+      tail.ino !== trimmed.ino ||
+      keepAfter < trimmed.keptAfter ||
+      this.journalPos < trimmed.copiedEnd
+    ) {
+      fs.rmSync(trimmed.tmp, { force: true });
+      return;
+    }
+    const newer = Buffer.alloc(this.journalPos - trimmed.copiedEnd);
+    if (newer.length) fs.readSync(tail.fd, newer, 0, newer.length, trimmed.copiedEnd);
+    const fd = fs.openSync(trimmed.tmp, 'a');
+    try {
+      if (newer.length) {
+        fs.writeSync(fd, newer);
+        fs.fsyncSync(fd);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(trimmed.tmp, this.journal);
+    fsyncDir(path.dirname(this.journal));
+    this.closeJournal();
+    this.openTail();
+    this.journalPos = fs.fstatSync(this.tail!.fd).size;
+  }
+
+  /** A copy in memory of a snapshot's database at `seq`, for the snapshot worker to replay into. */
+  static replica(SQL: SqlJsStatic, bytes: Uint8Array, seq: number, file: string): SqlJsStore {
+    const store = new SqlJsStore(SQL, undefined, {});
+    store.db.close();
+    store.db = tuned(new SQL.Database(bytes));
+    migrate(store.db, file);
+    store.seq = seq;
+    return store;
+  }
+
+  /** The commit this copy is at. */
+  get at(): number {
+    return this.seq;
+  }
+
+  /**
+   * Applies a journal record to a replica if it is the next one up to `upTo`: 'before' (the copy
+   * has it), 'applied', 'after' (past `upTo`), or 'gap' (records are missing before it).
+   */
+  replay(payload: Buffer, where: string, upTo: number): 'before' | 'applied' | 'after' | 'gap' {
+    const record = parseRecord(payload, where);
+    if (record.seq <= this.seq) return 'before';
+    if (record.seq > upTo) return 'after';
+    if (record.seq !== this.seq + 1) return 'gap';
+    this.applyAll(record.ops);
+    this.seq = record.seq;
+    return 'applied';
+  }
+
+  /** The database's bytes, stamped with the commit it is at. */
+  exportAt(): Uint8Array {
+    this.resetStatements();
+    this.db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_seq', ?)", [
+      String(this.seq),
+    ]);
+    return this.db.export();
+  }
+
+  /** Writes a snapshot at the current commit, in place, and drops journal records both hold. */
   private snapshot(): void {
     const file = this.file!;
     this.db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_seq', ?)", [
@@ -386,6 +593,7 @@ export class SqlJsStore implements Store {
     const bytes = this.db.export();
     fault('snapshot-before');
     this.manifest = writeSnapshot(file, bytes, this.seq, this.manifest);
+    this.trigger.forget(this.seq);
     fault('snapshot-after');
     // The journal keeps everything after the previous snapshot, so that one plus the journal
     // can still rebuild the database if the newest snapshot turns out corrupt.
@@ -403,6 +611,7 @@ export class SqlJsStore implements Store {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, this.journal);
+    fsyncDir(path.dirname(this.journal));
     this.closeJournal();
     this.openTail();
     this.journalPos = fs.fstatSync(this.tail!.fd).size;
@@ -555,6 +764,26 @@ export class SqlJsStore implements Store {
         }
         return;
     }
+  }
+
+  private decode(ops: StoreOp[]): StoreOp[] {
+    return decodeOps(ops, (runId) => {
+      // The fixed fields only: the row's state BLOB is the bulk of it.
+      const r = this.all(
+        'SELECT agent, workspace, prompt, created_at, nested_in FROM runs WHERE run_id = ?',
+        [runId],
+      )[0];
+      const text = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
+      return r
+        ? {
+            agent: String(r.agent),
+            workspace: text(r.workspace),
+            prompt: text(r.prompt),
+            created_at: String(r.created_at),
+            nested_in: text(r.nested_in),
+          }
+        : undefined;
+    });
   }
 
   private putPending(p: PendingRow): void {
@@ -785,6 +1014,7 @@ export class SqlJsStore implements Store {
    */
   scrub(): void {
     const run = (): void => {
+      this.finishSnapshot();
       this.catchUp(true);
       // VACUUM rebuilds the file from live rows only (no statement may be open meanwhile).
       this.resetStatements();
@@ -793,23 +1023,10 @@ export class SqlJsStore implements Store {
       this.snapshot();
       this.snapshot();
       this.blobs!.tighten();
-      this.removeTempFiles();
+      removeDeadTempFiles(this.file);
     };
     if (this.lock) this.lock.with(run);
     else run();
-  }
-
-  /** Temp files of snapshot writes cut off by a crash (their process is gone) hold old bytes. */
-  private removeTempFiles(): void {
-    const dir = path.dirname(this.file!);
-    const base = path.basename(this.file!);
-    for (const name of fs.readdirSync(dir)) {
-      if (!name.startsWith(`${base}.`)) continue;
-      const pid = /\.tmp-(\d+)$/.exec(name)?.[1];
-      if (pid === undefined || Number(pid) === process.pid) continue;
-      if (processAlive(`${os.hostname()}:${pid}`)) continue;
-      fs.rmSync(path.join(dir, name), { force: true });
-    }
   }
 
   private sweepBlobs(): void {
@@ -844,6 +1061,10 @@ export class SqlJsStore implements Store {
   }
 
   private closeJournal(): void {
+    // What a flush still owes is flushed before the file is let go (a flush on its way to the
+    // thread pool then finds the descriptor closed: its records are on the disk already).
+    if (this.writer && this.unsynced) fs.fdatasyncSync(this.writer.fd);
+    this.unsynced = false;
     this.writer?.close();
     this.writer = null;
     if (this.tail) fs.closeSync(this.tail.fd);
@@ -853,6 +1074,17 @@ export class SqlJsStore implements Store {
   private readonly growJournal = (): void => this.writer?.growAhead(this.journalPos);
 
   close(): void {
+    if (this.job) {
+      // A store closed in order finishes the snapshot being written, so its files are what a
+      // snapshot written in place left. A process that exits without closing abandons it.
+      try {
+        this.lock!.with(() => this.finishSnapshot());
+      } catch (err) {
+        this.job?.abandon();
+        this.job = null;
+        this.warnings.push(`A snapshot could not be put in place: ${String(err)}`);
+      }
+    }
     this.lock?.release();
     this.lock?.beforeRelease.delete(this.growJournal);
     this.closeJournal();

@@ -149,6 +149,11 @@ export interface Store {
    * once: callers that can await wait here, so no commit waits with the event loop blocked.
    */
   ready(): Promise<void>;
+  /**
+   * Resolves once every commit this process made is on the disk: what `sync: false` left to a
+   * later flush, done off the event loop (a run shows a pause's card while its record is flushed).
+   */
+  flush(): Promise<void>;
   getRun(runId: string): { row: RunRow; state: unknown } | undefined;
   listRuns(): RunSummary[];
   /** Top-level runs whose driving process died mid-step (newest first). */

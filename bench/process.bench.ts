@@ -1,0 +1,152 @@
+// Rows 4, 7 and 8: what whole processes pay. The CLI's `run` + `resume` pair beside two bare
+// node processes; requiring and activating dist/extension.js beside an empty module; bundle sizes.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ScriptedModelServer } from '../host/model/scripted-server.js';
+import { cycleScript } from './cycle.js';
+import { CLI } from './host-process.js';
+import { addRow, cycles, fmt, interleave, notes, now, ratio, stats } from './lib.js';
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function lastJson(out: Exit): Record<string, unknown> {
+  const line = out.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw new Error(`not JSON (exit ${out.code}): ${out.stdout}\n${out.stderr}`);
+  }
+}
+
+/** Nothing inherited that could pick another model, database or config folder. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(OPENAI_|AIRLOCK_|XDG_)/.test(k) && k !== 'NODE_OPTIONS') env[k] = v;
+  }
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
+async function cliRow(root: string): Promise<void> {
+  const server = await ScriptedModelServer.start(cycleScript);
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-cli-ws-'));
+  const env = cleanEnv({
+    AIRLOCK_DB: path.join(root, 'cli', 'airlock.db'),
+    OPENAI_API_KEY: 'bench',
+    OPENAI_BASE_URL: server.baseURL,
+    AIRLOCK_MODEL: 'scripted',
+    XDG_CONFIG_HOME: path.join(root, 'cli', 'config'),
+  });
+  try {
+    const pair = async (): Promise<number> => {
+      const t0 = now();
+      const paused = lastJson(
+        await run([CLI, 'run', 'Write notes.txt', '--workspace', ws, '--json'], env),
+      );
+      const id = (paused.pending as string[] | undefined)?.[0];
+      if (!id) throw new Error(`the CLI run did not pause: ${JSON.stringify(paused)}`);
+      const done = await run(
+        [CLI, 'resume', String(paused.run_id), '--approve', id, '--json'],
+        env,
+      );
+      const t1 = now();
+      if (done.code !== 0) throw new Error(`the CLI resume failed: ${done.stdout}\n${done.stderr}`);
+      return t1 - t0;
+    };
+    const bare = async (): Promise<number> => {
+      const t0 = now();
+      await run(['-e', '0']);
+      await run(['-e', '0']);
+      return now() - t0;
+    };
+    const r = await interleave(cycles(30, 4), 2, pair, bare);
+    const a = stats(r.a);
+    const b = stats(r.b);
+    addRow({
+      measure: 'CLI `run` + `resume` process pair (dist/cli.js, scripted model, AIRLOCK_DB)',
+      airlock: fmt(a),
+      peer: `2 × \`node -e 0\` ${fmt(b)}`,
+      ratio: `p50 ${ratio(a.p50, b.p50)}`,
+      target: '≤ 2.5×',
+    });
+  } finally {
+    await server.close();
+    fs.rmSync(ws, { recursive: true, force: true });
+  }
+}
+
+async function activateRow(): Promise<void> {
+  const child = path.resolve('bench/activate-child.cjs');
+  const once = async (target: string): Promise<number> => {
+    const out = await run([child, target]);
+    if (out.code !== 0) throw new Error(`activate() failed for ${target}:\n${out.stderr}`);
+    return (JSON.parse(out.stdout) as { ms: number }).ms;
+  };
+  notes.push(
+    'Activation: each sample is a fresh node process that requires the module and awaits activate() with a stand-in `vscode` (every property, call and `new` answers another stand-in) and a stand-in ExtensionContext; the time is measured inside the process from before the require.',
+  );
+  const ext = path.resolve('dist/extension.js');
+  const empty = path.resolve('bench/empty-extension.cjs');
+  try {
+    const r = await interleave(
+      cycles(30, 4),
+      2,
+      () => once(ext),
+      () => once(empty),
+    );
+    const a = stats(r.a);
+    const b = stats(r.b);
+    addRow({
+      measure:
+        "`require('dist/extension.js')` + `activate()` (production bundle, stand-in `vscode`)",
+      airlock: fmt(a),
+      peer: `empty module ${fmt(b)}`,
+      ratio: `p50 ${ratio(a.p50, b.p50)}`,
+      target: 'activation ≤ 15 ms',
+    });
+  } catch (err) {
+    notes.push(`activation row not measured: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(err);
+  }
+}
+
+function bundleRow(): void {
+  const sizes = fs
+    .readdirSync('dist')
+    .filter((f) => f.endsWith('.js'))
+    .map(
+      (f) =>
+        `${f.replace(/\.js$/, '')} ${(fs.statSync(path.join('dist', f)).size / 1024).toFixed(0)} KB`,
+    );
+  addRow({
+    measure: 'bundles (production), dist/*.js',
+    airlock: sizes.join(', '),
+    peer: 'issue baseline: webview 477 KB, extension 910 KB, host 995 KB',
+    ratio: '—',
+    target: 'smaller still',
+  });
+}
+
+export async function processRows(root: string): Promise<void> {
+  await cliRow(root);
+  await activateRow();
+  bundleRow();
+}

@@ -1,0 +1,31 @@
+// The thread that writes a snapshot (see snapshot-job.ts): everything slow about a snapshot
+// (loading, replaying, exporting the database, writing and fsyncing it) happens here, never on
+// the thread that commits. It changes no file the store reads: it only writes two temp files.
+import * as os from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { buildSnapshot } from './snapshot-build.js';
+import type { SnapshotOutcome, WorkerInput } from './snapshot-job.js';
+
+const input = workerData as WorkerInput;
+
+// A lower CPU priority, for this thread only (Linux sets nice values per thread): on a busy
+// machine the thread that commits gets the CPU first. Not the lowest: a worker starved by other
+// programs would leave the journal growing until a commit has to wait for it.
+try {
+  os.setPriority(10);
+} catch {
+  // not permitted here: the snapshot just competes as an equal
+}
+const flag = new Int32Array(input.done);
+
+function finish(outcome: SnapshotOutcome): void {
+  input.port.postMessage(outcome);
+  input.port.close();
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+  parentPort?.postMessage('done'); // wakes the store's event loop to put the snapshot in place
+}
+
+buildSnapshot(input.request).then(finish, (err: unknown) =>
+  finish({ tag: 'failed', message: err instanceof Error ? err.message : String(err) }),
+);
