@@ -89,7 +89,10 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
 export interface StoreOptions {
   /** Commits after which a commit starts a new snapshot (2,000). */
   snapshotEvery?: number;
-  /** Bytes of journal records after which a commit starts a new snapshot (8 MiB). */
+  /**
+   * Bytes of journal records after which a commit starts a new snapshot. Unset: a sixteenth of
+   * the database, at least 64 KiB and at most 8 MiB (snapshot-trigger.ts).
+   */
   snapshotBytes?: number;
   /**
    * A database smaller than this (bytes, 1 MiB) is snapshotted in place, inside the commit: its
@@ -173,6 +176,7 @@ export class SqlJsStore implements Store {
     this.trigger = new SnapshotTrigger(
       options.snapshotEvery ?? SNAPSHOT_EVERY,
       options.snapshotBytes ?? SNAPSHOT_BYTES,
+      options.snapshotBytes === undefined,
     );
     this.inlineUnder = options.snapshotInlineUnder ?? SNAPSHOT_INLINE_UNDER;
     this.journal = `${file}.journal`;
@@ -430,14 +434,15 @@ export class SqlJsStore implements Store {
    */
   private maybeSnapshot(): void {
     const since = () => Math.max(this.manifest.current?.seq ?? 0, this.failedAt);
+    const size = () => this.databaseBytes();
     if (this.job) {
-      if (!this.trigger.due(this.job.seq, this.seq, BACKPRESSURE)) return;
+      if (!this.trigger.due(this.job.seq, this.seq, BACKPRESSURE, size)) return;
       this.finishSnapshot();
     }
-    if (!this.trigger.due(since(), this.seq)) return;
+    if (!this.trigger.due(since(), this.seq, 1, size)) return;
     // Another process may have written one meanwhile: its manifest says.
     this.refreshManifest();
-    if (!this.trigger.due(since(), this.seq)) return;
+    if (!this.trigger.due(since(), this.seq, 1, size)) return;
     if (this.databaseBytes() < this.inlineUnder) return this.snapshot();
     const job = SnapshotJob.start(
       { file: this.file!, seq: this.seq, killMidway: faultArmed('snapshot-before') },

@@ -317,7 +317,8 @@ void describe('the journal grows with the work, not with the state per commit', 
     const ws = tempDir('ws');
     fs.writeFileSync(path.join(ws, 'a.txt'), 'const answer = 42;\n'.repeat(20));
     const dbFile = path.join(tempDir('db'), 'airlock.db');
-    const store = await openStore(dbFile);
+    // No snapshot trims the journal while it is measured.
+    const store = await openStore(dbFile, { snapshotBytes: 2 ** 40 });
     const { model } = await scripted([
       {
         toolCalls: Array.from({ length: n }, (_, i) => ({
@@ -345,7 +346,8 @@ void describe('the journal grows with the work, not with the state per commit', 
   /** The same for `n` calls of a gated tool: the run pauses with `n` approvals pending. */
   async function gatedJournalBytes(n: number): Promise<number> {
     const dbFile = path.join(tempDir('db'), 'airlock.db');
-    const store = await openStore(dbFile);
+    // No snapshot trims the journal while it is measured.
+    const store = await openStore(dbFile, { snapshotBytes: 2 ** 40 });
     const { model } = await scripted([
       {
         toolCalls: Array.from({ length: n }, (_, i) => ({
