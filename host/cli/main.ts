@@ -360,12 +360,11 @@ function keyCancel(map: ResumeMap, store: Store, runId: string): ResumeMap {
 async function listPending(command: Common, io: Io): Promise<number> {
   const store = await openStore(command, workspaceOf(command), io);
   try {
-    // The pending table and the runs stored as running, as the host's session reads them: not
-    // every run. Runs that failed on a model call still need a scan (the Store has no query for
-    // them yet).
+    // The pending table and the runs stored as running or failed (by the status index), as the
+    // host's session reads them: never every run.
     const rows = store.pending();
     const interrupted = store.interruptedRuns();
-    const failed = store.listRuns().filter((r) => retryable(r));
+    const failed = store.retryableRuns();
     if (command.json) {
       io.stdout.write(
         `${JSON.stringify({

@@ -898,6 +898,14 @@ export class SqlJsStore implements Store {
       .map((row) => row.run_id);
   }
 
+  retryableRuns(): { run_id: string; message: string }[] {
+    // By the status index, like interruptedRuns: finished runs are not read.
+    return this.query(
+      `SELECT run_id, message FROM runs WHERE status = 'error' AND reason = 'model_error'
+       AND nested_in IS NULL ORDER BY created_at DESC, run_id`,
+    ).map((r) => ({ run_id: String(r.run_id), message: String(r.message) }));
+  }
+
   statusOf(row: RunRow): RunState {
     if (row.status === 'running' && row.owner && !processAlive(row.owner)) return 'interrupted';
     return row.status;

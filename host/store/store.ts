@@ -158,6 +158,8 @@ export interface Store {
   listRuns(): RunSummary[];
   /** Top-level runs whose driving process died mid-step (newest first). */
   interruptedRuns(): string[];
+  /** Top-level runs that ended on a failed model call and may be retried (newest first). */
+  retryableRuns(): { run_id: string; message: string }[];
   pending(runId?: string): PendingRow[];
   events(runId: string): EventRow[];
   segments(runId: string): SegmentRow[];
