@@ -53,8 +53,12 @@ async function main(): Promise<void> {
     ['processes and bundles', () => processRows(root)],
     ['store commits', () => storeRows()],
   ];
+  // BENCH_ONLY=text: only the sections whose name holds it, printed, no results.md (a check
+  // while working on one row).
+  const only = process.env.BENCH_ONLY;
   try {
     for (const [name, section] of sections) {
+      if (only && !name.includes(only)) continue;
       console.log(`\n== ${name} ==`);
       const t0 = Date.now();
       try {
@@ -94,6 +98,7 @@ async function main(): Promise<void> {
     ...(notes.length ? ['Notes:', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ];
   // Formatted as `npm run lint` (prettier --check) expects the committed file to be.
+  if (only) return;
   const out = path.join('bench', 'results.md');
   const options = (await prettier.resolveConfig(out)) ?? {};
   fs.writeFileSync(out, await prettier.format(lines.join('\n'), { ...options, filepath: out }));
