@@ -594,6 +594,17 @@ export function writeFileTool(workspace: WorkspaceLike) {
     const current = await fsStep('read', target.rel, () => readCurrent(ws, target, forChange));
     return { kind: current ? 'edit' : 'create', target, current, after: input.content };
   };
+  /**
+   * The gate's plan, read once per call: whether it asks, its prompt and its diff describe one
+   * read of the file (three reads before). Keyed by the validated input, which the engine builds
+   * afresh for every gate it emits; the handler plans again itself, for the change.
+   */
+  const gatePlans = new WeakMap<object, Promise<Plan>>();
+  const gatePlan = (input: z.output<typeof params>): Promise<Plan> => {
+    let planned = gatePlans.get(input);
+    if (!planned) gatePlans.set(input, (planned = plan(input)));
+    return planned;
+  };
   /** Calls judged a no-op (the file already holds the content): they run without asking. */
   const noops = new WeakSet<object>();
   return Tool({
@@ -605,7 +616,7 @@ export function writeFileTool(workspace: WorkspaceLike) {
     // A write of the content the file already holds changes nothing: it does not ask.
     requiresApproval: async (input) => {
       try {
-        const { current } = await plan(input);
+        const { current } = await gatePlan(input);
         if (current && current.text === input.content) {
           noops.add(input);
           return false;
@@ -617,14 +628,14 @@ export function writeFileTool(workspace: WorkspaceLike) {
     },
     approvalPrompt: async (input) => {
       try {
-        return `${(await plan(input)).current ? 'Overwrite' : 'Create'} ${relOrRaw(ws, input.path)}?`;
+        return `${(await gatePlan(input)).current ? 'Overwrite' : 'Create'} ${relOrRaw(ws, input.path)}?`;
       } catch {
         return `Write ${input.path}?`; // the preview reports the bad path as a tool error
       }
     },
     policyPath: (input) => relOrRaw(ws, input.path),
-    preview: async (input) => planPreview(await plan(input)),
-    proposal: async (input) => planProposal(await plan(input)),
+    preview: async (input) => planPreview(await gatePlan(input)),
+    proposal: async (input) => planProposal(await gatePlan(input)),
     handler: async (input, ctx) =>
       applyPlanned(
         () => plan(input, true),
