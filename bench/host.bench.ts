@@ -90,6 +90,9 @@ export async function hostRows(root: string): Promise<void> {
     const toPong: number[] = [];
     let fetched: (() => void) | null = null;
     let ponged: (() => void) | null = null;
+    const toWritten: number[] = [];
+    let written: (() => void) | null = null;
+    floor.connection.onNotification('floor/written', () => written?.());
     floor.connection.onNotification('floor/fetched', () => fetched?.());
     floor.connection.onNotification('floor/pong', () => ponged?.());
     const floorCycle = async (): Promise<number> => {
@@ -108,12 +111,25 @@ export async function hostRows(root: string): Promise<void> {
         };
         void floor.connection.sendRequest('floor/ping', {});
       });
+      await new Promise<void>((resolve) => {
+        const t0 = now();
+        written = () => {
+          toWritten.push(now() - t0);
+          resolve();
+        };
+        void floor.connection.sendRequest('floor/write', {
+          file: path.join(ws, 'floor.txt'),
+          content: `floor ${toWritten.length}\n`,
+        });
+      });
       return 0;
     };
     const n = cycles(200, 20);
     await interleave(n, cycles(10, 3), hostCycle, floorCycle);
     const w = cycles(10, 3); // drop the warm-up samples
-    const [a1, b1, a2, b2] = [toGate, toFetched, toResult, toPong].map((xs) => stats(xs.slice(w)));
+    const [a1, b1, a2, b2, c2] = [toGate, toFetched, toResult, toPong, toWritten].map((xs) =>
+      stats(xs.slice(w)),
+    );
     addRow({
       measure: "host: model's tool call → approval notification at the client",
       airlock: fmt(a1!),
@@ -126,6 +142,15 @@ export async function hostRows(root: string): Promise<void> {
       airlock: fmt(a2!),
       peer: `bare vscode-jsonrpc child: request → reply + notification ${fmt(b2!)}`,
       ratio: `p50 ${ratio(a2!.p50, b2!.p50)}`,
+      target: '≤ 5×',
+    });
+    // The approved effect itself (the file written durably, as write_file does) is in every
+    // host's path: the same floor with it.
+    addRow({
+      measure: 'host: approve request → tool_result notification, floor with the approved write',
+      airlock: fmt(a2!),
+      peer: `bare vscode-jsonrpc child: request → durable write (temp, fsync, rename, folder fsync) → reply + notification ${fmt(c2!)}`,
+      ratio: `p50 ${ratio(a2!.p50, c2!.p50)}`,
       target: '≤ 5×',
     });
   } finally {

@@ -1,6 +1,9 @@
 // Row 5's floor: a bare vscode-jsonrpc peer over node IPC in a child process, doing the least a
-// host does per step: fetch from a loopback HTTP server then notify, or reply then notify.
+// host does per step: fetch from a loopback HTTP server then notify, or reply then notify, or
+// write a file durably then reply and notify.
+const fsp = require('node:fs/promises');
 const http = require('node:http');
+const path = require('node:path');
 const {
   createMessageConnection,
   IPCMessageReader,
@@ -22,6 +25,22 @@ connection.onNotification('floor/fetch', ({ url }) => {
 });
 connection.onRequest('floor/ping', (params) => {
   connection.sendNotification('floor/pong', params);
+  return { ok: true };
+});
+// The effect an approval runs, done the way write_file does it (host/store/durable-file.ts
+// replaceDurably: temp file, fsync, rename, folder fsync), then the reply and the notification:
+// the least any host pays for an approved write, whatever its machinery.
+connection.onRequest('floor/write', async ({ file, content }) => {
+  const temp = `${file}.floor-${process.pid}.tmp`;
+  const handle = await fsp.open(temp, 'w');
+  await handle.writeFile(content);
+  await handle.sync();
+  await handle.close();
+  await fsp.rename(temp, file);
+  const dir = await fsp.open(path.dirname(file), 'r');
+  await dir.sync();
+  await dir.close();
+  connection.sendNotification('floor/written', {});
   return { ok: true };
 });
 connection.onRequest('shutdown', () => null);
