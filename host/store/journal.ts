@@ -11,6 +11,7 @@ const HEADER = 8;
 /** No single commit is anywhere near this; a larger length is a corrupt header. */
 const MAX_RECORD = 256 * 1024 * 1024;
 const GROW = 1024 * 1024;
+const MIN_GROW = 64 * 1024;
 const CHUNK = 64 * 1024;
 
 export interface ReadResult {
@@ -68,7 +69,17 @@ export class JournalWriter {
 
   /** Grows the file ahead of need while the lock is about to be given up, not during a commit. */
   growAhead(end: number): void {
-    if (this.size - end < GROW / 2) this.reserve(end, GROW / 2);
+    const step = this.step();
+    if (this.size - end < step / 2) this.reserve(end, step / 2);
+  }
+
+  /**
+   * How much to grow by: as much as the file holds (64 KiB at least, 1 MiB at most). A journal a
+   * snapshot just replaced is small: growing it by a whole MiB of zeros (and an fsync) wrote 16
+   * times the records a small database's snapshot interval holds.
+   */
+  private step(): number {
+    return Math.min(GROW, Math.max(MIN_GROW, this.size));
   }
 
   /** Grows the file so a record and the zero header after it (the end mark) fit. */
@@ -77,7 +88,7 @@ export class JournalWriter {
     if (needed <= this.size) return;
     this.size = fs.fstatSync(this.fd).size; // another process may have grown it
     if (needed <= this.size) return;
-    const by = Math.max(GROW, needed - this.size);
+    const by = Math.max(this.step(), needed - this.size);
     fs.writeSync(this.fd, Buffer.alloc(by), 0, by, this.size);
     fs.fsyncSync(this.fd); // the new size and blocks, once per chunk
     this.size += by;
