@@ -1,33 +1,20 @@
 // Rows 4, 7 and 8: what whole processes pay. The CLI's `run` + `resume` pair beside two bare
 // node processes; requiring and activating dist/extension.js beside an empty module; bundle sizes.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ScriptedModelServer } from '../host/model/scripted-server.js';
+import { runProcess, type Result } from '../test/support/cli-process.js';
 import { cycleScript } from './cycle.js';
 import { CLI } from './host-process.js';
 import { addRow, cycles, fmt, interleave, notes, now, ratio, stats } from './lib.js';
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+/** A node process with these arguments, run to its end. */
+function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Result> {
+  return runProcess(process.execPath, args, { cwd: process.cwd(), env });
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function lastJson(out: Exit): Record<string, unknown> {
+function lastJson(out: Result): Record<string, unknown> {
   const line = out.stdout.trim().split('\n').at(-1) ?? '';
   try {
     return JSON.parse(line) as Record<string, unknown>;

@@ -95,7 +95,7 @@ export interface StoreOptions {
    */
   snapshotBytes?: number;
   /**
-   * A database smaller than this (bytes, 1 MiB) is snapshotted in place, inside the commit: its
+   * A database smaller than this (bytes, 256 KiB) is snapshotted in place, inside the commit: its
    * snapshot costs about what its fsyncs cost, less than starting a worker thread. 0: always a
    * worker (tests of the worker's path).
    */
@@ -104,7 +104,7 @@ export interface StoreOptions {
 
 const SNAPSHOT_EVERY = 2000;
 const SNAPSHOT_BYTES = 8 * 1024 * 1024;
-const SNAPSHOT_INLINE_UNDER = 1024 * 1024;
+const SNAPSHOT_INLINE_UNDER = 256 * 1024;
 /** Intervals of journal grown while a snapshot is being written before a commit waits for it. */
 const BACKPRESSURE = 2;
 /** A journal record's header (length, checksum): counted in its bytes. */

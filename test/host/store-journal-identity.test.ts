@@ -12,26 +12,10 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { readRecords } from '../../host/store/journal.js';
 import { SqlJsStore } from '../../host/store/sqljs-store.js';
-import type { RunRow, StoreOp } from '../../host/store/store.js';
 import { openStore, tempDir } from '../support/scratch.js';
+import { newRunOp } from '../support/store-rows.js';
 
-function newRun(runId: string): StoreOp {
-  const row: RunRow = {
-    run_id: runId,
-    agent: 'a',
-    workspace: null,
-    prompt: null,
-    status: 'success',
-    reason: 'completed',
-    message: '',
-    created_at: '2025-01-01T00:00:00.000Z',
-    updated_at: '2025-01-01T00:00:00.000Z',
-    owner: null,
-    version: 1,
-    nested_in: null,
-  };
-  return { op: 'putRun', row, expect_version: null, state: { n: runId } };
-}
+const newRun = newRunOp;
 
 void describe('the journal a store tails', () => {
   void it('a reader that slept through several journal rewrites appends where every reader finds it', async () => {

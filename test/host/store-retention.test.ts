@@ -257,9 +257,15 @@ void describe('large payloads', () => {
     const ws = path.join(dir, 'ws');
     fs.mkdirSync(ws);
     const file = path.join(dir, 'db', 'airlock.db');
-    // Snapshots by count only: the last one falls after a run's end (4 commits a run), not on a
-    // paused run's 200 KB state, which a snapshot by journal bytes could catch.
-    const store = await openStore(file, { snapshotEvery: 20, snapshotBytes: 2 ** 40 });
+    // Snapshots by count only, written in the commit: the last one falls after a run's end (4
+    // commits a run), not on a paused run's 200 KB state, which a snapshot by journal bytes
+    // could catch, and is on disk when the test reads it (store-snapshot.test.ts covers the
+    // worker's snapshots).
+    const store = await openStore(file, {
+      snapshotEvery: 20,
+      snapshotBytes: 2 ** 40,
+      snapshotInlineUnder: 2 ** 40,
+    });
     const tool = writeFileTool(ws);
     const RUNS = 50;
     const SIZE = 200 * 1024;

@@ -11,28 +11,15 @@ import { describe, it } from 'node:test';
 import { readRecords } from '../../host/store/journal.js';
 import { loadManifest } from '../../host/store/snapshot.js';
 import { SqlJsStore, type StoreOptions } from '../../host/store/sqljs-store.js';
-import type { RunRow, StoreOp } from '../../host/store/store.js';
+import type { StoreOp } from '../../host/store/store.js';
 import { openStore, tempDir } from '../support/scratch.js';
+import { newRunOp } from '../support/store-rows.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORKER: StoreOptions = { snapshotInlineUnder: 0 };
 
 function newRun(runId: string, bulk = 0): StoreOp[] {
-  const row: RunRow = {
-    run_id: runId,
-    agent: 'a',
-    workspace: null,
-    prompt: null,
-    status: 'success',
-    reason: 'completed',
-    message: '',
-    created_at: '2025-01-01T00:00:00.000Z',
-    updated_at: '2025-01-01T00:00:00.000Z',
-    owner: null,
-    version: 1,
-    nested_in: null,
-  };
-  const ops: StoreOp[] = [{ op: 'putRun', row, expect_version: null, state: { n: runId } }];
+  const ops: StoreOp[] = [newRunOp(runId)];
   // Event bodies under the blob threshold (16 KiB), so they stay in the journal record.
   for (let i = 0; i < bulk; i++) {
     ops.push({
