@@ -2,6 +2,7 @@
 // policy and redaction. The CLI, the JSON-RPC host and tests build it the same way.
 import type { Model } from './model/model.js';
 import { Agent } from './runtime/agent.js';
+import { BoundedCache } from './runtime/bounded-cache.js';
 import type { Store } from './store/store.js';
 import type { Settings } from './settings.js';
 import type { Policy } from './runtime/policy.js';
@@ -23,19 +24,15 @@ Use ask_user, ask_user_multi or confirm when you need the developer's input.`;
  * resume (so that settings and the workspace file count at once), and building the tools (their
  * JSON Schemas above all) was a tenth of the host's CPU per run. Tools hold no run's state.
  */
-const toolSets = new WeakMap<OpenBuffers, Map<string, Tool[]>>();
+const toolSets = new WeakMap<OpenBuffers, BoundedCache<string, Tool[]>>();
 
 function toolsFor(workspace: string, maxReadBytes: number, buffers = NO_BUFFERS): Tool[] {
   let sets = toolSets.get(buffers);
-  if (!sets) toolSets.set(buffers, (sets = new Map()));
-  const key = `${workspace}\0${maxReadBytes}`;
-  let tools = sets.get(key);
-  if (!tools) {
-    tools = [...fileTools(workspace, { maxReadBytes }, buffers), ...interactionTools()];
-    if (sets.size >= 8) sets.clear();
-    sets.set(key, tools);
-  }
-  return tools;
+  if (!sets) toolSets.set(buffers, (sets = new BoundedCache(8)));
+  return sets.get(`${workspace}\0${maxReadBytes}`, () => [
+    ...fileTools(workspace, { maxReadBytes }, buffers),
+    ...interactionTools(),
+  ]);
 }
 
 export function workspaceAgent(options: {

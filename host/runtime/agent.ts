@@ -6,7 +6,7 @@ import { SqlJsStore } from '../store/sqljs-store.js';
 import { execute, retryable, type EngineConfig } from './engine.js';
 import { newRunId } from './ids.js';
 import { DEFAULT_PROTECTED_PATHS, type Policy } from './policy.js';
-import { DEFAULT_REDACTION, Redactor, type RedactionConfig } from './redact.js';
+import { sharedRedactor, type RedactionConfig } from './redact.js';
 import { RunStream } from './run-stream.js';
 import { z } from 'zod';
 import type { ApprovalEvent, InteractionEvent } from '../protocol/events.js';
@@ -63,28 +63,6 @@ function toolMap(tools: readonly Tool[]): Map<string, Tool> {
   return map;
 }
 
-/**
- * Redactors by their configuration: building one (its key and pattern programs) cost more CPU
- * than the rest of a run's drive, and a host builds its agent per run. A Redactor is immutable
- * apart from caches of what it derived, so runs with the same configuration share one.
- */
-const redactors = new Map<string, Redactor>();
-
-function redactorOf(config: Partial<RedactionConfig> | undefined): Redactor {
-  const full = {
-    keys: config?.keys ?? DEFAULT_REDACTION.keys,
-    patterns: config?.patterns ?? DEFAULT_REDACTION.patterns,
-  };
-  const key = JSON.stringify(full);
-  let redactor = redactors.get(key);
-  if (!redactor) {
-    redactor = new Redactor(full);
-    if (redactors.size >= 16) redactors.clear();
-    redactors.set(key, redactor);
-  }
-  return redactor;
-}
-
 function policyLayers(config: CommonConfig): Policy[] {
   return [config.policy ?? [], config.workspacePolicy ?? []];
 }
@@ -126,7 +104,7 @@ export class Agent {
         kind: 'agent',
         tools,
         store: await storeOf(config),
-        redactor: redactorOf(config.redaction),
+        redactor: sharedRedactor(config.redaction),
         policy: policyLayers(config),
         protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...(config.protectedPaths ?? [])],
         workspace: config.workspace ?? null,
@@ -246,7 +224,7 @@ export function runTool(tool: Tool, options: ToolRunOptions): RunStream {
       kind: 'tool',
       tools: toolMap([tool]),
       store: await storeOf(options),
-      redactor: redactorOf(options.redaction),
+      redactor: sharedRedactor(options.redaction),
       policy: policyLayers(options),
       protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...(options.protectedPaths ?? [])],
       workspace: options.workspace ?? null,

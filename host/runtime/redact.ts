@@ -11,6 +11,7 @@
 //   not masked;
 // - `KEY=value`, `KEY: value`, `"key": "value"` in any text (file content, diffs, tool output)
 //   mask the value only when KEY names a secret, so the reviewer still reads `DB_PASSWORD=***`.
+import { BoundedCache } from './bounded-cache.js';
 import { RegExpParser, visitRegExpAST } from '@eslint-community/regexpp';
 import { RE2JS, type Matcher } from 're2js';
 
@@ -137,27 +138,16 @@ function countMasked(tally: RedactionTally | undefined, secret: string): void {
  * for every source of patterns: settings, config files, defaults.
  */
 export function compileRedactPattern(pattern: string): RE2JS {
-  return compiled(patterns, pattern, compilePattern);
+  return patterns.get(pattern, compilePattern);
 }
 
 /**
  * Compiled RE2 programs by their source. Compiling the default patterns was a sixth of the CPU
  * of a pause→resume cycle (every run builds its Redactor); a program is immutable (each match
- * takes its own matcher), so runs share it. Bounded: a host whose settings keep changing
- * recompiles rather than grows.
+ * takes its own matcher), so runs share it.
  */
-const patterns = new Map<string, RE2JS>();
-const starts = new Map<string, RE2JS[]>();
-
-function compiled<T>(cache: Map<string, T>, key: string, compile: (key: string) => T): T {
-  let value = cache.get(key);
-  if (value === undefined) {
-    value = compile(key);
-    if (cache.size >= 256) cache.clear();
-    cache.set(key, value);
-  }
-  return value;
-}
+const patterns = new BoundedCache<string, RE2JS>(256);
+const starts = new BoundedCache<string, RE2JS[]>(256);
 
 function compilePattern(pattern: string): RE2JS {
   const refuse = (what: string, fix: string, cause?: unknown): Error =>
@@ -241,7 +231,7 @@ class KeyNames {
   get starts(): readonly RE2JS[] {
     // Compiled on first use: most texts hold no key's words (a CLI process often never needs
     // them), and compiling these programs was most of a cold Redactor's cost.
-    this.programs ??= this.alternation ? compiled(starts, this.alternation, keyStarts) : [];
+    this.programs ??= this.alternation ? starts.get(this.alternation, keyStarts) : [];
     return this.programs;
   }
   private programs: readonly RE2JS[] | undefined;
@@ -408,7 +398,7 @@ function patternRule(source: string): Rule {
   const re =
     index === -1
       ? compileRedactPattern(source)
-      : compiled(patterns, builtin, (p) => RE2JS.compile(RE2JS.translateRegExp(p)));
+      : patterns.get(builtin, (p) => RE2JS.compile(RE2JS.translateRegExp(p)));
   if (index === -1) return userRule(re);
   const format = TOKEN_FORMATS[index];
   return format ? tokenRule(re, format) : pemRule(re);
@@ -700,4 +690,21 @@ export class StreamRedactor {
     this.held = '';
     return rest;
   }
+}
+
+/**
+ * Redactors by their configuration: building one (its key and pattern programs) cost more CPU
+ * than the rest of a run's drive, and a host builds its agent per run. A Redactor is immutable
+ * apart from caches of what it derived, so runs (and the host's own displays) with the same
+ * configuration share one.
+ */
+const redactors = new BoundedCache<string, Redactor>(16);
+
+/** The Redactor of this configuration (unset parts: the defaults), shared. */
+export function sharedRedactor(config?: Partial<RedactionConfig>): Redactor {
+  const full: RedactionConfig = {
+    keys: config?.keys ?? DEFAULT_REDACTION.keys,
+    patterns: config?.patterns ?? DEFAULT_REDACTION.patterns,
+  };
+  return redactors.get(JSON.stringify(full), () => new Redactor(full));
 }

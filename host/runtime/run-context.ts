@@ -16,7 +16,7 @@ import type { Policy } from './policy.js';
 import type { Redactor } from './redact.js';
 import type { CallState, RunStateDoc } from './run-state.js';
 import { RunPersistence } from './run-persistence.js';
-import { totalUsage } from './run-status.js';
+import { isPause, totalUsage } from './run-status.js';
 import type { Tool } from './tool.js';
 
 export interface EngineConfig {
@@ -100,13 +100,12 @@ export class RunContext {
   }
 
   output(st: RunStatus): OutputEvent {
-    const paused = st.reason === 'approval_required' || st.reason === 'input_required';
     return this.cfg.redactor.strings({
       type: 'output',
       run_id: this.runId,
       status: st,
       output: st.code === 'success' ? this.state.output : null,
-      pending: paused ? [...this.pendingRows.keys()] : [],
+      pending: isPause(st) ? [...this.pendingRows.keys()] : [],
       usage: totalUsage(this.state),
     });
   }

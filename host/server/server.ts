@@ -26,7 +26,7 @@ import {
   StartRun,
   TrustWorkspaceConfig,
 } from '../protocol/rpc.js';
-import { Redactor } from '../runtime/redact.js';
+import { sharedRedactor } from '../runtime/redact.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import type { EditorLink } from './editor-buffers.js';
 import { HostSession, UnknownRunError } from './session.js';
@@ -49,7 +49,7 @@ function rpcError(err: unknown): ResponseError<void> {
 export function serve(connection: Connection): void {
   let session: HostSession | undefined;
   /** The developer's redaction, until the session has merged in the workspace file's. */
-  let redactor = new Redactor();
+  let redactor = sharedRedactor();
   const log = (message: string) =>
     connection.console.log((session?.redactor ?? redactor).text(message));
 
@@ -105,7 +105,7 @@ export function serve(connection: Connection): void {
         `Invalid initializationOptions: ${z.prettifyError(options.error)}`,
       );
     }
-    redactor = new Redactor({
+    redactor = sharedRedactor({
       keys: options.data.settings.redactKeys,
       patterns: options.data.settings.redactPatterns,
     });

@@ -15,7 +15,7 @@ import type {
   RunTrace,
   WorkspaceConfigStatus,
 } from '../protocol/rpc.js';
-import { Redactor } from '../runtime/redact.js';
+import { sharedRedactor, type Redactor } from '../runtime/redact.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { asRead } from '../runtime/engine.js';
 import { parseRunState } from '../runtime/run-state.js';
@@ -57,7 +57,6 @@ export class HostSession {
   /** Those settings with the workspace's airlock.config.json applied (SPEC §9); see `reload`. */
   private config: LoadedConfig | undefined;
   private loggedIgnored = '';
-  private currentRedactor: Redactor | undefined;
   /**
    * Models by what they were resolved from (name, baseURL, key): a run keeps the one it started
    * with, and one started after the file changed or was trusted gets its own.
@@ -179,8 +178,6 @@ export class HostSession {
     } catch (err) {
       this.config = undefined;
       throw err;
-    } finally {
-      this.currentRedactor = undefined;
     }
     const ignored = this.config.status.ignored.join('\n');
     if (ignored !== this.loggedIgnored && ignored) this.notify.log(ignored);
@@ -206,8 +203,7 @@ export class HostSession {
   /** Masks what this host shows and logs, with the merged redaction (a workspace can add some). */
   get redactor(): Redactor {
     const { redactKeys, redactPatterns } = this.effective();
-    this.currentRedactor ??= new Redactor({ keys: redactKeys, patterns: redactPatterns });
-    return this.currentRedactor;
+    return sharedRedactor({ keys: redactKeys, patterns: redactPatterns });
   }
 
   /** The workspace file as Airlock applies it now. */

@@ -582,9 +582,8 @@ export class SqlJsStore implements Store {
     return 'applied';
   }
 
-  /** The database's bytes, stamped with the commit it is at. */
+  /** The database's bytes, stamped with the commit it is at (a snapshot's, in place or not). */
   exportAt(): Uint8Array {
-    this.resetStatements();
     this.db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_seq', ?)", [
       String(this.seq),
     ]);
@@ -594,10 +593,7 @@ export class SqlJsStore implements Store {
   /** Writes a snapshot at the current commit, in place, and drops journal records both hold. */
   private snapshot(): void {
     const file = this.file!;
-    this.db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_seq', ?)", [
-      String(this.seq),
-    ]);
-    const bytes = this.db.export();
+    const bytes = this.exportAt();
     fault('snapshot-before');
     this.manifest = writeSnapshot(file, bytes, this.seq, this.manifest);
     this.trigger.forget(this.seq);
