@@ -119,7 +119,12 @@ const TERMINAL = ['success', 'error', 'cancelled'];
  * so no snapshot written after it carries the old bytes in a free page.
  */
 function tuned(db: Database): Database {
-  db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA secure_delete = ON;');
+  // The database is a private in-memory file of this process (durability is the journal's), so
+  // nothing else can lock it: an exclusive lock kept for good spares every statement SQLite's
+  // lock-and-check of the file header (through Emscripten's file layer), a tenth of its cost.
+  db.exec(
+    'PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA secure_delete = ON;',
+  );
   return db;
 }
 
