@@ -105,6 +105,8 @@ export interface StoreOptions {
 const SNAPSHOT_EVERY = 2000;
 const SNAPSHOT_BYTES = 8 * 1024 * 1024;
 const SNAPSHOT_INLINE_UNDER = 256 * 1024;
+/** At close, a database under this is snapshotted in place rather than waiting for a worker. */
+const SNAPSHOT_AT_CLOSE_UNDER = 16 * 1024 * 1024;
 /** Intervals of journal grown while a snapshot is being written before a commit waits for it. */
 const BACKPRESSURE = 2;
 /** A journal record's header (length, checksum): counted in its bytes. */
@@ -143,6 +145,26 @@ function parseRecord(payload: Buffer, where: string): JournalRecord {
     throw new CorruptDatabaseError(`${where} holds a record that is not an Airlock commit.`);
   }
   return value as JournalRecord;
+}
+
+const SEQ_PREFIX = Buffer.from('{"seq":');
+
+/**
+ * A record's sequence number without parsing the record: `append` writes `{"seq":N,…` first. The
+ * journal keeps a snapshot interval of records every process has applied; opening skips them.
+ */
+function recordSeq(payload: Buffer, where: string): number {
+  if (payload.subarray(0, SEQ_PREFIX.length).equals(SEQ_PREFIX)) {
+    let seq = 0;
+    let i = SEQ_PREFIX.length;
+    for (; i < payload.length && i < 24; i++) {
+      const digit = payload[i]! - 0x30;
+      if (digit < 0 || digit > 9) break;
+      seq = seq * 10 + digit;
+    }
+    if (i > SEQ_PREFIX.length && payload[i] === 0x2c /* "," */) return seq;
+  }
+  return parseRecord(payload, where).seq;
 }
 
 export class SqlJsStore implements Store {
@@ -283,8 +305,8 @@ export class SqlJsStore implements Store {
     }
     const read = readFrom(this.tail!.fd, this.journalPos);
     for (const payload of read.records) {
+      if (recordSeq(payload, this.journal) <= this.seq) continue;
       const record = parseRecord(payload, this.journal);
-      if (record.seq <= this.seq) continue;
       if (record.seq !== this.seq + 1) {
         // Another process wrote a snapshot and dropped the records it holds from the journal
         // while this one was behind: catch up from that snapshot instead.
@@ -578,10 +600,11 @@ export class SqlJsStore implements Store {
    * has it), 'applied', 'after' (past `upTo`), or 'gap' (records are missing before it).
    */
   replay(payload: Buffer, where: string, upTo: number): 'before' | 'applied' | 'after' | 'gap' {
+    const seq = recordSeq(payload, where);
+    if (seq <= this.seq) return 'before';
+    if (seq > upTo) return 'after';
+    if (seq !== this.seq + 1) return 'gap';
     const record = parseRecord(payload, where);
-    if (record.seq <= this.seq) return 'before';
-    if (record.seq > upTo) return 'after';
-    if (record.seq !== this.seq + 1) return 'gap';
     this.applyAll(record.ops);
     this.seq = record.seq;
     return 'applied';
@@ -607,7 +630,7 @@ export class SqlJsStore implements Store {
     // can still rebuild the database if the newest snapshot turns out corrupt.
     const keepAfter = this.manifest.prev?.seq ?? 0;
     const read = readRecords(this.journal, 0);
-    const kept = read.records.filter((p) => parseRecord(p, this.journal).seq > keepAfter);
+    const kept = read.records.filter((p) => recordSeq(p, this.journal) > keepAfter);
     if (kept.length === read.records.length) return;
     const tmp = `${this.journal}.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w', OWNER_ONLY);
@@ -1094,7 +1117,21 @@ export class SqlJsStore implements Store {
       // A store closed in order finishes the snapshot being written, so its files are what a
       // snapshot written in place left. A process that exits without closing abandons it.
       try {
-        this.lock!.with(() => this.finishSnapshot());
+        this.lock!.with(() => {
+          const job = this.job!;
+          // A worker still at work on a database this small would take longer (it starts a
+          // thread and loads sql.js first) than writing the snapshot here: a CLI closing its
+          // store after a few commits would wait for it.
+          // (snapshotInlineUnder 0 asks for the worker's path always.)
+          const small = this.inlineUnder > 0 && this.databaseBytes() < SNAPSHOT_AT_CLOSE_UNDER;
+          if (!job.poll() && small) {
+            job.abandon();
+            this.job = null;
+            this.catchUp(true);
+            this.refreshManifest();
+            if ((this.manifest.current?.seq ?? 0) < this.seq) this.snapshot();
+          } else this.finishSnapshot();
+        });
       } catch (err) {
         this.job?.abandon();
         this.job = null;
