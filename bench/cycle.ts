@@ -311,6 +311,25 @@ export async function cycleRows(root: string): Promise<void> {
       ratio: `p50 ${ratio(sa.p50, sb.p50)}, p99 ${ratio(sa.p99, sb.p99)}`,
       target: '≤ 0.8',
     });
+    // What the target leaves room for: the floor (floorSide) against the same peer, interleaved.
+    const f = floorSide(server.baseURL, path.dirname(db));
+    const rf = await interleave(
+      n,
+      cycles(20, 5),
+      () => f.cycle(),
+      () => b.cycle(),
+    );
+    f.close();
+    const sf = stats(rf.a);
+    const sp = stats(rf.b);
+    addRow({
+      measure:
+        "the cycle's floor: two streamed requests through the openai client, the same durable write, a record fdatasync'd at the pause and at the end",
+      airlock: `floor ${fmt(sf)}; Airlock in the row above ${ratio(sa.p50, sf.p50)} of it`,
+      peer: `@openai/agents ${fmt(sp)}`,
+      ratio: `p50 ${ratio(sf.p50, sp.p50)}`,
+      target: 'the least the first row can reach',
+    });
     const ours = a.last;
     const theirs = b.last;
     addRow({
