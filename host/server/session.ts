@@ -63,7 +63,10 @@ export class HostSession {
    */
   private readonly models = new Map<string, Promise<{ model: Model; close(): Promise<void> }>>();
   /** Runs this host is driving right now, to stop them on cancel. */
-  private readonly active = new Map<string, AbortController>();
+  private readonly active = new Map<
+    string,
+    { controller: AbortController; ended: Promise<void> }
+  >();
   private watcher: fs.FSWatcher | undefined;
   private changedTimer: NodeJS.Timeout | undefined;
   /** The window's open documents with unsaved changes, and files other windows hold. */
@@ -287,9 +290,7 @@ export class HostSession {
     const first = await events.next(); // a refused resume throws here, before anything ran
     if (first.done) throw new Error('The run produced no events.');
     const runId = first.value.run_id;
-    this.active.set(runId, controller);
-    this.notify.event(first.value);
-    void (async () => {
+    const ended = (async () => {
       try {
         for (let next = await events.next(); !next.done; next = await events.next()) {
           this.notify.event(next.value);
@@ -299,18 +300,23 @@ export class HostSession {
           `Run ${runId} stopped: ${err instanceof Error ? err.message : String(err)}`,
         );
       } finally {
-        if (this.active.get(runId) === controller) this.active.delete(runId);
+        if (this.active.get(runId)?.controller === controller) this.active.delete(runId);
         this.notify.changed();
       }
     })();
+    this.active.set(runId, { controller, ended });
+    this.notify.event(first.value);
     return runId;
   }
 
   async cancelRun(runId: string, reason = 'Cancelled from the editor.'): Promise<void> {
     const running = this.active.get(runId);
     if (running) {
-      running.abort(reason);
-      return;
+      running.controller.abort(reason);
+      await running.ended;
+      // The run may have paused just before the abort (its `output` event already out, its
+      // stream still closing): then the abort stopped nothing and the pause is cancelled below.
+      if (!this.store.pending(runId).length) return;
     }
     const first = this.store.pending(runId)[0];
     if (!first) {
@@ -393,7 +399,9 @@ export class HostSession {
     clearTimeout(this.changedTimer);
     this.buffers.dispose?.();
     this.staleGates.dispose();
-    for (const controller of this.active.values()) controller.abort('The host is shutting down.');
+    for (const { controller } of this.active.values()) {
+      controller.abort('The host is shutting down.');
+    }
     await this.closeModels();
     this.store.close();
   }

@@ -25,6 +25,8 @@ export interface Client {
   waitFor(test: (e: RunEvent) => boolean): Promise<RunEvent>;
 }
 
+const EVENT_TIMEOUT = Number(process.env.AIRLOCK_EVENT_TIMEOUT ?? 180_000);
+
 /** Records what the host sends on this connection, and starts listening. */
 export function attach(connection: MessageConnection): Client {
   const waiters: { test: (e: RunEvent) => boolean; resolve: (e: RunEvent) => void }[] = [];
@@ -36,7 +38,23 @@ export function attach(connection: MessageConnection): Client {
     waitFor(test) {
       const seen = client.events.find(test);
       if (seen) return Promise.resolve(seen);
-      return new Promise((resolve) => waiters.push({ test, resolve }));
+      return new Promise((resolve, reject) => {
+        // A ceiling for a busy laptop, so that an event that never comes fails the test with
+        // what did come, instead of leaving the file running until CI gives up.
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          const seen = client.events.map((e) => `${e.type} ${e.run_id}`).join(', ');
+          reject(new Error(`no matching event after ${EVENT_TIMEOUT} ms; received: ${seen}`));
+        }, EVENT_TIMEOUT);
+        const waiter = {
+          test,
+          resolve: (e: RunEvent) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        };
+        waiters.push(waiter);
+      });
     },
   };
   connection.onNotification(EventNotification.type, (params: unknown) => {
