@@ -157,6 +157,31 @@ void describe('JSON-RPC host over two MessageConnections', () => {
     assert.ok(client.changed > 0, 'database changes are announced');
   });
 
+  void it('a run cancelled the moment its pause is announced ends cancelled, every time', async () => {
+    const model = await scripted(editScript());
+    const client = inMemoryHost();
+    await initialize(
+      client,
+      scriptedOptions(workspace(), path.join(tempDir('db'), 'c.db'), model.baseURL),
+    );
+    for (let i = 0; i < 10; i++) {
+      const { run_id } = StartRun.result.parse(
+        await client.connection.sendRequest(StartRun.type, { prompt: 'again' }),
+      );
+      // The pause is out while the run's stream may still be closing: cancel at once.
+      await client.waitFor((e) => e.type === 'output' && e.run_id === run_id);
+      await client.connection.sendRequest(CancelRun.type, { run_id, reason: `no ${i}` });
+      const ended = await client.waitFor(
+        (e) => e.type === 'output' && e.run_id === run_id && e.status.reason === 'cancelled',
+      );
+      assert.equal(ended.type === 'output' && ended.status.message, `no ${i}`);
+    }
+    const pending = GetPending.result.parse(
+      await client.connection.sendRequest(GetPending.type, {}),
+    );
+    assert.deepEqual(pending.approvals, [], 'nothing is left pending');
+  });
+
   void it('the host answers every client → host request the protocol module declares (none is MethodNotFound)', async () => {
     const model = await scripted(editScript());
     const client = inMemoryHost();
