@@ -26,6 +26,8 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, NO_COLOR: '1', ...extra };
 }
 
+const PROCESS_TIMEOUT = 300_000;
+
 /** Runs a process to its end with stdin closed; its exit code and whole output. */
 export function runProcess(
   cmd: string,
@@ -38,8 +40,24 @@ export function runProcess(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A ceiling for a busy laptop: a process that never ends fails its test with what it said.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `${path.basename(args[0] ?? cmd)} ${args.slice(1).join(' ')} did not end within ` +
+            `${PROCESS_TIMEOUT} ms.\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
+    }, PROCESS_TIMEOUT);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
