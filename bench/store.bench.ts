@@ -34,6 +34,16 @@ const STATE = {
   nested_in: null,
 };
 
+/**
+ * A finished run as the engine leaves it (engine.ts `finish`): its conversation lives on in its
+ * events, its raw state keeps only the redacted result.
+ */
+const FINISHED_STATE = { ...STATE, messages: [], output: 'Done.' };
+
+function stateOf(status: 'running' | 'success'): object {
+  return status === 'success' ? FINISHED_STATE : STATE;
+}
+
 function event(runId: string, i: number): Record<string, unknown> {
   return {
     type: 'tool_result',
@@ -70,7 +80,7 @@ function runOps(
         version,
         nested_in: null,
       },
-      state: STATE,
+      state: stateOf(status),
     },
     {
       op: 'appendEvents',
@@ -134,16 +144,17 @@ async function betterAt(size: number, commits: number): Promise<number[]> {
     "INSERT INTO events (run_id, segment_id, type, body) VALUES (?, 'seg_bench', ?, ?)",
   );
   const clearPending = db.prepare('DELETE FROM pending WHERE run_id = ?');
-  const state = Buffer.from(JSON.stringify(STATE));
-  const commit = db.transaction((runId: string, v: number, status: string, events: number) => {
-    const current = version.get(runId) as { version: number } | undefined;
-    if ((current?.version ?? null) !== (v === 1 ? null : v - 1)) throw new Error('version race');
-    const at = new Date(1_700_000_000_000 + v).toISOString();
-    putRun.run(runId, status, status, at, at, v, state);
-    for (let i = 0; i < events; i++)
-      addEvent.run(runId, 'tool_result', JSON.stringify(event(runId, i)));
-    clearPending.run(runId);
-  });
+  const commit = db.transaction(
+    (runId: string, v: number, status: 'running' | 'success', events: number) => {
+      const current = version.get(runId) as { version: number } | undefined;
+      if ((current?.version ?? null) !== (v === 1 ? null : v - 1)) throw new Error('version race');
+      const at = new Date(1_700_000_000_000 + v).toISOString();
+      putRun.run(runId, status, status, at, at, v, Buffer.from(JSON.stringify(stateOf(status))));
+      for (let i = 0; i < events; i++)
+        addEvent.run(runId, 'tool_result', JSON.stringify(event(runId, i)));
+      clearPending.run(runId);
+    },
+  );
   db.pragma('synchronous = OFF'); // populating is not what is measured
   db.transaction(() => {
     for (let i = 0; i < size; i++) commit(`run_${i}`, 1, 'success', 8);
