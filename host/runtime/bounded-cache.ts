@@ -1,6 +1,6 @@
-// Values derived from configuration (compiled redaction programs, Redactors, a workspace's tools),
-// kept by their key so runs with the same configuration share them. Bounded: a host whose settings
-// keep changing starts over instead of growing.
+// Values derived from configuration (compiled redaction programs and globs, Redactors, a
+// workspace's tools), kept by their key so runs with the same configuration share them. Bounded: a
+// host whose settings keep changing starts over instead of growing.
 export class BoundedCache<K, V> {
   private readonly values = new Map<K, V>();
 

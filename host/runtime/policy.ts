@@ -4,6 +4,7 @@
 // "always allow / deny" decisions sit beside them: an always-deny denies, an always-allow turns
 // an `ask` into `allow` but never overrides a configured deny and never covers a protected path.
 import { z } from 'zod';
+import { BoundedCache } from './bounded-cache.js';
 import { globMatcher } from './glob.js';
 
 export const PolicyAction = z.enum(['allow', 'ask', 'deny']);
@@ -82,8 +83,12 @@ function normalize(path: string): string {
 }
 
 /** Globs have one meaning everywhere (see glob.ts): the whole workspace-relative path. */
+/** Compiled globs by their list: every decision asks about the same rules and protected paths. */
+const matchers = new BoundedCache<string, (path: string) => boolean>(256);
+
 function globMatch(path: string, globs: readonly string[], nocase = false): boolean {
-  return globMatcher(globs, { nocase })(path);
+  const key = JSON.stringify([nocase, globs]);
+  return matchers.get(key, () => globMatcher(globs, { nocase }))(path);
 }
 
 /** The first rule matching this call, or undefined when none does. */
