@@ -82,10 +82,10 @@ function normalize(path: string): string {
   return path.replace(/\\/g, '/').replace(/^\.\//, '');
 }
 
-/** Globs have one meaning everywhere (see glob.ts): the whole workspace-relative path. */
 /** Compiled globs by their list: every decision asks about the same rules and protected paths. */
 const matchers = new BoundedCache<string, (path: string) => boolean>(256);
 
+/** Globs have one meaning everywhere (see glob.ts): the whole workspace-relative path. */
 function globMatch(path: string, globs: readonly string[], nocase = false): boolean {
   const key = JSON.stringify([nocase, globs]);
   return matchers.get(key, () => globMatcher(globs, { nocase }))(path);

@@ -315,7 +315,6 @@ function userRule(re: RE2JS): Rule {
   };
 }
 
-/** A built-in token: a match followed by one more token character would have been longer. */
 /**
  * What a built-in token format runs as: its run of `chars` unbounded and captured, the cap checked
  * on the match (tokenRule). RE2 compiles a counted repetition such as `{16,256}` into 256 copies
@@ -325,6 +324,7 @@ function tokenRunPattern(f: TokenFormat): string {
   return `${f.prefix}(${f.chars}{${f.min},})`;
 }
 
+/** A built-in token: masked when its run of token characters fits the format's cap. */
 function tokenRule(format: TokenFormat): Rule {
   const re = patterns.get(tokenRunPattern(format), (p) => RE2JS.compile(RE2JS.translateRegExp(p)));
   return (text, found) => {
