@@ -589,7 +589,10 @@ function riding(guard: ReplyGuard): FetchOptions {
 
 function guardedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   const { [GUARD]: guard, ...rest } = (init ?? {}) as RequestInit & { [GUARD]?: ReplyGuard };
-  return guard ? guard.fetch(input, rest) : fetch(input, rest);
+  // Every request this client makes carries its guard; one without it (a client that stopped
+  // passing fetchOptions on) would run with no limits on the reply, so it is refused.
+  if (!guard) return Promise.reject(new Error('A model request was sent without its reply guard.'));
+  return guard.fetch(input, rest);
 }
 
 /**

@@ -314,12 +314,12 @@ export class HostSession {
     if (running) {
       running.controller.abort(reason);
       await running.ended;
-      // The run may have paused just before the abort (its `output` event already out, its
-      // stream still closing): then the abort stopped nothing and the pause is cancelled below.
-      if (!this.store.pending(runId).length) return;
     }
+    // A run still pending after the abort had paused just before it (its `output` event already
+    // out, its stream still closing): the abort stopped nothing, so the pause is cancelled here.
     const first = this.store.pending(runId)[0];
     if (!first) {
+      if (running) return; // the abort ended it
       if (!this.store.getRun(runId)) throw new UnknownRunError(`There is no run ${runId}.`);
       throw new ResumeRefusedError(`Run ${runId} has nothing pending to cancel.`);
     }

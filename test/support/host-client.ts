@@ -43,8 +43,8 @@ export function attach(connection: MessageConnection): Client {
         // what did come, instead of leaving the file running until CI gives up.
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
-          const seen = client.events.map((e) => `${e.type} ${e.run_id}`).join(', ');
-          reject(new Error(`no matching event after ${EVENT_TIMEOUT} ms; received: ${seen}`));
+          const received = client.events.map((e) => `${e.type} ${e.run_id}`).join(', ');
+          reject(new Error(`no matching event after ${EVENT_TIMEOUT} ms; received: ${received}`));
         }, EVENT_TIMEOUT);
         const waiter = {
           test,
