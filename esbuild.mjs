@@ -114,6 +114,10 @@ if (!production) {
 mkdirSync('dist', { recursive: true });
 // sql.js loads its wasm from beside the bundle (see host/store/sqljs-store.ts).
 copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
+// So do tree-sitter and its bash grammar, for run_command (see host/tools/bash-grammar.ts).
+for (const file of ['tree-sitter.wasm', 'tree-sitter-bash.wasm']) {
+  copyFileSync(require.resolve(`@vscode/tree-sitter-wasm/wasm/${file}`), `dist/${file}`);
+}
 copyFileSync('webview/style.css', 'dist/webview.css');
 // VS Code's icon font for the sidebar: the stylesheet finds codicon.ttf beside it.
 for (const file of ['codicon.css', 'codicon.ttf']) {

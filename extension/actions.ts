@@ -53,6 +53,12 @@ export function continuable(run: Pick<RunSummary, 'status' | 'reason'>): boolean
   return run.status === 'interrupted' || (run.status === 'error' && run.reason === 'model_error');
 }
 
+/** An always-rule on a shell command covers its sub-commands exactly unless told otherwise. */
+function commandCover<T extends DecisionOptions>(gate: ApprovalEvent, opts: T): T {
+  if (!gate.command || opts.cover || !opts.scope || opts.scope === 'once') return opts;
+  return { ...opts, cover: 'command' };
+}
+
 export class Actions {
   constructor(
     private readonly host: HostApi,
@@ -87,15 +93,27 @@ export class Actions {
     return run_id;
   }
 
-  async approve(runId: string, id: string, opts: { comment?: string } & DecisionOptions = {}) {
+  async approve(
+    runId: string,
+    id: string,
+    opts: { comment?: string; command?: string } & DecisionOptions = {},
+  ) {
     const gate = requireApproval(await this.pending(), runId, id);
+    if (opts.command !== undefined && !gate.command) {
+      throw new Error('Only a shell command can be edited on its card; this gate is not one.');
+    }
     checkAlways(gate, true, opts);
-    await this.resume(runId, { [id]: approval({ ...(await this.who()), ...opts }) });
+    await this.resume(runId, {
+      [id]: approval({ ...(await this.who()), ...commandCover(gate, opts) }),
+    });
   }
 
   async deny(runId: string, id: string, opts: { reason?: string } & DecisionOptions = {}) {
-    checkAlways(requireApproval(await this.pending(), runId, id), false, opts);
-    await this.resume(runId, { [id]: denial({ ...(await this.who()), ...opts }) });
+    const gate = requireApproval(await this.pending(), runId, id);
+    checkAlways(gate, false, opts);
+    await this.resume(runId, {
+      [id]: denial({ ...(await this.who()), ...commandCover(gate, opts) }),
+    });
   }
 
   /** Approves or denies every listed gate of one run in a single resume. */
@@ -146,7 +164,7 @@ export class Actions {
 
   async editThenApprove(runId: string, id: string) {
     const gate = requireApproval(await this.pending(), runId, id);
-    if (!isEditable(gate.tool)) {
+    if (!isEditable(gate.tool) && !gate.command) {
       throw new Error(`${gate.tool} does not write a file, so there is nothing to edit.`);
     }
     await this.editors.editThenApprove(gate);

@@ -4,7 +4,7 @@ import type { Pending, Proposal } from '../host/protocol/rpc.js';
 
 export type Scope = 'once' | 'run' | 'workspace';
 /** What an "always" rule covers: the gate's file, its folder, or every call of the tool. */
-export type Cover = 'file' | 'folder' | 'tool';
+export type Cover = 'file' | 'folder' | 'tool' | 'command' | 'program';
 
 export interface DecisionOptions {
   scope?: Scope;
@@ -52,11 +52,13 @@ function approverOf(opts: DecisionOptions) {
   return approver ? { approver_id: approver } : {};
 }
 
-export function approval(opts: { comment?: string } & DecisionOptions = {}) {
+export function approval(opts: { comment?: string; command?: string } & DecisionOptions = {}) {
   const comment = text(opts.comment);
   return {
     approved: true as const,
     ...(comment ? { comment } : {}),
+    // A shell command the developer edited on the card runs instead of the proposal.
+    ...(opts.command ? { override_input: { command: opts.command } } : {}),
     ...always(opts),
     ...approverOf(opts),
   };
@@ -83,6 +85,16 @@ export const PROTECTED_NO_ALWAYS =
 export function checkAlways(gate: ApprovalEvent, approved: boolean, opts: DecisionOptions): void {
   if (!opts.scope || opts.scope === 'once') return;
   if (approved && gate.protected) throw new Error(PROTECTED_NO_ALWAYS);
+  if (gate.command) {
+    // A command's rule holds its sub-commands (exactly or by program), never every command.
+    const cover = opts.cover ?? 'command';
+    if ((cover !== 'command' && cover !== 'program') || !gate.command.always[cover]) {
+      throw new Error(
+        'An "always" rule for this command can cover its commands exactly or by program, as its card offers; approve it once otherwise.',
+      );
+    }
+    return;
+  }
   const cover = opts.cover ?? 'file';
   if (cover !== 'tool' && !gate.preview) {
     throw new Error(

@@ -5,7 +5,9 @@
 import * as vscode from 'vscode';
 import { resolveApprover } from '../host/approver.js';
 import { GetPending, GetRun, ListRuns } from '../host/protocol/rpc.js';
+import type { ApprovalEvent } from '../host/protocol/events.js';
 import { Actions } from './actions.js';
+import { CommandTerminals } from './command-terminals.js';
 import { commandRunner } from './commands.js';
 import type { CommandId } from './contributions.js';
 import { HostClient } from './host-client.js';
@@ -53,12 +55,25 @@ export function start(context: vscode.ExtensionContext): AirlockWindow {
     return { pending, runs };
   });
   const traces = new TraceDocuments(client);
+  const terminals = new CommandTerminals();
   const approveEdited = (run: string, id: string, text: string): Promise<void> =>
     actions.approveEdited(run, id, text);
   const proposals = new ProposalDocuments(client, context.globalStorageUri, approveEdited);
   const editors = {
     openDiff: proposals.openDiff.bind(proposals),
-    editThenApprove: proposals.editThenApprove.bind(proposals),
+    editThenApprove: async (gate: ApprovalEvent): Promise<void> => {
+      if (!gate.command) return proposals.editThenApprove(gate);
+      // A shell command is one line: edited in place, and the edited line is what runs.
+      const line = await vscode.window.showInputBox({
+        title: 'Edit the command, then approve it',
+        prompt: `Runs in ${gate.command.cwd} instead of the proposal; no rule judges it again.`,
+        value: gate.command.command,
+        ignoreFocusOut: true,
+        validateInput: (text) => (text.trim() ? null : 'Type the command to run.'),
+      });
+      if (line?.trim())
+        await actions.approve(gate.run_id, gate.approval_id, { command: line.trim() });
+    },
     openTrace: traces.open.bind(traces),
     manageTrust: async () => {
       await vscode.commands.executeCommand('workbench.trust.manage');
@@ -106,6 +121,8 @@ export function start(context: vscode.ExtensionContext): AirlockWindow {
     }),
     trust,
     ...syncWithHost(client, model, sidebar),
+    terminals,
+    client.onEvent((event) => terminals.onEvent(event)),
     ...syncTraces(client, traces),
     ...syncRules(client, rules, model, sidebar),
   );

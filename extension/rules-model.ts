@@ -25,7 +25,7 @@ export function toRulesMessage(
     .map((r) => ({
       rule_id: r.rule_id,
       tool: r.tool,
-      paths: r.paths && r.paths.length > 0 ? r.paths : null,
+      paths: (r.commands ?? r.paths)?.length ? (r.commands ?? r.paths)! : null,
       action: r.action,
       cover: r.cover,
       run_id: r.run_id,

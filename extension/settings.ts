@@ -23,6 +23,7 @@ export const SETTING_KEYS = [
   'maxOutputBytes',
   'maxReadBytes',
   'requestTimeout',
+  'commandTimeout',
 ] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 

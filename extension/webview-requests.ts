@@ -92,6 +92,7 @@ async function perform(r: WebviewRequest, actions: WebviewActions): Promise<void
         comment: r.comment,
         scope: r.scope,
         ...(r.cover ? { cover: r.cover } : {}),
+        ...(r.command ? { command: r.command } : {}),
       });
     case 'deny':
       return actions.deny(r.run_id, r.approval_id, {

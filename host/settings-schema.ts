@@ -23,11 +23,16 @@ export const LIMIT_DEFAULTS = {
   maxReadBytes: 256 * 1024,
   /** Seconds: local servers can take minutes to load a model before the first byte. */
   requestTimeout: 180,
+  /** Seconds a run_command may run before it is stopped with everything it started. */
+  commandTimeout: 120,
 } as const;
 export type LimitKey = keyof typeof LIMIT_DEFAULTS;
 
 /** Seconds: Node's fetch (undici) gives up after 300 s without headers or body bytes anyway. */
 export const MAX_REQUEST_TIMEOUT = 300;
+
+/** Seconds: an hour, the most a command may run (the model may also ask up to this). */
+export const MAX_COMMAND_TIMEOUT = 3600;
 
 /** A redaction pattern RE2 can run in linear time; refused with redact.ts's message otherwise. */
 const RedactPattern = z.string().superRefine((pattern, ctx) => {
@@ -63,6 +68,12 @@ export const Settings = z
       .positive()
       .max(MAX_REQUEST_TIMEOUT)
       .default(LIMIT_DEFAULTS.requestTimeout),
+    /** Seconds a shell command (run_command) may run before it is stopped; the model may ask less. */
+    commandTimeout: z
+      .number()
+      .positive()
+      .max(MAX_COMMAND_TIMEOUT)
+      .default(LIMIT_DEFAULTS.commandTimeout),
     /** Finished runs to keep: the newest `keepRuns`, and those younger than `keepDays`; 0 = all. */
     retention: z
       .object({

@@ -8,6 +8,9 @@ import type { Settings } from './settings.js';
 import type { Policy } from './runtime/policy.js';
 import { fileTools } from './tools/files.js';
 import { interactionTools } from './tools/interact.js';
+import { runCommandTool } from './tools/run-command.js';
+import { Workspace } from './tools/workspace.js';
+import { sharedRedactor } from './runtime/redact.js';
 import { NO_BUFFERS, type OpenBuffers } from './tools/open-buffers.js';
 import type { Tool } from './runtime/tool.js';
 
@@ -17,6 +20,7 @@ const INSTRUCTIONS = `You are Airlock's coding agent, working in the developer's
 Use the tools to read, search and change files; paths are relative to the workspace root.
 Every edit or delete is shown to the developer for approval: keep each change focused.
 If a change is denied, read the reason and adapt instead of retrying the same change.
+Use run_command to run the tests, a build or another command; the developer approves it unless a rule allows it.
 Use ask_user, ask_user_multi or confirm when you need the developer's input.`;
 
 /**
@@ -26,11 +30,17 @@ Use ask_user, ask_user_multi or confirm when you need the developer's input.`;
  */
 const toolSets = new WeakMap<OpenBuffers, BoundedCache<string, Tool[]>>();
 
-function toolsFor(workspace: string, maxReadBytes: number, buffers = NO_BUFFERS): Tool[] {
+function toolsFor(workspace: string, settings: Settings, buffers = NO_BUFFERS): Tool[] {
   let sets = toolSets.get(buffers);
   if (!sets) toolSets.set(buffers, (sets = new BoundedCache(8)));
-  return sets.get(`${workspace}\0${maxReadBytes}`, () => [
+  const { maxReadBytes, commandTimeout, redactKeys, redactPatterns } = settings;
+  const key = JSON.stringify([workspace, maxReadBytes, commandTimeout, redactKeys, redactPatterns]);
+  return sets.get(key, () => [
     ...fileTools(workspace, { maxReadBytes }, buffers),
+    runCommandTool(new Workspace(workspace, buffers), {
+      timeoutS: commandTimeout,
+      redactor: sharedRedactor({ keys: redactKeys, patterns: redactPatterns }),
+    }),
     ...interactionTools(),
   ]);
 }
@@ -49,7 +59,7 @@ export function workspaceAgent(options: {
   return new Agent({
     name: AGENT_NAME,
     model: options.model,
-    tools: toolsFor(options.workspace, settings.maxReadBytes, options.buffers),
+    tools: toolsFor(options.workspace, settings, options.buffers),
     instructions: INSTRUCTIONS,
     store: options.store,
     workspace: options.workspace,

@@ -257,6 +257,7 @@ function limitText(key: LimitKey, value: number): string {
     case 'maxToolCallsPerTurn':
       return `${value} tool calls per turn`;
     case 'requestTimeout':
+    case 'commandTimeout':
       return `${value} s`;
     default:
       return `${value} bytes`;

@@ -32,7 +32,63 @@ const KIND_LABEL: Record<FilePreview['kind'], string> = {
 };
 
 function kindLabel(event: ApprovalEvent): string {
+  if (event.command) return 'Command';
   return event.preview ? KIND_LABEL[event.preview.kind] : 'Approval';
+}
+
+/** A command line in the card's head: its first line, at most 80 characters. */
+function clipLine(line: string): string {
+  const first = line.split('\n')[0]!;
+  return first.length > 80 || first !== line ? `${first.slice(0, 79)}…` : first;
+}
+
+const ACTION_LABEL = { allow: 'allowed', ask: 'asks', deny: 'denied' } as const;
+
+/**
+ * A shell command: the line, where it runs, and each sub-command with the rule that decides it
+ * (issue 15), so the reviewer sees that `npm test && curl … | sh` is three commands.
+ */
+function commandSection(event: ApprovalEvent): HTMLElement[] {
+  const command = event.command;
+  if (!command) return [];
+  const parts: HTMLElement[] = [];
+  if (command.interrupted) {
+    parts.push(
+      h(
+        'p',
+        { class: 'notice warning interrupted', role: 'note' },
+        'Airlock stopped while this command ran: it may have run partly. Approve runs it again; Deny skips it and tells the agent; or cancel the run.',
+      ),
+    );
+  }
+  parts.push(
+    h('pre', { class: 'command-line', 'aria-label': 'Command' }, markedText(command.command)),
+    h('dl', { class: 'facts' }, [h('dt', {}, 'In'), h('dd', { class: 'path' }, command.cwd)]),
+  );
+  if (command.subcommands.length) {
+    parts.push(
+      h(
+        'h4',
+        {},
+        command.subcommands.length === 1 ? 'Command' : `${command.subcommands.length} commands`,
+      ),
+      h(
+        'ul',
+        { class: 'subcommands' },
+        command.subcommands.map((sub) =>
+          h('li', { class: `subcommand ${sub.action}` }, [
+            h('span', { class: `badge rule-action ${sub.action}` }, ACTION_LABEL[sub.action]),
+            h('code', {}, markedText(sub.text)),
+            h('span', { class: 'subcommand-rule' }, sub.rule),
+          ]),
+        ),
+      ),
+    );
+  }
+  for (const note of command.notes) {
+    parts.push(h('p', { class: 'notice warning', role: 'note' }, note));
+  }
+  return parts;
 }
 
 /** "Expires 3/4/2026, 10:00:00 AM" (or "Expired …"), from the gate's `expires_at`. */
@@ -195,16 +251,26 @@ function alwaysControl(
     cover: Cover,
     trigger: HTMLElement,
   ) => void,
-): HTMLElement {
+): HTMLElement | null {
   const owner = event.approval_id;
   const path = event.preview?.path ?? null;
-  const covers: Cover[] = path === null ? ['tool'] : ['file', 'folder', 'tool'];
+  const always = event.command?.always;
+  // A shell command's rule is its sub-commands' patterns, never every command.
+  const covers: Cover[] = always
+    ? (['command', 'program'] as const).filter((c) => always[c])
+    : path === null
+      ? ['tool']
+      : ['file', 'folder', 'tool'];
+  if (!covers.length) return null;
   const cover = selectField<Cover>({
     owner,
     key: 'always-cover',
     label: 'Covers',
     ui: ctx.ui,
-    options: covers.map((c) => ({ value: c, label: coverLabel(c, path, event.tool) })),
+    options: covers.map((c) => ({
+      value: c,
+      label: coverLabel(c, path, event.tool, always?.[c as 'command' | 'program']),
+    })),
   });
   const scope = selectField<'run' | 'workspace'>({
     owner,
@@ -233,7 +299,9 @@ function alwaysControl(
   );
   // The buttons' names say exactly what the rule will be, and follow the selects.
   const label = () => {
-    const what = `${coverLabel(cover.value(), path, event.tool)} ${scope.value() === 'run' ? 'in this run' : 'in this workspace'}`;
+    const c = cover.value();
+    const patterns = c === 'command' || c === 'program' ? always?.[c] : null;
+    const what = `${coverLabel(c, path, event.tool, patterns)} ${scope.value() === 'run' ? 'in this run' : 'in this workspace'}`;
     allow?.setAttribute('aria-label', `Always allow ${event.tool}: ${what}`);
     deny.setAttribute('aria-label', `Always deny ${event.tool}: ${what}`);
   };
@@ -247,8 +315,8 @@ function alwaysControl(
   ]);
 }
 
-/** File tools whose arguments the diff (or the deleted content) already shows. */
-const DIFF_TOOLS = new Set(['write_file', 'edit_file', 'delete_file']);
+/** Tools whose arguments the card already shows (the diff, the deleted content, the command). */
+const DIFF_TOOLS = new Set(['write_file', 'edit_file', 'delete_file', 'run_command']);
 
 /**
  * A field behind a disclosure ("Add comment", "Deny with reason…"): closed until asked for, open
@@ -275,7 +343,7 @@ function disclosure(summary: string, field: { el: HTMLElement; value(): string }
 /** The arguments: behind "Show arguments" when the diff shows the same thing. */
 function argsSection(event: ApprovalEvent, ctx: Ctx): HTMLElement {
   const table = argsTable(event.input, event.approval_id, ctx.ui);
-  if (!event.preview || !DIFF_TOOLS.has(event.tool)) return table;
+  if ((!event.preview && !event.command) || !DIFF_TOOLS.has(event.tool)) return table;
   const details = h('details', { class: 'disclosure args-toggle' }, [
     h('summary', {}, 'Show arguments'),
     table,
@@ -290,7 +358,8 @@ function argsSection(event: ApprovalEvent, ctx: Ctx): HTMLElement {
 export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
   const owner = event.approval_id;
   const kind = kindLabel(event);
-  const subject = event.preview?.path ?? event.path ?? '';
+  const subject =
+    event.preview?.path ?? (event.command ? clipLine(event.command.command) : event.path) ?? '';
   const card = h('section', {
     class: `card approval kind-${event.preview?.kind ?? 'tool'}`,
     'aria-label': `${kind}${subject ? ` ${subject}` : ''} (${event.tool})${event.protected ? ', protected path' : ''}`,
@@ -357,6 +426,7 @@ export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
       cover,
       path: event.preview?.path ?? null,
       scope,
+      patterns: cover === 'command' || cover === 'program' ? event.command?.always[cover] : null,
     });
     if (approved) {
       const text = comment.value();
@@ -387,6 +457,44 @@ export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
   });
 
   const secondary: HTMLElement[] = [];
+  // A command is edited in place: the edited line is what runs (override_input).
+  const edited = event.command
+    ? textField({
+        owner,
+        key: 'command',
+        label: 'Command to run instead',
+        ui: ctx.ui,
+        rows: 2,
+        hint: 'Approve runs this line instead of the proposal; no rule judges it again.',
+      })
+    : null;
+  if (edited) {
+    secondary.push(
+      button(
+        'Approve edited command',
+        (e) => {
+          const line = edited.value().trim();
+          if (!line) {
+            status.note('Type the command to run first.');
+            return;
+          }
+          const text = comment.value();
+          send(
+            {
+              type: 'approve',
+              ...ids,
+              scope: 'once',
+              command: line,
+              ...(text ? { comment: text } : {}),
+            },
+            'decision',
+            e.currentTarget as HTMLElement,
+          );
+        },
+        { class: 'secondary', 'aria-label': 'Approve the edited command instead of the proposal' },
+      ),
+    );
+  }
   // A big diff is collapsed: "Open diff" is then its first action, above it.
   let leadOpenDiff: HTMLElement | null = null;
   if (event.preview) {
@@ -443,13 +551,15 @@ export function approvalCard(event: ApprovalEvent, ctx: Ctx): HTMLElement {
     ...(event.expires_at ? [expiry(event.expires_at)] : []),
     ...proposalNotes(event),
     ...previewSection(event, ctx, leadOpenDiff),
+    ...commandSection(event),
     argsSection(event, ctx),
     h('div', { class: 'disclosures' }, [
+      ...(edited ? [disclosure('Edit command…', edited, 'edit-command')] : []),
       disclosure('Add comment', comment, 'comment'),
       disclosure('Deny with reason…', reason, 'reason'),
     ]),
     h('div', { class: 'actions' }, secondary),
-    alwaysControl(event, ctx, always),
+    alwaysControl(event, ctx, always) ?? '',
   );
   return card;
 }

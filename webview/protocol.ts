@@ -11,7 +11,7 @@ const RequestId = z.number().int().nonnegative();
 export const Scope = z.enum(['once', 'run', 'workspace']);
 export type Scope = z.infer<typeof Scope>;
 /** What an "always" rule covers: this file, its folder, or every call of the tool. */
-export const Cover = z.enum(['file', 'folder', 'tool']);
+export const Cover = z.enum(['file', 'folder', 'tool', 'command', 'program']);
 export type Cover = z.infer<typeof Cover>;
 
 /** An "always" decision names what it covers; a one-off decision covers nothing. */
@@ -39,9 +39,15 @@ export const ApproveRequest = z
     comment: z.string().max(10_000).optional(),
     scope: Scope.default('once'),
     cover: Cover.optional(),
+    /** A shell command as the developer edited it: it runs instead of the proposal. */
+    command: z.string().trim().min(1).max(16_384).optional(),
   })
   .strict()
-  .refine(coverGoesWithScope.check, { message: coverGoesWithScope.message, path: ['cover'] });
+  .refine(coverGoesWithScope.check, { message: coverGoesWithScope.message, path: ['cover'] })
+  .refine((v) => v.command === undefined || v.scope === 'once', {
+    message: 'An edited command is approved once; an always-rule covers the proposal as shown.',
+    path: ['command'],
+  });
 
 export const DenyRequest = z
   .object({

@@ -20,8 +20,20 @@ export function coverGlob(cover: Cover, path: string | null): string | null {
   return slash < 0 ? '*' : `${rel.slice(0, slash)}/**`;
 }
 
-/** "this file (docs/a.md)", "this folder (docs/**)", "every write_file call". */
-export function coverLabel(cover: Cover, path: string | null, tool: string): string {
+/**
+ * "this file (docs/a.md)", "this folder (docs/**)", "every write_file call"; for a shell
+ * command, its `patterns`: "these commands exactly (npm test)", "these programs (npm test *)".
+ */
+export function coverLabel(
+  cover: Cover,
+  path: string | null,
+  tool: string,
+  patterns?: readonly string[] | null,
+): string {
+  if (cover === 'command' || cover === 'program') {
+    const list = (patterns ?? []).join(', ');
+    return cover === 'command' ? `exactly these commands (${list})` : `these programs (${list})`;
+  }
   const glob = coverGlob(cover, path);
   if (glob === null) return `every ${tool} call`;
   if (cover === 'file') return `this file (${glob})`;
@@ -31,6 +43,7 @@ export function coverLabel(cover: Cover, path: string | null, tool: string): str
 /** "write_file on docs/a.md" or "every write_file call". */
 export function ruleSubject(tool: string, paths: readonly string[] | null, cover?: Cover): string {
   if (!paths || paths.length === 0) return `every ${tool} call`;
+  if (cover === 'command' || cover === 'program') return `${tool} of ${paths.join(', ')}`;
   const shown = cover === 'file' ? paths.map(literal) : paths;
   return `${tool} on ${shown.join(', ')}`;
 }
@@ -46,9 +59,13 @@ export function decidedSentence(o: {
   cover: Cover;
   path: string | null;
   scope: 'run' | 'workspace';
+  /** A shell command's patterns for this cover. */
+  patterns?: readonly string[] | null;
 }): string {
   const glob = coverGlob(o.cover, o.path);
-  const subject = ruleSubject(o.tool, glob === null ? null : [glob]);
+  const subject = o.patterns
+    ? ruleSubject(o.tool, o.patterns, o.cover)
+    : ruleSubject(o.tool, glob === null ? null : [glob]);
   return `Always ${o.approved ? 'allowed' : 'denied'} ${subject} ${scopeLabel(o.scope === 'run')}.`;
 }
 

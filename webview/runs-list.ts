@@ -23,6 +23,8 @@ const STATUS_TEXT: Record<Status, string> = {
 
 /** Output lines kept per run; older ones scroll away. */
 const MAX_OUTPUT_ITEMS = 400;
+/** Characters of a running command's output kept in view (its result holds the tail too). */
+const MAX_COMMAND_OUTPUT = 20_000;
 const MAX_TOOL_TEXT = 200;
 /** Transcripts asked for in one message (the list is newest first). */
 const MAX_TRANSCRIPTS = 20;
@@ -132,6 +134,8 @@ class RunView {
   private thinking: { text: Text; size: HTMLElement; chars: number } | null = null;
   /** Status and reason the actions were rendered for. */
   private shownActions: string | null = null;
+  /** A running command's live output (the end of it), by call id. */
+  private readonly commandOutput = new Map<string, Text>();
   /** Tool-call lines by call id, to say more once the gate's preview is known. */
   private readonly calls = new Map<string, HTMLElement>();
   /** Whether the output follows its end (false once the developer scrolls up). */
@@ -256,7 +260,25 @@ class RunView {
         this.calls.set(event.call_id, line);
         return;
       }
+      case 'tool_output': {
+        // A shell command's output as it comes, as text, keeping its last MAX_COMMAND_OUTPUT.
+        let text = this.commandOutput.get(event.call_id);
+        if (!text) {
+          text = document.createTextNode('');
+          this.commandOutput.set(event.call_id, text);
+          this.push(
+            h('pre', { class: 'command-output', 'aria-label': `Output of ${event.tool}` }, text),
+          );
+          this.streaming = null;
+          this.thinking = null;
+        }
+        text.appendData(event.text);
+        if (text.length > MAX_COMMAND_OUTPUT) text.deleteData(0, text.length - MAX_COMMAND_OUTPUT);
+        this.stick();
+        return;
+      }
       case 'tool_result':
+        this.commandOutput.delete(event.call_id);
         this.line(
           event.ok ? 'ok' : 'failed',
           event.ok ? 'check' : 'close',

@@ -11,7 +11,7 @@ export class UsageError extends Error {
 export const USAGE = `Usage:
   airlock run PROMPT [--workspace DIR] [--db FILE] [--model M] [--base-url URL] [--config FILE] [--timeout SECONDS] [--json]
   airlock pending [--db FILE] [--json]
-  airlock resume RUN_ID [--approve ID [--comment T] [--approver NAME] [--override JSON] [--always run|workspace [--cover file|folder|tool]]]...
+  airlock resume RUN_ID [--approve ID [--comment T] [--approver NAME] [--override JSON] [--always run|workspace [--cover file|folder|tool|command|program]]]...
                         [--deny ID [--reason T] [--always run|workspace]]... [--answer ID JSON]... [--cancel REASON]
                         [--db FILE] [--timeout SECONDS] [--json]
   airlock runs [--db FILE] [--json]
@@ -242,8 +242,10 @@ function resumeMap(tokens: Token[], positionals: string[]): { map: ResumeMap; un
           current.value.scope = value;
         }
         if (token.name === 'cover') {
-          if (value !== 'file' && value !== 'folder' && value !== 'tool') {
-            throw new UsageError('--cover takes "file", "folder" or "tool".');
+          if (!['file', 'folder', 'tool', 'command', 'program'].includes(value)) {
+            throw new UsageError(
+              '--cover takes "file", "folder" or "tool" (for a file tool), or "command" or "program" (for run_command).',
+            );
           }
           current.value.cover = value;
         }

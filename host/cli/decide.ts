@@ -144,6 +144,13 @@ async function decideApproval(
       return { type: 'cancel', reason: reason || 'Cancelled from the terminal.' };
     }
     if (choice === 's' || choice === 'skip') return undefined;
+    if ((choice === 'e' || choice === 'edit') && event.command) {
+      // A shell command is one line: typed here, it runs instead of the proposal.
+      const line = await ask(rl, '  command to run instead > ');
+      if (line) return { approved: true, override_input: { command: line } };
+      out.write('  Nothing typed; choose again.\n');
+      continue;
+    }
     if (choice === 'e' || choice === 'edit') {
       const input = proposal(event.call_id);
       const field = editableField(event.tool);

@@ -125,6 +125,28 @@ export function formatApproval(out: Out, e: ApprovalEvent): string {
     lines.push(dim(out, `  ${p.kind} ${one(p.path)}  ${p.before_bytes} → ${p.after_bytes} bytes`));
     lines.push(formatDiff(out, p.diff.trimEnd()).replace(/^/gm, '  '));
   }
+  if (e.command) {
+    const c = e.command;
+    if (c.interrupted) {
+      lines.push(
+        yellow(
+          out,
+          '  Airlock stopped while this command ran: it may have run partly. --approve runs it again, --deny skips it (the agent is told), --cancel ends the run.',
+        ),
+      );
+    }
+    lines.push(`  $ ${one(c.command)}`, dim(out, `  in ${one(c.cwd)}`));
+    for (const sub of c.subcommands) {
+      const mark =
+        sub.action === 'allow'
+          ? green(out, 'allowed')
+          : sub.action === 'deny'
+            ? red(out, 'denied ')
+            : yellow(out, 'asks   ');
+      lines.push(`  ${mark} ${one(sub.text)}  ${dim(out, one(sub.rule))}`);
+    }
+    for (const note of c.notes) lines.push(yellow(out, `  ${one(note)}`));
+  }
   if (e.expires_at) lines.push(dim(out, `  expires ${e.expires_at}`));
   return lines.join('\n');
 }
@@ -189,6 +211,12 @@ export function printEvent(out: Out, e: RunEvent, state: PrintState): void {
       return;
     case 'tool_call':
       line(cyan(out, `→ ${one(e.tool)} ${clip(JSON.stringify(e.input) ?? 'undefined', 200)}`));
+      return;
+    case 'tool_output':
+      // A command's output as it comes; every control is escaped, as in the model's text.
+      if (state.midLine === false) out.write(dim(out, '│ '));
+      out.write(many(e.text).replace(/\n(?=.)/g, `\n${dim(out, '│ ')}`));
+      state.midLine = !e.text.endsWith('\n');
       return;
     case 'tool_result':
       line(`${e.ok ? green(out, '✓') : red(out, '✗')} ${one(e.tool)}: ${clipMany(e.output)}`);

@@ -41,6 +41,29 @@ export const FilePreview = z.object({
 });
 export type FilePreview = z.infer<typeof FilePreview>;
 
+/** A shell command's card (issue 15): the line, where it runs, and each sub-command's verdict. */
+export const CommandPreview = z.object({
+  command: z.string(),
+  /** Workspace-relative working directory ("." for the root). */
+  cwd: z.string(),
+  subcommands: z.array(
+    z.object({ text: z.string(), action: z.enum(['allow', 'ask', 'deny']), rule: z.string() }),
+  ),
+  /** Why the line asks beyond its sub-commands: unreadable, writes to a protected path… */
+  notes: z.array(z.string()),
+  /** What "always allow" adds: each sub-command exactly, or by program (null: not offered). */
+  always: z.object({
+    command: z.array(z.string()).nullable(),
+    program: z.array(z.string()).nullable(),
+  }),
+  /**
+   * The host stopped while this command ran: it may have run partly. Approve runs it again,
+   * deny skips it (the agent is told), cancel ends the run.
+   */
+  interrupted: z.boolean().optional(),
+});
+export type CommandPreview = z.infer<typeof CommandPreview>;
+
 const base = { run_id: z.string() };
 
 export const StartEvent = z.object({
@@ -73,6 +96,14 @@ export const ToolResultEvent = z.object({
   ok: z.boolean(),
   output: z.string(),
 });
+/** A piece of a running tool's output (a shell command's), live only: the result holds its tail. */
+export const ToolOutputEvent = z.object({
+  type: z.literal('tool_output'),
+  ...base,
+  call_id: z.string(),
+  tool: z.string(),
+  text: z.string(),
+});
 export const ApprovalEvent = z.object({
   type: z.literal('approval'),
   ...base,
@@ -83,6 +114,8 @@ export const ApprovalEvent = z.object({
   prompt: z.string(),
   input: z.unknown(),
   preview: FilePreview.nullable(),
+  /** For run_command: the command line and its sub-commands' verdicts. */
+  command: CommandPreview.optional(),
   expires_at: z.string().nullable(),
   /** The call changes a protected path (SPEC §9): it always asks, and no always-allow covers it. */
   protected: z.boolean().optional(),
@@ -136,6 +169,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   DeltaEvent,
   ToolCallEvent,
   ToolResultEvent,
+  ToolOutputEvent,
   ApprovalEvent,
   InteractionEvent,
   WarningEvent,
@@ -156,8 +190,11 @@ export const ApprovalResolution = z.union([
       expires_at: z.string().optional(),
       /** "always allow / deny": for the rest of this run, or for this workspace. */
       scope: z.enum(['once', 'run', 'workspace']).optional(),
-      /** What an always-rule covers: this file (the default), its folder, or the whole tool. */
-      cover: z.enum(['file', 'folder', 'tool']).optional(),
+      /**
+       * What an always-rule covers: this file (the default), its folder, or the whole tool; for
+       * run_command, each sub-command exactly (`command`, its default) or by program (`program`).
+       */
+      cover: z.enum(['file', 'folder', 'tool', 'command', 'program']).optional(),
     })
     .strict(),
 ]);

@@ -16,16 +16,27 @@ export const PolicyRule = z
     tool: z.string().min(1),
     /** Workspace-relative globs; the rule matches only calls whose path matches one. */
     paths: z.array(z.string().min(1)).optional(),
+    /**
+     * For run_command: command patterns in shell syntax, each sub-command judged on its own
+     * (command-policy.ts): `npm test`, `git status *` (a last `*`: any further arguments).
+     */
+    commands: z.array(z.string().min(1)).min(1).optional(),
     action: PolicyAction,
   })
-  .strict();
+  .strict()
+  .refine((rule) => !rule.commands || rule.tool === 'run_command', {
+    message: '"commands" narrows run_command rules only: set "tool": "run_command"',
+  });
 export type PolicyRule = z.infer<typeof PolicyRule>;
 
 export const Policy = z.array(PolicyRule);
 export type Policy = z.infer<typeof Policy>;
 
-/** What an "always allow / deny" choice covers: the file, its folder, or every call of the tool. */
-export const RuleCover = z.enum(['file', 'folder', 'tool']);
+/**
+ * What an "always allow / deny" choice covers: the file, its folder, or every call of the tool;
+ * for run_command, each sub-command exactly (`command`) or by program and subcommand (`program`).
+ */
+export const RuleCover = z.enum(['file', 'folder', 'tool', 'command', 'program']);
 export type RuleCover = z.infer<typeof RuleCover>;
 
 /** A standing rule made from a decision ("always allow / deny"), durable and revocable. */
@@ -36,6 +47,8 @@ export const StandingRule = z.object({
   run_id: z.string().nullable(),
   tool: z.string(),
   paths: z.array(z.string()).optional(),
+  /** run_command's patterns (cover `command` or `program`). */
+  commands: z.array(z.string()).optional(),
   action: z.enum(['allow', 'deny']),
   cover: RuleCover,
   /** The approver who chose it (null when the decision named none). */
@@ -99,6 +112,8 @@ export function matchPolicy<R extends Pick<PolicyRule, 'tool' | 'paths'>>(
 ): R | undefined {
   return rules.find((rule) => {
     if (rule.tool !== '*' && rule.tool !== tool) return false;
+    // Command patterns are judged per sub-command (command-policy.ts), never as paths.
+    if ('commands' in rule && rule.commands) return false;
     if (!rule.paths) return true;
     if (path === undefined) return false;
     return globMatch(path, rule.paths);

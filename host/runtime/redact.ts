@@ -550,6 +550,11 @@ export class Redactor {
     return this.mask(value, this.keyValues, tally);
   }
 
+  /** True for a name a secret goes by (an environment variable, a field): DB_PASSWORD, API_KEY. */
+  isSecretName(name: string): boolean {
+    return this.keys.matches(name);
+  }
+
   /** Masks configured keys (plus `extraKeys`) at any depth and patterns in every string. */
   value<T>(value: T, extraKeys: readonly string[] = [], tally?: RedactionTally): T {
     if (!extraKeys.length) return this.walk(value, this.keys, this.keyValues, tally) as T;

@@ -204,15 +204,18 @@ function standingRule(run: RunContext, d: ResumePlan['decisions'][number], now: 
   const tool = run.cfg.tools.get(d.call.tool);
   const path = tool?.policyPath?.(d.input);
   const paths = coverPaths(d.cover, path);
+  // A command's patterns were offered on its card (resume-plan checked they exist).
+  const commands =
+    d.cover === 'command' || d.cover === 'program' ? d.call.gate?.always?.[d.cover] : null;
   const rule: StandingRule = {
     // Derived from the decision, so a replayed commit cannot add the rule twice.
     rule_id: `rule_${sha256(`${run.runId}\n${d.id}`).slice(0, 20)}`,
     workspace: run.cfg.workspace ?? '',
     run_id: d.scope === 'run' ? run.runId : null,
     tool: d.call.tool,
-    ...(paths ? { paths } : {}),
+    ...(commands ? { commands } : paths ? { paths } : {}),
     action: d.approved ? 'allow' : 'deny',
-    cover: paths ? d.cover : 'tool',
+    cover: commands || paths ? d.cover : 'tool',
     created_by: d.approver ?? null,
     created_at: now,
     approval_id: d.id,
@@ -224,7 +227,11 @@ function standingRule(run: RunContext, d: ResumePlan['decisions'][number], now: 
 
 /** One line naming a standing rule, for the transcript and the card. */
 function describeRule(rule: StandingRule): string {
-  const what = rule.paths ? `${rule.tool} on ${rule.paths.join(', ')}` : `every ${rule.tool} call`;
+  const what = rule.commands
+    ? `${rule.tool} of ${rule.commands.map((c) => `\`${c}\``).join(', ')}`
+    : rule.paths
+      ? `${rule.tool} on ${rule.paths.join(', ')}`
+      : `every ${rule.tool} call`;
   const scope = rule.run_id ? 'for this run' : 'for this workspace';
   const who = rule.created_by ? ` (by ${rule.created_by})` : '';
   return `Always ${rule.action} ${what} ${scope}${who}: standing rule ${rule.rule_id}; revoke it with \`airlock rules --revoke ${rule.rule_id}\`.`;

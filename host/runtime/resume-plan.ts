@@ -134,6 +134,24 @@ function decide(
       `${id} changes a protected path: approve it once; "always allow" never covers protected paths (SPEC §9). Nothing ran; it is still pending.`,
     );
   }
+  if (tool.command && scope !== 'once') {
+    // A shell command's always-rule holds its sub-commands' patterns, never every command.
+    const cover = resolution.cover ?? 'command';
+    if (cover !== 'command' && cover !== 'program') {
+      throw new ResumeRefusedError(
+        `${id} runs a shell command: an always-rule covers its commands exactly (cover "command") or by program and subcommand (cover "program"), never every command. Nothing ran; it is still pending.`,
+      );
+    }
+    if (!call.gate?.always?.[cover]) {
+      throw new ResumeRefusedError(
+        `${id}: this command cannot be covered by an always-rule with cover "${cover}" (a part of it is only known when it runs, or it is denied or protected); approve it once. Nothing ran; it is still pending.`,
+      );
+    }
+  } else if (resolution.cover === 'command' || resolution.cover === 'program') {
+    throw new ResumeRefusedError(
+      `cover "${resolution.cover}" is for shell commands (run_command); ${id} is a ${tool.name} call. Nothing ran; it is still pending.`,
+    );
+  }
   if (
     (resolution.cover === 'file' || resolution.cover === 'folder') &&
     tool.policyPath?.(input) === undefined
@@ -162,7 +180,7 @@ function decide(
       input,
       reason: resolution.reason,
       scope,
-      cover: resolution.cover ?? 'file',
+      cover: resolution.cover ?? (tool.command ? 'command' : 'file'),
       approver: resolution.approver_id,
       record: { ...resolution, decided_at: now.toISOString() },
     },

@@ -17,6 +17,13 @@ export const CallState = z.object({
       base_sha256: z.string().nullable(),
       /** The call changes a protected path: no always-allow may be made from this gate. */
       protected: z.boolean().optional(),
+      /** A command's always-allow patterns, as its card offered them (command-policy.ts). */
+      always: z
+        .object({
+          command: z.array(z.string()).nullable(),
+          program: z.array(z.string()).nullable(),
+        })
+        .optional(),
     })
     .optional(),
   /**
@@ -40,6 +47,13 @@ export const CallState = z.object({
       decided_at: z.string(),
     })
     .optional(),
+  /**
+   * Set, durably, just before the handler of a tool whose effect is not idempotent (`once`)
+   * starts; a call found with it and no result was cut off by the host's death.
+   */
+  started: z.boolean().optional(),
+  /** Its gate asks whether to run again a command that was cut off (see `started`). */
+  interrupted: z.boolean().optional(),
   /** An emitted interaction awaiting an answer. */
   waiting: z
     .object({ interaction_id: z.string(), schema: z.record(z.string(), z.unknown()) })

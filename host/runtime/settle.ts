@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type {
   ApprovalEvent,
+  CommandPreview,
   FilePreview,
   InteractionEvent,
   RunEvent,
@@ -13,6 +14,7 @@ import type {
 import { ModelError } from '../model/model.js';
 import { approvalId } from './ids.js';
 import { hiddenChars, hiddenWarning } from './input-masks.js';
+import { coverPatterns, judgeCommand, type CommandVerdict } from './command-policy.js';
 import { judge, type StandingRule, type Verdict } from './policy.js';
 import { emptyTally } from './redact.js';
 import type { RunContext } from './run-context.js';
@@ -20,7 +22,14 @@ import type { CallState } from './run-state.js';
 import { pauseStatus, status } from './run-status.js';
 import { end, errorText, PolicyError, type Next } from './step.js';
 import { SuspendSignal, withSuspendScope } from './suspend.js';
-import { NestedPause, resultText, StaleBaseError, type Tool } from './tool.js';
+import {
+  NestedPause,
+  resultText,
+  StaleBaseError,
+  ToolError,
+  type CommandTarget,
+  type Tool,
+} from './tool.js';
 import { bump } from './usage.js';
 
 /**
@@ -91,9 +100,36 @@ async function* settle(
   }
   let input: unknown = parsed.data;
   let approval: { approvalId: string; baseSha256: string | null } | null = null;
+  if (tool.once && call.started) {
+    // The handler started in a drive that never finished: the host died while the command ran.
+    // It is not run again unasked; the developer decides (issue 15).
+    if (call.decision?.approved) input = call.decision.input;
+    delete call.started;
+    delete call.decision;
+    delete call.gate;
+    call.regates = (call.regates ?? 0) + 1;
+    call.interrupted = true;
+    run.persistence.stage([
+      {
+        type: 'warning',
+        run_id: run.runId,
+        code: 'interrupted_command',
+        message: `Airlock stopped while ${tool.name} ran; it may have run partly. It runs again only if you approve it again.`,
+      },
+    ]);
+    await gate(run, call, tool, input, false);
+    return;
+  }
   if (call.decision) {
     if (!call.decision.approved) {
       const reason = call.decision.reason ? `: ${call.decision.reason}` : '.';
+      if (call.interrupted) {
+        call.done = {
+          ok: false,
+          output: `The developer chose not to run this ${tool.name} call again${reason} It was cut off when Airlock stopped and may have run partly: check its effects before relying on them.`,
+        };
+        return;
+      }
       if (run.cfg.kind === 'tool') {
         call.done = { ok: false, output: `Denied${reason}` };
         return status('cancelled', 'approval_denied', `The developer denied ${tool.name}${reason}`);
@@ -104,9 +140,16 @@ async function* settle(
     input = call.decision.input;
     approval = { approvalId: call.decision.approval_id, baseSha256: call.decision.base_sha256 };
   } else {
-    const verdict = await policyAction(run, tool, input);
+    let verdict: Verdict & { command?: CommandVerdict };
+    try {
+      verdict = await policyAction(run, tool, input);
+    } catch (err) {
+      if (!(err instanceof ToolError)) throw err;
+      call.done = { ok: false, output: `Error: ${err.message}` };
+      return;
+    }
     if (verdict.action === 'deny') {
-      const output = denialText(tool.name, verdict.standing, !!call.asked);
+      const output = denialText(tool.name, verdict.standing, !!call.asked, verdict.command);
       if (call.asked) {
         run.pendingRows.delete(call.gate?.approval_id ?? '');
         delete call.gate;
@@ -130,8 +173,25 @@ async function* settle(
   yield* runHandler(run, call, tool, input, approval);
 }
 
-/** The policy's verdict; without a matching rule, the tool's own `requiresApproval`. */
-async function policyAction(run: RunContext, tool: Tool, input: unknown): Promise<Verdict> {
+/**
+ * The policy's verdict; without a matching rule, the tool's own `requiresApproval`. A shell
+ * command is judged per sub-command, and only asks or denies unless every part is allowed.
+ */
+async function policyAction(
+  run: RunContext,
+  tool: Tool,
+  input: unknown,
+): Promise<Verdict & { command?: CommandVerdict }> {
+  if (tool.command) {
+    const target = tool.command(input);
+    const command = await judgeCommand(policyInputs(run), target.line, target.root, target.cwd);
+    return {
+      action: command.protected && command.action === 'allow' ? 'ask' : command.action,
+      protected: command.protected,
+      standing: command.standing,
+      command,
+    };
+  }
   const verdict = judge(
     policyInputs(run),
     tool.name,
@@ -182,8 +242,10 @@ async function gate(
   isProtected = call.gate?.protected ?? false,
 ): Promise<void> {
   let preview: FilePreview | null = null;
+  let command: CommandPreview | undefined;
   try {
     preview = (await tool.preview?.(input)) ?? null;
+    if (tool.command) command = await commandPreview(run, call, tool.command(input));
   } catch (err) {
     call.done = { ok: false, output: `Error: ${errorText(err)}` };
     return;
@@ -212,6 +274,7 @@ async function gate(
     expires_at: expires,
     base_sha256: preview?.base_sha256 ?? null,
     ...(isProtected ? { protected: true } : {}),
+    ...(command ? { always: command.always } : {}),
   };
   call.asked = true;
   // What redaction did, counted once over what the card shows (SPEC §2): the input by its own
@@ -228,6 +291,7 @@ async function gate(
       prompt,
       input: null,
       preview: preview ? { ...preview, ...(stale ? { stale: true } : {}) } : null,
+      ...(command ? { command } : {}),
       expires_at: expires,
       ...(isProtected ? { protected: true } : {}),
     },
@@ -248,6 +312,31 @@ async function gate(
   ]);
 }
 
+/** A shell command's card: the line, where it runs, each sub-command's verdict, the always-rules. */
+async function commandPreview(
+  run: RunContext,
+  call: CallState,
+  target: CommandTarget,
+): Promise<CommandPreview> {
+  const verdict = await judgeCommand(policyInputs(run), target.line, target.root, target.cwd);
+  const offered = !verdict.protected && verdict.action !== 'deny';
+  return {
+    command: target.line,
+    cwd: target.cwdRel,
+    subcommands: verdict.subcommands,
+    notes: verdict.notes,
+    always: {
+      command: offered ? await coverPatterns(target.line, 'command') : null,
+      program: offered ? await coverPatterns(target.line, 'program') : null,
+    },
+    ...(call.interrupted ? { interrupted: true } : {}),
+  };
+}
+
+function isDeny(note: string): boolean {
+  return note.includes('(default deny list)');
+}
+
 async function* runHandler(
   run: RunContext,
   call: CallState,
@@ -256,8 +345,12 @@ async function* runHandler(
   approval: { approvalId: string; baseSha256: string | null } | null,
 ): AsyncGenerator<RunEvent, void> {
   // What the run did so far is committed before the handler's effect, so a crash during it
-  // resumes from here and no completed handler runs again (SPEC §2).
+  // resumes from here and no completed handler runs again (SPEC §2). A handler whose effect is
+  // not idempotent is marked started in that same commit (see `settle`).
+  if (tool.once) call.started = true;
   yield* run.persistence.step();
+  const live: RunEvent[] = [];
+  let wake = null as (() => void) | null;
   const ctx = {
     runId: run.runId,
     callId: call.call_id,
@@ -268,11 +361,36 @@ async function* runHandler(
       run.state.child_usage[childRunId] = usage;
     },
     visible: visibleTo(run, tool.name),
+    output: (text: string) => {
+      live.push({
+        type: 'tool_output',
+        run_id: run.runId,
+        call_id: call.call_id,
+        tool: tool.name,
+        text,
+      });
+      wake?.();
+    },
   };
   try {
-    const value = await withSuspendScope(run.runId, call.call_id, call.answers, () =>
-      tool.handler(input, ctx),
-    );
+    let finished = false;
+    const handled = (async () =>
+      withSuspendScope(run.runId, call.call_id, call.answers, () =>
+        tool.handler(input, ctx),
+      ))().finally(() => {
+      finished = true;
+      wake?.();
+    });
+    handled.catch(() => {}); // awaited below, after the live output
+    // The handler's live output is shown as it comes (not stored: its result holds the tail).
+    for (;;) {
+      while (live.length) yield live.shift()!;
+      if (finished) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+    }
+    const value = await handled;
+    delete call.started;
     delete call.forward;
     delete call.nested;
     call.done = { ok: true, output: resultText(value) };
@@ -303,6 +421,7 @@ async function* runHandler(
       run.persistence.stage([event]);
       return;
     }
+    delete call.started;
     if (err instanceof StaleBaseError) {
       // The file changed under the approved diff: ask again on the fresh content.
       delete call.decision;
@@ -348,7 +467,22 @@ function settled(call: CallState): CallState['done'] {
  * What the model reads for a call the policy denied: a standing "always deny" passes on the
  * reviewer's reason (SPEC §4), a configured rule says the tool is not allowed here.
  */
-function denialText(tool: string, rule: StandingRule | undefined, asked: boolean): string {
+function denialText(
+  tool: string,
+  rule: StandingRule | undefined,
+  asked: boolean,
+  command?: CommandVerdict,
+): string {
+  if (command) {
+    const denied = [
+      ...command.subcommands
+        .filter((c) => c.action === 'deny')
+        .map((c) => `\`${c.text}\` (${c.rule})`),
+      ...command.notes.filter(isDeny),
+    ];
+    const when = asked ? ' while it waited for the developer' : '';
+    return `Denied${when}: ${denied.join('; ')}. Nothing ran.`;
+  }
   const by = rule ? 'a standing rule' : 'policy';
   const when = asked ? ' while it waited for the developer' : '';
   const why = rule?.reason?.trim() ? rule.reason.trim() : `${tool} is not allowed here`;

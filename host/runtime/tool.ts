@@ -24,6 +24,8 @@ export interface ToolContext {
    * and searches leave it out and never read it (SPEC §9).
    */
   visible(rel: string): boolean;
+  /** Streams a piece of the tool's output (redacted) to the run's live events; not stored. */
+  output?(text: string): void;
 }
 
 /** A tool that drives a nested run: how the parent validates values routed to it. */
@@ -53,8 +55,26 @@ export interface ToolConfig<P extends z.ZodType = z.ZodType> {
   policyPath?: (input: z.output<P>) => string | undefined;
   /** The call changes the file at `policyPath`: protected paths always ask (SPEC §9). */
   changesFiles?: boolean;
+  /**
+   * For a shell tool: the command line and where it runs. Its policy judges each sub-command
+   * (command-policy.ts) and its card lists them.
+   */
+  command?: (input: z.output<P>) => CommandTarget;
+  /**
+   * The effect is not idempotent: a call cut off mid-run (the host died) is not run again on
+   * resume; the developer is asked whether to run it again, skip it, or cancel the run.
+   */
+  once?: boolean;
   /** Set by `agent.asTool()`: the tool runs a nested agent whose pauses pause this run. */
   nested?: NestedRunHook;
+}
+
+export interface CommandTarget {
+  line: string;
+  /** The workspace root and the working directory, absolute; the latter also relative. */
+  root: string;
+  cwd: string;
+  cwdRel: string;
 }
 
 export interface FileProposal {

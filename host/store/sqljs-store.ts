@@ -764,7 +764,8 @@ export class SqlJsStore implements Store {
             r.workspace,
             r.run_id,
             r.tool,
-            r.paths ? json(r.paths) : null,
+            // A command rule's patterns share the paths column; its cover tells them apart.
+            r.commands ? json(r.commands) : r.paths ? json(r.paths) : null,
             r.action,
             r.cover,
             r.created_by,
@@ -1002,7 +1003,13 @@ export class SqlJsStore implements Store {
         workspace: r.workspace,
         run_id: r.run_id,
         tool: r.tool,
-        ...(r.paths === null ? {} : { paths: JSON.parse(String(r.paths)) as unknown }),
+        ...(r.paths === null
+          ? {}
+          : {
+              [r.cover === 'command' || r.cover === 'program' ? 'commands' : 'paths']: JSON.parse(
+                String(r.paths),
+              ) as unknown,
+            }),
         action: r.action,
         cover: r.cover,
         created_by: r.created_by,

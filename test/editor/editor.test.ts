@@ -505,6 +505,57 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
     },
   );
 
+  scenario(
+    '9. a shell command: its card lists the sub-commands; the edited command runs, its output in a terminal',
+    async () => {
+      const prompt = 'e2e 9: count the notes';
+      model.script(prompt, (request) => {
+        const results = toolMessages(request.messages);
+        if (results.length === 0) {
+          return {
+            toolCalls: [
+              {
+                id: 'call_cmd',
+                name: 'run_command',
+                arguments: { command: 'ls && rm -rf notes' },
+              },
+            ],
+          };
+        }
+        return { text: `Ran it. ${contentText(results.at(-1)!.content)}` };
+      });
+      await editor.startRun(prompt);
+      const card = editor.card('Command ls && rm -rf notes (run_command)');
+      await card.waitFor({ timeout: UI_TIMEOUT });
+      assert.deepEqual(await card.locator('li.subcommand code').allTextContents(), [
+        'ls',
+        'rm -rf notes',
+      ]);
+      await editor.shot('command-card');
+      await card.getByText('Edit command…', { exact: true }).click();
+      await card
+        .getByLabel('Command to run instead')
+        .fill('echo "counted by hand" | tee counted.txt');
+      await card
+        .getByRole('button', { name: 'Approve the edited command instead of the proposal' })
+        .click();
+      await fileHolds('counted.txt', 'counted by hand\n');
+      await editor.waitForRunStatus(prompt, 'done');
+      const result = toolMessages(model.requestsFor(prompt)[1]!.messages)[0]!;
+      assert.equal(contentText(result.content), 'Exit code 0.\ncounted by hand\n');
+      // The output went to a terminal named after the run, beside the sidebar's transcript.
+      await editor.page
+        .getByText(/Airlock run_/)
+        .first()
+        .waitFor({ timeout: UI_TIMEOUT });
+      await editor
+        .run(prompt)
+        .locator('pre.command-output', { hasText: 'counted by hand' })
+        .waitFor({ timeout: UI_TIMEOUT });
+      await editor.shot('command-ran');
+    },
+  );
+
   scenario('8. the badge and the status bar count pending decisions', async () => {
     const prompt = 'e2e 8: write two files';
     model.script(prompt, (request) => {
