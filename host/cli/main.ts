@@ -170,7 +170,8 @@ async function rules(command: Extract<Command, { cmd: 'rules' }>, io: Io): Promi
     }
     if (!active.length) io.stdout.write('No standing rules: every gate asks.\n');
     for (const r of active) {
-      const what = r.paths ? r.paths.map((p) => shownText(p)).join(', ') : '(every call)';
+      const covered = r.commands ?? r.paths;
+      const what = covered ? covered.map((p) => shownText(p)).join(', ') : '(every call)';
       const scope = r.run_id ? `run ${r.run_id}` : 'workspace';
       const who = r.created_by ? ` by ${shownText(r.created_by)}` : '';
       const why = r.reason ? `: ${shownText(r.reason, 200)}` : '';

@@ -109,12 +109,17 @@ async function* settle(
     delete call.gate;
     call.regates = (call.regates ?? 0) + 1;
     call.interrupted = true;
+    // What it left running is stopped first: "run again" must not run it twice at once.
+    const stopped = (await tool.stopLeftovers?.({ runId: run.runId, callId: call.call_id })) ?? 0;
+    const left = stopped
+      ? ` ${stopped === 1 ? 'One process it started was' : `${stopped} processes it started were`} still running and ${stopped === 1 ? 'was' : 'were'} stopped.`
+      : '';
     run.persistence.stage([
       {
         type: 'warning',
         run_id: run.runId,
         code: 'interrupted_command',
-        message: `Airlock stopped while ${tool.name} ran; it may have run partly. It runs again only if you approve it again.`,
+        message: `Airlock stopped while ${tool.name} ran; it may have run partly.${left} It runs again only if you approve it again.`,
       },
     ]);
     await gate(run, call, tool, input, false);
@@ -320,14 +325,17 @@ async function commandPreview(
 ): Promise<CommandPreview> {
   const verdict = await judgeCommand(policyInputs(run), target.line, target.root, target.cwd);
   const offered = !verdict.protected && verdict.action !== 'deny';
+  // A rule is stored and listed as written: none is offered for a line holding a secret.
+  const clean = (patterns: string[] | null) =>
+    patterns?.every((p) => run.cfg.redactor.text(p) === p) ? patterns : null;
   return {
     command: target.line,
     cwd: target.cwdRel,
     subcommands: verdict.subcommands,
     notes: verdict.notes,
     always: {
-      command: offered ? await coverPatterns(target.line, 'command') : null,
-      program: offered ? await coverPatterns(target.line, 'program') : null,
+      command: offered ? clean(await coverPatterns(target.line, 'command')) : null,
+      program: offered ? clean(await coverPatterns(target.line, 'program')) : null,
     },
     ...(call.interrupted ? { interrupted: true } : {}),
   };

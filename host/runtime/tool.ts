@@ -65,6 +65,11 @@ export interface ToolConfig<P extends z.ZodType = z.ZodType> {
    * resume; the developer is asked whether to run it again, skip it, or cancel the run.
    */
   once?: boolean;
+  /**
+   * For a `once` tool: stops what a call cut off by the host's death left running (its process
+   * group outlives the host); returns how many processes were stopped.
+   */
+  stopLeftovers?: (call: { runId: string; callId: string }) => Promise<number>;
   /** Set by `agent.asTool()`: the tool runs a nested agent whose pauses pause this run. */
   nested?: NestedRunHook;
 }

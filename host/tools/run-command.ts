@@ -5,6 +5,7 @@
 // reads the exit code and a bounded tail of the output, redacted, with a note of what was cut.
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { COMMAND_TOOL } from '../runtime/command-policy.js';
 import { MAX_COMMAND_TIMEOUT } from '../settings-schema.js';
@@ -62,22 +63,61 @@ export function runCommandTool(ws: Workspace, options: RunCommandOptions) {
       return { line: input.command, root: ws.root, cwd: dir.abs, cwdRel: dir.rel };
     },
     once: true,
+    stopLeftovers,
     handler: (input, ctx) => run(input, dirOf(input).abs, options, ctx),
   });
 }
 
-/** The developer's environment without secrets, and the run's id. */
+/**
+ * The developer's environment without secrets, and the run's id; the call's id too, by which a
+ * later host finds what a command cut off by its predecessor's death left running.
+ */
 export function commandEnv(
   env: NodeJS.ProcessEnv,
   redactor: Redactor,
   runId: string,
+  callId: string,
 ): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && !redactor.isSecretName(name)) out[name] = value;
   }
   out.AIRLOCK_RUN_ID = runId;
+  out.AIRLOCK_CALL_ID = callId;
   return out;
+}
+
+/**
+ * Stops the processes a call's command left running when the host that ran it died: those whose
+ * environment names this run and call (Linux's /proc; elsewhere none are found). Only this
+ * user's processes are readable, and only an exact match of both ids is stopped.
+ */
+async function stopLeftovers(call: { runId: string; callId: string }): Promise<number> {
+  const marks = [`AIRLOCK_RUN_ID=${call.runId}`, `AIRLOCK_CALL_ID=${call.callId}`];
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return 0;
+  }
+  const found: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const vars = (await readFile(`/proc/${entry}/environ`, 'utf8')).split('\0');
+      if (marks.every((m) => vars.includes(m))) found.push(Number(entry));
+    } catch {
+      // gone, or another user's
+    }
+  }
+  for (const pid of found) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found.length;
 }
 
 async function run(
@@ -90,7 +130,7 @@ async function run(
   const timeoutS = Math.min(input.timeout_s ?? options.timeoutS, options.timeoutS);
   const child = spawn(SHELL, ['-c', input.command], {
     cwd,
-    env: commandEnv(process.env, options.redactor, ctx.runId),
+    env: commandEnv(process.env, options.redactor, ctx.runId, ctx.callId),
     detached: true, // its own process group: a timeout or Cancel stops all it started
     stdio: ['ignore', 'pipe', 'pipe'],
   });

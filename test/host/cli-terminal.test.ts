@@ -499,3 +499,57 @@ void describe('answering a question at the terminal', () => {
 function quote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// A shell command at the terminal (issue 15): the card lists its sub-commands, and "e" takes the
+// line to run instead, which reaches the host as override_input.
+
+void describe('a shell command at the terminal', () => {
+  void it('shows each sub-command and its rule, and "e" runs the line the developer typed', async () => {
+    const event = {
+      type: 'approval',
+      run_id: 'run_c',
+      approval_id: 'apr_c',
+      call_id: 'call_c',
+      tool: 'run_command',
+      path: 'agent.run_command',
+      prompt: 'Run `npm test && rm -rf build`?',
+      input: { command: 'npm test && rm -rf build' },
+      preview: null,
+      command: {
+        command: 'npm test && rm -rf build',
+        cwd: '.',
+        subcommands: [
+          { text: 'npm test', action: 'allow', rule: 'allow rule `npm test *` in your settings' },
+          { text: `rm -rf build${ESC}[2K`, action: 'ask', rule: 'no rule matches: asks' },
+        ],
+        notes: [],
+        always: { command: ['npm test', 'rm -rf build'], program: ['npm test *', 'rm *'] },
+      },
+      expires_at: null,
+    };
+    const row: PendingRow = {
+      id: 'apr_c',
+      run_id: 'run_c',
+      kind: 'approval',
+      event,
+      created_at: '',
+    };
+    const { rl, prompts } = typist(['e', '', 'e', 'npm test -- --grep parser']);
+    const out = textOut();
+    const map = await decideInline(rl, out, [row], () => undefined);
+    assert.deepEqual(map, {
+      apr_c: { approved: true, override_input: { command: 'npm test -- --grep parser' } },
+    });
+    const lines = out.text.split('\n');
+    assert.ok(lines.includes('  $ npm test && rm -rf build'), out.text);
+    assert.ok(
+      lines.includes('  allowed npm test  allow rule `npm test *` in your settings'),
+      out.text,
+    );
+    assert.ok(lines.includes('  asks    rm -rf build\\u001b[2K  no rule matches: asks'), out.text);
+    assert.ok(!out.text.includes(ESC), 'no raw ESC reaches the terminal');
+    assert.match(prompts[1]!, /command to run instead > $/);
+    assert.ok(lines.includes('  Nothing typed; choose again.'), out.text);
+  });
+});

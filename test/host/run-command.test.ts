@@ -287,7 +287,7 @@ void describe('run_command when the host dies mid-command', () => {
     first.child.kill('SIGKILL');
     await exited;
     first.client.connection.dispose();
-    process.kill(-shell, 'SIGKILL'); // what the dead host left running
+    assert.ok(alive(shell), 'the command outlived its host');
 
     const second = hostProcess();
     await initialize(second.client, scriptedOptions(ws, db, model.baseURL));
@@ -296,6 +296,15 @@ void describe('run_command when the host dies mid-command', () => {
     const reask = await gateOf(second.client, runId);
     assert.notEqual(reask.approval_id, gate.approval_id);
     assert.equal(reask.command?.interrupted, true);
+    // What the dead host left running was stopped before the question was asked.
+    await until('the leftover command to be gone', () => !alive(shell));
+    const warning = second.client.events.find(
+      (e) => e.type === 'warning' && e.code === 'interrupted_command',
+    );
+    assert.match(
+      warning?.type === 'warning' ? warning.message : '',
+      /may have run partly\. (One process it started was|\d processes it started were) still running/,
+    );
     assert.equal(reask.command?.command, 'echo ran >> ran.txt; echo $$ > shell.pid; sleep 300');
     assert.equal(fs.readFileSync(path.join(ws, 'ran.txt'), 'utf8'), 'ran\n', 'not run again');
     const pending = GetPending.result.parse(
