@@ -2,15 +2,9 @@
 // in-memory duplex, malformed input, and the real host process (dist/host.js) killed with
 // SIGKILL and started again on the same database.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  createMessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-} from 'vscode-jsonrpc/node';
 import { ScriptedModelServer, type Script } from '../../host/model/scripted-server.js';
 import {
   CancelRun,
@@ -26,13 +20,7 @@ import {
 import * as rpc from '../../host/protocol/rpc.js';
 import { Settings } from '../../host/settings-schema.js';
 import { onCleanup, tempDir } from '../support/scratch.js';
-import {
-  attach,
-  initialize,
-  inMemoryHost,
-  scriptedOptions,
-  type Client,
-} from '../support/host-client.js';
+import { hostProcess, initialize, inMemoryHost, scriptedOptions } from '../support/host-client.js';
 
 function workspace(): string {
   const dir = tempDir('ws');
@@ -268,21 +256,6 @@ void describe('JSON-RPC host over two MessageConnections', () => {
     );
   });
 });
-
-/** Starts dist/host.js speaking JSON-RPC over stdio. */
-function hostProcess(): { child: ChildProcess; client: Client } {
-  const child = spawn(process.execPath, [path.resolve('dist/host.js'), '--stdio'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  onCleanup(() => child.kill('SIGKILL'));
-  const connection = createMessageConnection(
-    new StreamMessageReader(child.stdout!),
-    new StreamMessageWriter(child.stdin!),
-  );
-  connection.onError(() => undefined);
-  connection.onClose(() => undefined);
-  return { child, client: attach(connection) };
-}
 
 void describe('the real host process', () => {
   void it('killed with SIGKILL while a card is pending: a new host reads it back and resuming runs it once', async () => {

@@ -4,15 +4,9 @@
 // process group; a host killed mid-command never runs it again unasked. Real host (in process
 // and as dist/host.js killed with SIGKILL), real bash, real loopback model server.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  createMessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-} from 'vscode-jsonrpc/node';
 import { ScriptedModelServer, type Script } from '../../host/model/scripted-server.js';
 import type { RunEvent } from '../../host/protocol/events.js';
 import { CancelRun, GetPending, Resume, StartRun } from '../../host/protocol/rpc.js';
@@ -21,7 +15,7 @@ import { onCleanup, tempDir } from '../support/scratch.js';
 import { until } from '../support/until.js';
 import { cleanEnv, CLI, runProcess } from '../support/cli-process.js';
 import {
-  attach,
+  hostProcess,
   initialize,
   inMemoryHost,
   scriptedOptions,
@@ -239,21 +233,6 @@ void describe('run_command', () => {
     );
   });
 });
-
-/** dist/host.js over stdio, as the extension starts it. */
-function hostProcess(): { child: ChildProcess; client: Client } {
-  const child = spawn(process.execPath, [path.resolve('dist/host.js'), '--stdio'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  onCleanup(() => child.kill('SIGKILL'));
-  const connection = createMessageConnection(
-    new StreamMessageReader(child.stdout!),
-    new StreamMessageWriter(child.stdin!),
-  );
-  connection.onError(() => undefined);
-  connection.onClose(() => undefined);
-  return { child, client: attach(connection) };
-}
 
 void describe('run_command when the host dies mid-command', () => {
   void it('is not run again on resume: the developer is asked, and "skip" tells the agent', async () => {

@@ -1,6 +1,8 @@
 // A JSON-RPC client of the host for host tests: the connection, every event and log line it
 // received, and the host served in this process over an in-memory duplex (two real
 // MessageConnections, as vscode-languageserver-node's own connection tests do).
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
   createMessageConnection,
@@ -119,4 +121,19 @@ export async function initialize(client: Client, opts: unknown): Promise<void> {
     initializationOptions: opts,
   });
   await client.connection.sendNotification('initialized', {});
+}
+
+/** dist/host.js (built by `node esbuild.mjs`) over stdio, as the extension starts it. */
+export function hostProcess(): { child: ChildProcess; client: Client } {
+  const child = spawn(process.execPath, [path.resolve('dist/host.js'), '--stdio'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  onCleanup(() => child.kill('SIGKILL'));
+  const connection = createMessageConnection(
+    new StreamMessageReader(child.stdout!),
+    new StreamMessageWriter(child.stdin!),
+  );
+  connection.onError(() => undefined);
+  connection.onClose(() => undefined);
+  return { child, client: attach(connection) };
 }
