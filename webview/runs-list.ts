@@ -63,6 +63,11 @@ export function toolSentence(tool: string, input: unknown): string {
     case 'read_file':
       if (path) return `Read ${path}`;
       break;
+    case 'run_command': {
+      const command = str(input, 'command');
+      if (command !== null) return `Run \`${clip(command, 200)}\``;
+      break;
+    }
     case 'list_files':
       return `List ${path || 'the workspace'}${str(input, 'glob') ? ` (${str(input, 'glob')})` : ''}`;
     case 'search_text': {

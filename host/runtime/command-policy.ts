@@ -78,6 +78,11 @@ export async function judgeCommand(
     verdict.subcommands.push({ text: cmd.text, action: sub.action, rule: sub.rule });
     verdict.standing ??= sub.action === 'deny' ? sub.standing : undefined;
     verdict.action = stricter(verdict.action, sub.action)!;
+    if (sub.action === 'allow' && readsScript(cmd)) {
+      // `bash <<EOF …`, `… | python`: the program runs code no rule has seen.
+      verdict.notes.push(`\`${cmd.text}\` runs a script from its input, which no rule can see.`);
+      verdict.action = stricter(verdict.action, 'ask')!;
+    }
     for (const r of cmd.redirects) {
       const write = judgeWrite(r.writes, r.dynamic, root, cwd, moves, inputs.protectedPaths);
       if (!write) continue;
@@ -389,6 +394,17 @@ function unwrap(cmd: SubCommand): SubCommand | null {
     else break;
   }
   return at < cmd.words.length ? { ...cmd, programAt: at } : null;
+}
+
+/** A shell or interpreter reading its program from a here-document or a pipe. */
+function readsScript(cmd: SubCommand): boolean {
+  const program = programOf(unwrap(cmd) ?? cmd);
+  if (!program || !INTERPRETERS.has(program) || program === 'sudo') return false;
+  const fedByPipe = cmd.pipe !== null && cmd.pipe[1] > 0;
+  // With a script file or `-c`/`-e` code as an argument, its input is data, not the program.
+  const args = argsOf(unwrap(cmd) ?? cmd).filter((a) => !(a.value ?? a.raw).startsWith('-'));
+  const inline = argsOf(unwrap(cmd) ?? cmd).some((a) => /^-[a-z]*[ce]$/.test(a.value ?? ''));
+  return (cmd.hereInput || fedByPipe) && !args.length && !inline;
 }
 
 /** The label of the default deny rule this sub-command (or what it wraps) hits, or null. */

@@ -548,6 +548,9 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
         .getByText(/Airlock run_/)
         .first()
         .waitFor({ timeout: UI_TIMEOUT });
+      await editor.page
+        .locator('.xterm-rows', { hasText: 'counted by hand' })
+        .waitFor({ timeout: UI_TIMEOUT });
       await editor
         .run(prompt)
         .locator('pre.command-output', { hasText: 'counted by hand' })

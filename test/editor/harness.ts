@@ -181,6 +181,8 @@ export class Editor {
           'workbench.startupEditor': 'none',
           ...trust,
           'workbench.tips.enabled': false,
+          // The terminal drawn as DOM text, which a test can read (a command's output).
+          'terminal.integrated.gpuAcceleration': 'off',
           // As npm start: no port forwarding (the model server, Chromium's), no telemetry, no
           // extension updates or recommendations.
           ...OFFLINE_SETTINGS,

@@ -4,6 +4,7 @@
 // process group; a host killed mid-command never runs it again unasked. Real host (in process
 // and as dist/host.js killed with SIGKILL), real bash, real loopback model server.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -344,5 +345,73 @@ void describe('run_command in the CLI', () => {
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(fs.readFileSync(path.join(ws, 'edited.txt'), 'utf8'), 'edited\n');
     assert.match(seen[0]!, /^Exit code 0\.\n\(no output\)$/);
+  });
+});
+
+void describe('run_command in the CLI, killed mid-command', () => {
+  void it('`airlock resume` asks again instead of running it (exit 3), and --deny skips it', async () => {
+    const seen: string[] = [];
+    const model = await scripted(commandScript(seen));
+    const ws = tempDir('ws');
+    const db = path.join(tempDir('db'), 'cli.db');
+    const env = cleanEnv({
+      OPENAI_BASE_URL: model.baseURL,
+      OPENAI_API_KEY: 'x',
+      XDG_DATA_HOME: tempDir('data'),
+      XDG_CONFIG_HOME: tempDir('config'),
+    });
+    const cli = (args: string[]) =>
+      runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd: ws, env });
+    const line = 'echo ran >> ran.txt; echo $$ > shell.pid; sleep 300';
+    const paused = await cli(['run', line, '--model', 'scripted', '--json']);
+    assert.equal(paused.code, 3, paused.stderr);
+    const gate = (
+      JSON.parse((await cli(['pending', '--json'])).stdout) as { approvals: Approval[] }
+    ).approvals[0]!;
+    // The resume that runs the command, killed with SIGKILL while the command runs.
+    const running = spawn(
+      process.execPath,
+      [CLI, 'resume', gate.run_id, '--approve', gate.approval_id, '--db', db],
+      { cwd: ws, env, stdio: 'ignore' },
+    );
+    onCleanup(() => running.kill('SIGKILL'));
+    const pidFile = path.join(ws, 'shell.pid');
+    await until(
+      'the command to start',
+      () => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim(),
+    );
+    const shell = Number(fs.readFileSync(pidFile, 'utf8'));
+    onCleanup(() => {
+      try {
+        process.kill(-shell, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    });
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGKILL');
+    await exited;
+
+    const asked = await cli(['resume', gate.run_id]);
+    assert.equal(asked.code, 3, `${asked.stdout}\n${asked.stderr}`);
+    assert.match(asked.stdout, /Airlock stopped while this command ran: it may have run partly\./);
+    assert.match(asked.stdout, /\$ echo ran >> ran\.txt; echo \$\$ > shell\.pid; sleep 300/);
+    assert.equal(fs.readFileSync(path.join(ws, 'ran.txt'), 'utf8'), 'ran\n', 'not run again');
+    await until('the leftover command to be gone', () => !alive(shell));
+    const again = (
+      JSON.parse((await cli(['pending', '--json'])).stdout) as { approvals: Approval[] }
+    ).approvals[0]!;
+    assert.equal(again.command?.interrupted, true);
+    const skipped = await cli([
+      'resume',
+      gate.run_id,
+      '--deny',
+      again.approval_id,
+      '--reason',
+      'leave it',
+    ]);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.match(seen[0]!, /chose not to run this run_command call again: leave it/);
+    assert.equal(fs.readFileSync(path.join(ws, 'ran.txt'), 'utf8'), 'ran\n');
   });
 });

@@ -145,6 +145,23 @@ const table: Row[] = [
     [[{ tool: 'run_command', commands: ['git commit -m *'], action: 'allow' }]],
   ],
   ['', 'ask'],
+  // An allowed interpreter reading its program from its input runs what no rule saw.
+  [
+    'bash <<EOF\nrm -rf build\nEOF',
+    'ask',
+    [[{ tool: 'run_command', commands: ['bash *'], action: 'allow' }]],
+  ],
+  [
+    'cat script.sh | bash',
+    'ask',
+    [[{ tool: 'run_command', commands: ['bash *', 'cat *'], action: 'allow' }]],
+  ],
+  ['bash script.sh', 'allow', [[{ tool: 'run_command', commands: ['bash *'], action: 'allow' }]]],
+  [
+    'echo 1+1 | python3 -c "print(2)"',
+    'allow',
+    [[{ tool: 'run_command', commands: ['python3 *', 'echo *'], action: 'allow' }]],
+  ],
 ];
 
 void describe('run_command policy, per sub-command', () => {
