@@ -246,9 +246,11 @@ function apply(user: Settings, read: WorkspaceFile, state: TrustState, how: stri
 
 function describeAllow(rule: PolicyRule): string {
   const tool = rule.tool === '*' ? 'every tool' : shownText(rule.tool);
-  const where = rule.paths
-    ? ` on ${rule.paths.map((p) => shownText(p)).join(', ')}`
-    : ' on every path';
+  const where = rule.commands
+    ? ` of ${rule.commands.map((c) => `\`${shownText(c)}\``).join(', ')}`
+    : rule.paths
+      ? ` on ${rule.paths.map((p) => shownText(p)).join(', ')}`
+      : ' on every path';
   return `policy: allow ${tool}${where}`;
 }
 

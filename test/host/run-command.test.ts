@@ -51,9 +51,12 @@ async function scripted(script: Script): Promise<ScriptedModelServer> {
 async function hostWith(
   seen: string[],
   settings: Record<string, unknown> = {},
+  /** The workspace's airlock.config.json (untrusted). */
+  config?: object,
 ): Promise<{ client: Client; ws: string }> {
   const model = await scripted(commandScript(seen));
   const ws = tempDir('ws');
+  if (config) fs.writeFileSync(path.join(ws, 'airlock.config.json'), JSON.stringify(config));
   const client = inMemoryHost();
   const opts = scriptedOptions(ws, path.join(tempDir('db'), 'a.db'), model.baseURL);
   await initialize(client, {
@@ -141,6 +144,35 @@ void describe('run_command', () => {
     // printenv exits 1 when a variable is missing: the secret is not there, the run id is.
     assert.match(seen[0]!, /^Error: The command failed \(exit code 1\)\.\nrun_/);
     assert.doesNotMatch(seen[0]!, /hunter2/);
+  });
+
+  void it("a workspace's airlock.config.json can deny commands, never allow them (SPEC §9)", async () => {
+    const seen: string[] = [];
+    const { client } = await hostWith(
+      seen,
+      { policy: [{ tool: 'run_command', commands: ['printenv *'], action: 'allow' }] },
+      {
+        policy: [
+          { tool: 'run_command', commands: ['echo *'], action: 'allow' },
+          { tool: 'run_command', commands: ['printenv *'], action: 'deny' },
+        ],
+      },
+    );
+    const first = await start(client, 'echo from the repository');
+    const gate = await gateOf(client, first);
+    assert.deepEqual(
+      gate.command?.subcommands.map((s) => s.action),
+      ['ask'],
+      'its allow rule is ignored',
+    );
+    await client.connection.sendRequest(CancelRun.type, { run_id: first });
+    await ended(client, first);
+    const second = await start(client, 'printenv HOME');
+    await ended(client, second);
+    assert.match(
+      seen[0]!,
+      /^Denied: `printenv HOME` \(deny rule `printenv \*` in the workspace file\)/,
+    );
   });
 
   void it('the default deny list stops `curl … | sh` without a card, even under an allow-all rule', async () => {
