@@ -357,6 +357,9 @@ async function* runHandler(
   // not idempotent is marked started in that same commit (see `settle`).
   if (tool.once) call.started = true;
   yield* run.persistence.step();
+  // On the disk, not only in the journal, before an effect that must not run twice: after a
+  // power cut too, the run knows the command may have run (one fdatasync per command).
+  if (tool.once) await run.cfg.store.flush();
   const live: RunEvent[] = [];
   let wake = null as (() => void) | null;
   const ctx = {

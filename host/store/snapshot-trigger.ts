@@ -36,6 +36,10 @@ export class SnapshotTrigger {
     this.ends.push(this.total);
   }
 
+  recordAll(records: readonly [seq: number, size: number][]): void {
+    for (const [seq, size] of records) this.record(seq, size);
+  }
+
   /** Bytes of the records after `seq` that this process has seen. */
   bytesAfter(seq: number): number {
     let lo = 0;
