@@ -18,7 +18,11 @@ export function promptBox(ctx: Ctx): HTMLElement {
     textarea,
     h('div', { class: 'actions' }, [
       run,
-      h('span', { class: 'hint', id: 'prompt-hint' }, 'Every edit waits for your approval.'),
+      h(
+        'span',
+        { class: 'hint', id: 'prompt-hint' },
+        'Every edit and command waits for your approval.',
+      ),
     ]),
   ]);
   const status = new ActionStatus(form);
