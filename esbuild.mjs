@@ -34,8 +34,23 @@ const englishOnlyZod = {
   },
 };
 
+/**
+ * tree-sitter and its bash grammar (170 KB) are a bundle of their own, dist/bash-grammar.js, that
+ * the others load on a run's first shell command: most processes never parse a command line.
+ */
+const bashGrammarApart = {
+  name: 'bash-grammar-apart',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/bash-grammar\.js$/ }, (args) =>
+      args.importer.endsWith(path.join('host', 'tools', 'command-line.ts'))
+        ? { path: './bash-grammar.js', external: true }
+        : undefined,
+    );
+  },
+};
+
 const node = {
-  plugins: [englishOnlyZod],
+  plugins: [englishOnlyZod, bashGrammarApart],
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -76,6 +91,7 @@ const bundles = [
     outfile: 'dist/runtime.js',
     external: ['zod'],
   },
+  { ...node, entryPoints: ['host/tools/bash-grammar.ts'], outfile: 'dist/bash-grammar.js' },
   // The store's snapshot writer: a worker thread that host.js, cli.js and runtime.js start.
   { ...node, entryPoints: ['host/store/snapshot-worker.ts'], outfile: 'dist/snapshot-worker.js' },
   {

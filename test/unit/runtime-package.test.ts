@@ -12,12 +12,16 @@ import { runProcess, type Result } from '../support/cli-process.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
-// What dist/runtime.js needs beside it: its types, sql.js's wasm and the store's snapshot worker.
+// What dist/runtime.js needs beside it: its types, sql.js's wasm, the store's snapshot worker,
+// and the bash parser a shell-command tool's policy loads on first use.
 const LIBRARY_FILES = [
   'runtime.js',
   'runtime.d.ts',
   'runtime-types',
   'sql-wasm.wasm',
+  'bash-grammar.js',
+  'tree-sitter.wasm',
+  'tree-sitter-bash.wasm',
   ...(fs.existsSync(path.join(DIST, 'snapshot-worker.js')) ? ['snapshot-worker.js'] : []),
 ];
 
