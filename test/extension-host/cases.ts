@@ -396,6 +396,25 @@ export function registerCases(): void {
       assert.equal(toolTexts(model.requestsFor(prompt).at(-1)!).length, 1, 'deleted exactly once');
     });
 
+    it("a shell command: the palette's quick pick approves it; it runs once, its output in a terminal named after the run", async () => {
+      const prompt = 'ext-host 10: count the files';
+      scriptCall(
+        prompt,
+        { id: 'call_cmd', name: 'run_command', arguments: { command: 'ls | wc -l' } },
+        'Counted.',
+      );
+      const paused = await startUntilPaused(prompt);
+      await accepting('airlock.approve');
+      const run = await finished(prompt);
+      assert.equal(run.status, 'success');
+      const texts = toolTexts(model.requestsFor(prompt).at(-1)!);
+      assert.equal(texts.length, 1, 'the command ran exactly once');
+      assert.match(texts[0]!, /^Exit code 0\.\n\s*\d+\n$/);
+      await waitFor("the run's terminal", async () =>
+        Promise.resolve(vscode.window.terminals.some((t) => t.name === `Airlock ${paused.run_id}`)),
+      );
+    });
+
     it('Manage Standing Rules lists an "always allow" and revokes it from the palette', async () => {
       const prompt = 'ext-host 6: add a guide';
       scriptCall(
