@@ -340,21 +340,27 @@ void describe('run_command when the host dies mid-command', () => {
   });
 });
 
+/** The CLI (dist/cli.js) on its own workspace, database and config folders, and a model. */
+async function cliSandbox() {
+  assert.ok(fs.existsSync(CLI), 'build first: node esbuild.mjs');
+  const seen: string[] = [];
+  const model = await scripted(commandScript(seen));
+  const ws = tempDir('ws');
+  const db = path.join(tempDir('db'), 'cli.db');
+  const env = cleanEnv({
+    OPENAI_BASE_URL: model.baseURL,
+    OPENAI_API_KEY: 'x',
+    XDG_DATA_HOME: tempDir('data'),
+    XDG_CONFIG_HOME: tempDir('config'),
+  });
+  const cli = (args: string[]) =>
+    runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd: ws, env });
+  return { seen, ws, db, env, cli };
+}
+
 void describe('run_command in the CLI', () => {
   void it('pauses with exit 3, lists the sub-commands, and runs the command the developer edited', async () => {
-    assert.ok(fs.existsSync(CLI), 'build first: node esbuild.mjs');
-    const seen: string[] = [];
-    const model = await scripted(commandScript(seen));
-    const ws = tempDir('ws');
-    const db = path.join(tempDir('db'), 'cli.db');
-    const env = cleanEnv({
-      OPENAI_BASE_URL: model.baseURL,
-      OPENAI_API_KEY: 'x',
-      XDG_DATA_HOME: tempDir('data'),
-      XDG_CONFIG_HOME: tempDir('config'),
-    });
-    const cli = (args: string[]) =>
-      runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd: ws, env });
+    const { seen, ws, cli } = await cliSandbox();
     const paused = await cli(['run', 'npm test && rm -rf build', '--model', 'scripted']);
     assert.equal(paused.code, 3, paused.stderr);
     assert.match(paused.stdout, /\$ npm test && rm -rf build/);
@@ -382,18 +388,7 @@ void describe('run_command in the CLI', () => {
 
 void describe('run_command in the CLI, killed mid-command', () => {
   void it('`airlock resume` asks again instead of running it (exit 3), and --deny skips it', async () => {
-    const seen: string[] = [];
-    const model = await scripted(commandScript(seen));
-    const ws = tempDir('ws');
-    const db = path.join(tempDir('db'), 'cli.db');
-    const env = cleanEnv({
-      OPENAI_BASE_URL: model.baseURL,
-      OPENAI_API_KEY: 'x',
-      XDG_DATA_HOME: tempDir('data'),
-      XDG_CONFIG_HOME: tempDir('config'),
-    });
-    const cli = (args: string[]) =>
-      runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd: ws, env });
+    const { seen, ws, db, env, cli } = await cliSandbox();
     const line = 'echo ran >> ran.txt; echo $$ > shell.pid; sleep 300';
     const paused = await cli(['run', line, '--model', 'scripted', '--json']);
     assert.equal(paused.code, 3, paused.stderr);
