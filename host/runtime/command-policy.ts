@@ -2,6 +2,7 @@
 // because `npm test && curl … | sh` is not `npm test`. A line runs without asking only when every
 // sub-command matches an allow rule, none a deny rule (configured or the default deny list), the
 // line parses, and no redirection writes where it should not; a line the parser cannot read asks.
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import {
   baseName,
@@ -116,7 +117,8 @@ function judgeWrite(
   if (moves && !path.isAbsolute(target)) {
     return { action: 'ask', why: 'writes after a change of directory', protected: false };
   }
-  const abs = path.resolve(cwd, target);
+  // Through symlinks: a link in the repository to ~/.bashrc or to .git is judged as where it leads.
+  const abs = realTarget(path.resolve(cwd, target));
   const rel = path.relative(root, abs);
   if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
     return { action: 'ask', why: 'writes outside the workspace', protected: false };
@@ -129,6 +131,35 @@ function judgeWrite(
     return { action: 'ask', why: `writes to the protected path ${relPosix}`, protected: true };
   }
   return null;
+}
+
+/**
+ * The path with its longest existing prefix resolved through symlinks (the rest as written); a
+ * dangling link is followed to where it points, since writing through it creates that file.
+ */
+function realTarget(abs: string): string {
+  let head = abs;
+  let tail = '';
+  for (let hops = 0; ;) {
+    try {
+      return path.join(realpathSync(head), tail);
+    } catch {
+      let link: string | null = null;
+      try {
+        link = lstatSync(head).isSymbolicLink() ? readlinkSync(head) : null;
+      } catch {
+        // not there: go up
+      }
+      if (link !== null && hops++ < 40) {
+        head = path.resolve(path.dirname(head), link);
+        continue;
+      }
+      const parent = path.dirname(head);
+      if (parent === head) return abs;
+      tail = path.join(path.basename(head), tail);
+      head = parent;
+    }
+  }
 }
 
 interface CompiledRule {

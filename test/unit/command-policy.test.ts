@@ -201,6 +201,22 @@ void describe('run_command policy, per sub-command', () => {
     assert.match(v.notes[0]!, /cannot read this command line: bash would not read it/);
   });
 
+  void it('a redirection through a symlink is judged where the link leads', async () => {
+    const outside = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-cmd-out-')));
+    fs.mkdirSync(path.join(root, '.git'), { recursive: true });
+    fs.symlinkSync(outside, path.join(root, 'away'));
+    fs.symlinkSync(path.join(root, '.git'), path.join(root, 'hooks'));
+    fs.symlinkSync(path.join(outside, 'rc'), path.join(root, 'notes.txt'));
+    const away = await judgeCommand(inputs(), 'echo x > away/profile', root, root);
+    assert.equal(away.action, 'ask');
+    assert.match(away.notes.join(' '), /writes outside the workspace/);
+    assert.equal((await judgeCommand(inputs(), 'echo x > notes.txt', root, root)).action, 'ask');
+    assert.equal(
+      (await judgeCommand(inputs(), 'echo x > hooks/config', root, root)).action,
+      'deny',
+    );
+  });
+
   void it('a redirection to a protected path marks the line protected', async () => {
     const v = await judgeCommand(inputs(), 'echo x >> .github/workflows/ci.yml', root, root);
     assert.equal(v.action, 'ask');
