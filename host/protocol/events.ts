@@ -104,6 +104,26 @@ export const ToolOutputEvent = z.object({
   tool: z.string(),
   text: z.string(),
 });
+/**
+ * A file change applied (issue 16): by the agent's call, or by the developer reverting an earlier
+ * change (`reverts`). Recorded with the call's result; every change can be reverted.
+ */
+export const FileChangeEvent = z.object({
+  type: z.literal('file_change'),
+  ...base,
+  change_id: z.string(),
+  /** The call that made it; null for a revert. */
+  call_id: z.string().nullable(),
+  path: z.string(),
+  kind: z.enum(['create', 'edit', 'delete']),
+  added: z.number().int(),
+  removed: z.number().int(),
+  /** Set on a revert: the change it undid. */
+  reverts: z.string().optional(),
+  /** Who reverted (a revert only). */
+  by: z.string().optional(),
+});
+export type FileChangeEvent = z.infer<typeof FileChangeEvent>;
 export const ApprovalEvent = z.object({
   type: z.literal('approval'),
   ...base,
@@ -170,6 +190,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   ToolCallEvent,
   ToolResultEvent,
   ToolOutputEvent,
+  FileChangeEvent,
   ApprovalEvent,
   InteractionEvent,
   WarningEvent,

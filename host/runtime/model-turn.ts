@@ -26,6 +26,7 @@ export async function* turnStep(run: RunContext): AsyncGenerator<RunEvent, Next>
       ),
     );
   }
+  noticeReverts(run);
   // What the last step changed (tool results, the conversation) is committed before the call:
   // a model call may take long, and no handler that completed may run again (SPEC §2).
   yield* run.persistence.step();
@@ -179,4 +180,32 @@ async function* callModel(run: RunContext): AsyncGenerator<RunEvent, ModelTurn> 
       throw err;
     throw new ModelError(`The model call failed: ${errorText(err)}`, 'connection');
   }
+}
+
+/**
+ * Tells the model, once, of its changes the developer reverted (or applied again) since its last
+ * turn, so it does not build on a file that is no longer what it wrote (issue 16).
+ */
+function noticeReverts(run: RunContext): void {
+  const told = new Set(run.state.reverts_told ?? []);
+  const changes = run.cfg.store.changes(run.runId);
+  const fresh = changes.filter((c) => c.reverts && !told.has(c.change_id));
+  if (!fresh.length) return;
+  const byId = new Map(changes.map((c) => [c.change_id, c]));
+  const lines = fresh.map((c) => {
+    const again = !!byId.get(c.reverts!)?.reverts;
+    if (again) return `- ${c.path}: your change was applied again.`;
+    const what =
+      c.kind === 'delete'
+        ? 'the file you created was removed'
+        : c.kind === 'create'
+          ? 'the file you deleted was restored'
+          : 'the file is back to its content before your change';
+    return `- ${c.path}: reverted (${what}).`;
+  });
+  run.state.messages.push({
+    role: 'user',
+    content: `Note from Airlock: the developer reverted changes you made in this run. Do not build on them; read the files again before changing them.\n${lines.join('\n')}`,
+  });
+  run.state.reverts_told = [...told, ...fresh.map((c) => c.change_id)];
 }

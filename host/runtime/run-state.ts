@@ -92,6 +92,8 @@ export const RunStateDoc = z.object({
   child_usage: z.record(z.string(), z.record(z.string(), z.number())).default({}),
   /** Set on a nested run: the run whose tool drives it (it is resumed only through that run). */
   nested_in: z.string().nullable().default(null),
+  /** Reverts of this run's changes the model has been told of (issue 16). */
+  reverts_told: z.array(z.string()).optional(),
 });
 export type RunStateDoc = z.infer<typeof RunStateDoc>;
 

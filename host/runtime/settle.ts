@@ -13,6 +13,7 @@ import type {
 } from '../protocol/events.js';
 import { ModelError } from '../model/model.js';
 import { approvalId } from './ids.js';
+import { callChangeId, changeEvent, recordChange, type FileChange } from './changes.js';
 import { hiddenChars, hiddenWarning } from './input-masks.js';
 import { coverPatterns, judgeCommand, type CommandVerdict } from './command-policy.js';
 import { judge, type StandingRule, type Verdict } from './policy.js';
@@ -361,6 +362,7 @@ async function* runHandler(
   // power cut too, the run knows the command may have run (one fdatasync per command).
   if (tool.once) await run.cfg.store.flush();
   const live: RunEvent[] = [];
+  const changes: FileChange[] = [];
   let wake = null as (() => void) | null;
   const ctx = {
     runId: run.runId,
@@ -382,6 +384,7 @@ async function* runHandler(
       });
       wake?.();
     },
+    changed: (change: FileChange) => changes.push(change),
   };
   try {
     let finished = false;
@@ -405,6 +408,16 @@ async function* runHandler(
     delete call.forward;
     delete call.nested;
     call.done = { ok: true, output: resultText(value) };
+    // Undo data joins the result's commit: a change with a result can always be reverted.
+    for (const change of changes) {
+      const id = callChangeId(run.runId, call.call_id, change.path);
+      const { row, ops } = recordChange(run.runId, call.call_id, change, {
+        change_id: id,
+        reverts: null,
+        by: null,
+      });
+      run.persistence.stage([changeEvent(row, change.before, change.after, run.cfg.redactor)], ops);
+    }
   } catch (err) {
     if (err instanceof NestedPause) {
       nestedPause(run, call, tool, err);

@@ -8,6 +8,7 @@ import type {
   ResumeMap,
   Usage,
 } from '../protocol/events.js';
+import type { FileChange } from './changes.js';
 
 export interface ToolContext {
   readonly runId: string;
@@ -26,6 +27,8 @@ export interface ToolContext {
   visible(rel: string): boolean;
   /** Streams a piece of the tool's output (redacted) to the run's live events; not stored. */
   output?(text: string): void;
+  /** A file tool reports the change it applied: recorded with the result, for undo (issue 16). */
+  changed?(change: FileChange): void;
 }
 
 /** A tool that drives a nested run: how the parent validates values routed to it. */

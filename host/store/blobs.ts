@@ -37,7 +37,7 @@ export class BlobStore {
   }
 
   /** Stores the text and returns its hash; a blob already present is not rewritten. */
-  put(text: string): string {
+  put(text: string | Buffer): string {
     const hash = createHash('sha256').update(text).digest('hex');
     const target = this.file(hash);
     if (fs.existsSync(target)) return hash;
@@ -51,8 +51,12 @@ export class BlobStore {
   }
 
   get(hash: string): string {
+    return this.bytes(hash).toString('utf8');
+  }
+
+  bytes(hash: string): Buffer {
     try {
-      return fs.readFileSync(this.file(hash), 'utf8');
+      return fs.readFileSync(this.file(hash));
     } catch (err) {
       throw new Error(
         `The database refers to a payload file ${this.file(hash)} that is missing or unreadable (${String(err)}).`,

@@ -28,6 +28,7 @@ import {
 import { SnapshotJob, type SnapshotOutcome, type TrimmedJournal } from './snapshot-job.js';
 import { SnapshotTrigger } from './snapshot-trigger.js';
 import type {
+  ChangeRow,
   CommitOptions,
   CommitResult,
   EventRow,
@@ -45,6 +46,31 @@ import { StandingRule } from '../runtime/policy.js';
 import { sha256 } from '../runtime/ids.js';
 
 export { SCHEMA_VERSION } from './schema.js';
+
+/** The bytes a `putContent` carries in its record (none when they are in a content file). */
+function contentBytes(op: Extract<StoreOp, { op: 'putContent' }>): Buffer | null {
+  if (op.text !== undefined) return Buffer.from(op.text, 'utf8');
+  if (op.base64 !== undefined) return Buffer.from(op.base64, 'base64');
+  return null;
+}
+
+function toChangeRow(r: Record<string, SqlValue>): ChangeRow {
+  const text = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
+  const kind = r.kind === 'create' || r.kind === 'delete' ? r.kind : 'edit';
+  return {
+    change_id: String(r.change_id),
+    run_id: String(r.run_id),
+    call_id: text(r.call_id),
+    path: String(r.path),
+    kind,
+    before: text(r.before),
+    after: text(r.after),
+    reverts: text(r.reverts),
+    reverted_by: text(r.reverted_by),
+    by: text(r.by),
+    at: String(r.at),
+  };
+}
 
 /** An `addRule` as schema-2 Airlock journaled it: no id, covering the whole tool. */
 interface LegacyRule {
@@ -467,6 +493,15 @@ export class SqlJsStore implements Store {
     const blobs = this.blobs;
     if (!blobs) return ops;
     return ops.map((op) => {
+      if (op.op === 'putContent') {
+        // A large content goes to its own file (named by the same hash), the record names it.
+        const bytes = contentBytes(op);
+        if (!bytes || bytes.length < BLOB_THRESHOLD) return op;
+        if (blobs.put(bytes) !== op.hash) {
+          throw new Error(`A content stored for undo does not match its hash ${op.hash}.`);
+        }
+        return { op: 'putContent', hash: op.hash, file: true };
+      }
       if (op.op !== 'appendEvents') return op;
       const events = op.events.map((event) => {
         const text = json(event);
@@ -815,9 +850,50 @@ export class SqlJsStore implements Store {
           'decisions',
           'claims',
           'rules',
+          'changes',
         ]) {
           for (const id of op.run_ids) this.run(`DELETE FROM ${table} WHERE run_id = ?`, [id]);
         }
+        // Undo data goes with its run: contents no remaining change names are freed.
+        this.run(
+          `DELETE FROM contents WHERE hash NOT IN (SELECT before FROM changes WHERE before IS NOT NULL)
+             AND hash NOT IN (SELECT after FROM changes WHERE after IS NOT NULL)`,
+          [],
+        );
+        return;
+      case 'putContent': {
+        const bytes = op.file ? null : contentBytes(op);
+        if (!op.file && !bytes) throw new Error(`A content ${op.hash} with no bytes.`);
+        this.run('INSERT OR IGNORE INTO contents (hash, body, in_file) VALUES (?, ?, ?)', [
+          op.hash,
+          bytes,
+          op.file ? 1 : 0,
+        ]);
+        return;
+      }
+      case 'addChange': {
+        const c = op.row;
+        this.run(
+          `INSERT INTO changes (change_id, run_id, call_id, path, kind, before, after, reverts,
+             reverted_by, by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            c.change_id,
+            c.run_id,
+            c.call_id,
+            c.path,
+            c.kind,
+            c.before,
+            c.after,
+            c.reverts,
+            c.reverted_by,
+            c.by,
+            c.at,
+          ],
+        );
+        return;
+      }
+      case 'markReverted':
+        this.run('UPDATE changes SET reverted_by = ? WHERE change_id = ?', [op.by, op.change_id]);
         return;
     }
   }
@@ -1013,6 +1089,27 @@ export class SqlJsStore implements Store {
     }));
   }
 
+  changes(runId: string): ChangeRow[] {
+    return this.query('SELECT * FROM changes WHERE run_id = ? ORDER BY at, rowid', [runId]).map(
+      toChangeRow,
+    );
+  }
+
+  change(changeId: string): ChangeRow | undefined {
+    const r = this.query('SELECT * FROM changes WHERE change_id = ?', [changeId])[0];
+    return r ? toChangeRow(r) : undefined;
+  }
+
+  content(hash: string): Buffer | undefined {
+    const r = this.query('SELECT body, in_file FROM contents WHERE hash = ?', [hash])[0];
+    if (!r) return undefined;
+    if (Number(r.in_file)) {
+      if (!this.blobs) throw new Error('A content file reference in an in-memory database.');
+      return this.blobs.bytes(hash);
+    }
+    return Buffer.from(r.body as Uint8Array);
+  }
+
   rules(workspace: string): StandingRule[] {
     // A run's own rules end with it: rules of finished (or dropped) runs are not listed.
     return this.query(
@@ -1104,6 +1201,9 @@ export class SqlJsStore implements Store {
     for (const r of this.query(`SELECT body FROM events WHERE body LIKE '%"$blob"%'`)) {
       const ref = JSON.parse(String(r.body)) as unknown;
       if (isBlobRef(ref)) keep.add(ref.$blob);
+    }
+    for (const r of this.query('SELECT hash FROM contents WHERE in_file = 1')) {
+      keep.add(String(r.hash));
     }
     // A blob younger than a minute may belong to a commit another process is about to append.
     this.blobs!.sweep(keep, 60_000);

@@ -95,6 +95,29 @@ export interface SegmentRow {
   started_at: string;
 }
 
+/**
+ * A file change a run applied, or a revert of one (itself a change, so it can be reverted too).
+ * `before` and `after` name the file's content by its SHA-256 (see `putContent`); null: no file.
+ */
+export interface ChangeRow {
+  change_id: string;
+  run_id: string;
+  /** The tool call that made it; null for a revert (made by the developer). */
+  call_id: string | null;
+  /** Workspace-relative. */
+  path: string;
+  kind: 'create' | 'edit' | 'delete';
+  before: string | null;
+  after: string | null;
+  /** Set on a revert: the change it undid. */
+  reverts: string | null;
+  /** Set once a later change reverted this one. */
+  reverted_by: string | null;
+  /** Who made a revert (redacted), null for the agent's own changes. */
+  by: string | null;
+  at: string;
+}
+
 export type StoreOp =
   | {
       op: 'putRun';
@@ -123,7 +146,16 @@ export type StoreOp =
   | { op: 'addRule'; rule: StandingRule }
   /** Revokes a standing rule (a no-op when it is already revoked or unknown). */
   | { op: 'revokeRule'; rule_id: string; at: string; by: string | null }
-  | { op: 'deleteRuns'; run_ids: string[] };
+  | { op: 'deleteRuns'; run_ids: string[] }
+  /**
+   * A file's content, by its SHA-256, for undo (a change's before and after). Stored once however
+   * many changes name it: as text or base64 in the record, or `file: true` when it went to a
+   * content file beside the database (written durably before the record).
+   */
+  | { op: 'putContent'; hash: string; text?: string; base64?: string; file?: true }
+  | { op: 'addChange'; row: ChangeRow }
+  /** Marks a change reverted; with the revert's `claim`, a second revert fails the batch. */
+  | { op: 'markReverted'; change_id: string; by: string };
 
 export interface CommitOptions {
   /** Flush to the disk before returning (default true). */
@@ -170,6 +202,12 @@ export interface Store {
    * that have not finished. Oldest first.
    */
   rules(workspace: string): StandingRule[];
+  /** A run's file changes and reverts, oldest first. */
+  changes(runId: string): ChangeRow[];
+  /** One change by id, whichever run made it. */
+  change(changeId: string): ChangeRow | undefined;
+  /** File content stored by `putContent`; undefined when no change names it (any more). */
+  content(hash: string): Buffer | undefined;
   /** `running` runs whose owner died read as `interrupted`. */
   statusOf(row: RunRow): RunState;
   /** Drops finished runs beyond the retention limits, in small batches; returns how many. */

@@ -653,6 +653,11 @@ export function writeFileTool(workspace: WorkspaceLike) {
             }
             checkBase(ctx, target.rel, current?.sha ?? null);
             const where = await commit(ws, p, input.content);
+            ctx.changed?.({
+              path: target.rel,
+              before: current?.bytes ?? null,
+              after: Buffer.from(input.content, 'utf8'),
+            });
             if (!current) {
               const lines = lineCounts('', input.content).added;
               return `Created ${target.rel} (${lines} ${lines === 1 ? 'line' : 'lines'})`;
@@ -730,6 +735,11 @@ export function editFileTool(workspace: WorkspaceLike) {
             }
             const after = applyEdit(text, target.rel, input.old_string, input.new_string);
             const where = await commit(ws, p, after);
+            ctx.changed?.({
+              path: target.rel,
+              before: current.bytes,
+              after: Buffer.from(after, 'utf8'),
+            });
             const { added, removed } = lineCounts(text, after);
             return `Edited ${target.rel}${where} (+${added} -${removed} lines)`;
           });
@@ -776,6 +786,7 @@ export function deleteFileTool(workspace: WorkspaceLike) {
         }
         await unlink(target.abs);
         await fsyncDirAsync(path.dirname(target.abs));
+        ctx.changed?.({ path: target.rel, before: current.bytes, after: null });
         return `Deleted ${target.rel}`;
       });
     },

@@ -299,7 +299,11 @@ void describe('large payloads', () => {
     // big state, which SQLite reuses but export() keeps, hence the looser bound on the file.
     assert.ok(live * 20 < payload, `the rows in use (${live} B) are under 5% of ${payload} B`);
     assert.ok(snapshot * 5 < payload, `the snapshot (${snapshot} B) is under 20% of ${payload} B`);
-    assert.equal(blobFiles(file).length, RUNS, 'one payload file per run (its diff preview)');
+    assert.equal(
+      blobFiles(file).length,
+      2 * RUNS,
+      'two payload files per run: its diff preview, and the content written, kept for undo',
+    );
 
     // A fresh process loads it all back, previews included.
     const fresh = await openStore(file);
@@ -317,7 +321,7 @@ void describe('large payloads', () => {
 
     ageBlobs(file);
     assert.equal(fresh.compact({ keepRuns: 10 }), RUNS - 10);
-    assert.equal(blobFiles(file).length, 10, "the dropped runs' payload files are swept");
+    assert.equal(blobFiles(file).length, 20, "the dropped runs' payload files are swept");
     for (const id of runIds.slice(0, RUNS - 10)) assertGone(fresh, id);
     for (const id of runIds.slice(RUNS - 10)) {
       assert.equal(fresh.getRun(id)?.row.status, 'success');
