@@ -19,8 +19,10 @@ export const USAGE = `Usage:
   airlock compact [--keep-runs N] [--keep-days D] [--db FILE]
   airlock trust [FILE] [--workspace DIR]
   airlock rules [--revoke RULE_ID] [--workspace DIR] [--db FILE] [--json]
+  airlock revert RUN_ID [--change CHANGE_ID] [--force] [--list] [--db FILE] [--json]
 
 Exit codes: 0 success, 3 paused for a decision, 4 cancelled or already claimed, 1 run error, 2 bad usage.
+revert: 0 reverted, 4 already reverted, 1 a file changed since (nothing written; --force restores it anyway).
 Environment: OPENAI_API_KEY, OPENAI_BASE_URL, AIRLOCK_MODEL, AIRLOCK_DB, XDG_CONFIG_HOME.
 Your settings: $XDG_CONFIG_HOME/airlock/config.json (default ~/.config/airlock/), or --config FILE.
 The workspace's airlock.config.json can only tighten them (ask/deny rules, more redaction, ...);
@@ -52,6 +54,13 @@ export type Command =
   | ({ cmd: 'compact'; keepRuns: number | undefined; keepDays: number | undefined } & Common)
   | ({ cmd: 'trust'; file: string | undefined } & Common)
   | ({ cmd: 'rules'; revoke: string | undefined } & Common)
+  | ({
+      cmd: 'revert';
+      runId: string;
+      change: string | undefined;
+      force: boolean;
+      list: boolean;
+    } & Common)
   | { cmd: 'help' };
 
 const OPTIONS = {
@@ -71,6 +80,9 @@ const OPTIONS = {
   always: { type: 'string', multiple: true },
   cover: { type: 'string', multiple: true },
   revoke: { type: 'string' },
+  change: { type: 'string' },
+  force: { type: 'boolean' },
+  list: { type: 'boolean' },
   answer: { type: 'string', multiple: true },
   cancel: { type: 'string' },
   'keep-runs': { type: 'string' },
@@ -157,6 +169,20 @@ export function parseCommand(argv: string[]): Command {
     case 'rules':
       if (rest.length) throw new UsageError(`airlock rules takes no arguments.\n\n${USAGE}`);
       return { cmd: 'rules', revoke: values.revoke, ...common };
+    case 'revert': {
+      const runId = one('RUN_ID');
+      if (values.list && (values.change !== undefined || values.force)) {
+        throw new UsageError('--list only lists the changes: give it without --change or --force.');
+      }
+      return {
+        cmd: 'revert',
+        runId,
+        change: values.change,
+        force: values.force ?? false,
+        list: values.list ?? false,
+        ...common,
+      };
+    }
     case 'trust':
       if (rest.length > 1) {
         throw new UsageError(`airlock trust takes at most one FILE.\n\n${USAGE}`);

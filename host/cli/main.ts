@@ -2,6 +2,7 @@
 // Each process runs one command, so what only some commands need (the agent and its tools, the
 // model client, the terminal prompts) loads where that command needs it, not at start-up.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Model } from '../model/model.js';
@@ -14,7 +15,7 @@ import { SqlJsStore } from '../store/sqljs-store.js';
 import type { Store } from '../store/store.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { parseCommand, USAGE, UsageError, type Command, type Common } from './args.js';
-import { one, printEvent, type Out } from './transcript.js';
+import { many, one, printEvent, type Out } from './transcript.js';
 import { shownText } from '../shown-text.js';
 
 export const EXIT = { success: 0, error: 1, usage: 2, paused: 3, cancelled: 4 } as const;
@@ -139,6 +140,102 @@ async function main(argv: string[], io: Io): Promise<number> {
       return trust(command, io);
     case 'rules':
       return rules(command, io);
+    case 'revert':
+      return revertRun(command, io);
+  }
+}
+
+/**
+ * `airlock revert RUN_ID`: reverts every change of the run that stands (or `--change ID`), or
+ * lists them (`--list`). A file changed since is left alone unless `--force`.
+ */
+async function revertRun(command: Extract<Command, { cmd: 'revert' }>, io: Io): Promise<number> {
+  let workspace = workspaceOf(command);
+  const store = await openStore(command, workspace, io);
+  try {
+    const run = store.getRun(command.runId);
+    if (!run) {
+      throw new UsageError(`No run ${command.runId}; list them with \`airlock runs\`.`);
+    }
+    workspace = workspaceOf(command, run.row.workspace);
+    const [{ revert, standingChanges, UnknownChangeError }, { registryBuffers }, { Workspace }] =
+      await Promise.all([
+        import('../tools/revert.js'),
+        import('../tools/open-buffers.js'),
+        import('../tools/workspace.js'),
+      ]);
+    if (command.list) {
+      const changes = store.changes(command.runId);
+      const standing = new Set(standingChanges(changes).map((c) => c.change_id));
+      if (command.json) {
+        io.stdout.write(
+          `${JSON.stringify({ changes: changes.map((c) => ({ ...c, standing: standing.has(c.change_id) })) })}\n`,
+        );
+        return EXIT.success;
+      }
+      if (!changes.length) io.stdout.write('This run changed no file.\n');
+      for (const c of changes) {
+        const what = c.reverts ? `revert of ${c.reverts}` : c.kind;
+        const state = c.reverted_by ? `reverted by ${c.reverted_by}` : 'applied';
+        io.stdout.write(
+          `${c.change_id}  ${what.padEnd(6)}  ${shownText(c.path)}  ${state}  ${c.at}\n`,
+        );
+      }
+      return EXIT.success;
+    }
+    const { settings } = configOf(workspace, command.config);
+    const { sharedRedactor } = await import('../runtime/redact.js');
+    const redactor = sharedRedactor({
+      keys: settings.redactKeys,
+      patterns: settings.redactPatterns,
+    });
+    const dbFile = command.db ?? defaultDbPath(workspace);
+    // No editor here: a file some VS Code window holds with unsaved changes is not written.
+    const buffers = registryBuffers(dbFile, fs.realpathSync(workspace));
+    let outcomes;
+    try {
+      outcomes = await revert(
+        {
+          store,
+          workspace: new Workspace(workspace, buffers),
+          redactor,
+          by: `${os.userInfo().username} via the CLI`,
+        },
+        command.runId,
+        { ...(command.change ? { changeId: command.change } : {}), force: command.force },
+      );
+    } catch (err) {
+      if (err instanceof UnknownChangeError) throw new UsageError(err.message);
+      throw err;
+    }
+    if (command.json) {
+      io.stdout.write(`${JSON.stringify({ results: outcomes })}\n`);
+    } else {
+      if (!outcomes.length) io.stdout.write('Nothing to revert: no change of this run stands.\n');
+      for (const o of outcomes) {
+        io.stdout.write(
+          `${o.status.padEnd(16)} ${shownText(o.path)}  ${shownText(o.message, 400)}\n`,
+        );
+        if (o.status === 'conflict') {
+          const { createTwoFilesPatch } = await import('diff');
+          const since = createTwoFilesPatch(
+            `applied/${o.path}`,
+            `now/${o.path}`,
+            o.applied ?? '',
+            o.now ?? '',
+          );
+          io.stdout.write(`  Changed since it was applied:\n${many(since)}\n`);
+          io.stdout.write(
+            `  To restore the content from before anyway: airlock revert ${command.runId} --change ${o.change_id} --force\n`,
+          );
+        }
+      }
+    }
+    if (outcomes.some((o) => o.status === 'conflict' || o.status === 'refused')) return EXIT.error;
+    if (outcomes.some((o) => o.status === 'already_reverted')) return EXIT.cancelled;
+    return EXIT.success;
+  } finally {
+    store.close();
   }
 }
 

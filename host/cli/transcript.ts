@@ -221,6 +221,14 @@ export function printEvent(out: Out, e: RunEvent, state: PrintState): void {
     case 'tool_result':
       line(`${e.ok ? green(out, '✓') : red(out, '✗')} ${one(e.tool)}: ${clipMany(e.output)}`);
       return;
+    case 'file_change': {
+      const counts = `+${e.added} -${e.removed}`;
+      const verb = e.reverts
+        ? `reverted ${one(e.reverts)}${e.by ? ` (by ${one(e.by)})` : ''}:`
+        : { create: 'created', edit: 'changed', delete: 'deleted' }[e.kind];
+      line(dim(out, `  ${one(e.change_id)} ${verb} ${one(e.path)} ${counts}`));
+      return;
+    }
     case 'approval':
       line(formatApproval(out, e));
       return;

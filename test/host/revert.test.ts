@@ -12,7 +12,8 @@ import { fileTools } from '../../host/tools/files.js';
 import { revert, standingChanges, type RevertDeps } from '../../host/tools/revert.js';
 import { Workspace } from '../../host/tools/workspace.js';
 import type { Store } from '../../host/store/store.js';
-import { openStore } from '../support/scratch.js';
+import { CLI, cleanEnv, jsonLines, runProcess } from '../support/cli-process.js';
+import { openStore, tempDir } from '../support/scratch.js';
 import {
   agentIn,
   assertPaused,
@@ -227,5 +228,64 @@ void describe('undo: recording and reverting applied changes', () => {
     assert.equal(w.store.compact({ keepRuns: 0 }), 1);
     assert.equal(w.store.content(change!.before!), undefined);
     assert.deepEqual(w.store.changes(first.output.run_id), []);
+  });
+});
+
+void describe('undo from the CLI: airlock revert', () => {
+  const cliRevert = (w: World, ...args: string[]) =>
+    runProcess('node', [CLI, 'revert', ...args, '--db', w.dbFile, '--workspace', w.dir], {
+      cwd: w.dir,
+      env: cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') }),
+    });
+
+  void it('8 processes revert the same change at once: one reverts, 7 are told it is done', async () => {
+    const { w, runId } = await fourChanges();
+    const edit = w.store.changes(runId).find((c) => c.path === 'notes.md')!;
+    w.store.close();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => cliRevert(w, runId, '--change', edit.change_id, '--json')),
+    );
+    const statuses = results.map((r) => {
+      const [line] = jsonLines(r.stdout);
+      const [outcome] = (line as { results: { status: string }[] }).results;
+      return [outcome!.status, r.code];
+    });
+    const winners = statuses.filter(([s]) => s === 'reverted');
+    assert.equal(winners.length, 1, JSON.stringify(statuses));
+    assert.deepEqual(winners[0], ['reverted', 0]);
+    assert.equal(statuses.filter(([s, code]) => s === 'already_reverted' && code === 4).length, 7);
+    assert.equal(await read(w, 'notes.md'), 'one\ntwo\nthree\n');
+    const store = await openStore(w.dbFile);
+    const reverts = store.changes(runId).filter((c) => c.reverts === edit.change_id);
+    assert.equal(reverts.length, 1, 'one revert recorded');
+    assert.equal(store.claims(runId).filter((c) => c.id.startsWith('revert:')).length, 1);
+  });
+
+  void it('lists the changes, shows a conflict with what changed since, --force restores', async () => {
+    const { w, runId } = await fourChanges();
+    w.store.close();
+    const list = await cliRevert(w, runId, '--list');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /chg_\w+ {2}edit {4}notes\.md {2}applied/);
+    assert.match(list.stdout, /chg_\w+ {2}delete {2}old\.txt {2}applied/);
+    await writeFile(path.join(w.dir, 'notes.md'), 'one\nTWO\nthree\nmine\n');
+    const conflict = await cliRevert(w, runId);
+    assert.equal(conflict.code, 1, conflict.stdout);
+    assert.match(conflict.stdout, /conflict +notes\.md {2}notes\.md changed since/);
+    assert.match(conflict.stdout, /\n\+mine\n/, 'what changed since it was applied');
+    assert.match(conflict.stdout, /airlock revert run_\w+ --change chg_\w+ --force/);
+    assert.equal(await read(w, 'notes.md'), 'one\nTWO\nthree\nmine\n', 'left alone');
+    // The other three were reverted by the same command.
+    assert.equal(await read(w, 'old.txt'), 'keep me\n');
+    const forced = await cliRevert(w, runId, '--force');
+    assert.equal(forced.code, 0, forced.stdout + forced.stderr);
+    assert.match(forced.stdout, /reverted +notes\.md {2}Reverted: restored notes\.md/);
+    assert.equal(await read(w, 'notes.md'), 'one\ntwo\nthree\n');
+    const none = await cliRevert(w, runId);
+    assert.equal(none.code, 0);
+    assert.match(none.stdout, /Nothing to revert/);
+    const unknown = await cliRevert(w, runId, '--change', 'chg_nope');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /has no change chg_nope; `airlock revert run_\w+ --list` lists/);
   });
 });
