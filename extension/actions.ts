@@ -7,13 +7,17 @@ import {
   CancelRun,
   GetPending,
   GetProposal,
+  ListChanges,
   ListRules,
   ListRuns,
   Resume,
+  RevertChanges,
   RevokeRule,
   StartRun,
   type Pending,
+  type ChangeInfo,
   type Proposal,
+  type RevertOutcome,
   type RunSummary,
 } from '../host/protocol/rpc.js';
 import {
@@ -40,7 +44,14 @@ export interface Editors {
   openTrace(runId: string): Promise<void>;
   manageTrust(): Promise<void>;
   reviewWorkspaceConfig(): Promise<void>;
+  /**
+   * A file changed since the change to revert: shows before / applied / now and asks whether to
+   * restore the content from before anyway (`restore`) or keep the file (`keep`, or dismissed).
+   */
+  revertConflict(runId: string, conflict: RevertConflict): Promise<'restore' | 'keep'>;
 }
+
+export type RevertConflict = Extract<RevertOutcome, { status: 'conflict' }>;
 
 const CANCELLABLE: ReadonlySet<RunSummary['status']> = new Set([
   'running',
@@ -188,6 +199,54 @@ export class Actions {
     } finally {
       this.changed();
     }
+  }
+
+  async changes(runId: string): Promise<ChangeInfo[]> {
+    return (await this.host.request(ListChanges, { run_id: runId })).changes;
+  }
+
+  /**
+   * Reverts one change, or every change of the run that stands. Each file changed since is shown
+   * (before / applied / now) and restored only if the developer says so. Throws what was not
+   * reverted (already reverted elsewhere, refused), to show where the developer acted.
+   */
+  async revert(runId: string, changeId?: string): Promise<RevertOutcome[]> {
+    const outcomes: RevertOutcome[] = [];
+    try {
+      const who = await this.who();
+      const first = await this.host.request(RevertChanges, {
+        run_id: runId,
+        ...(changeId ? { change_id: changeId } : {}),
+        ...who,
+      });
+      for (const outcome of first.results) {
+        if (outcome.status !== 'conflict') {
+          outcomes.push(outcome);
+          continue;
+        }
+        this.changed(); // the others are reverted already: the sidebar shows it meanwhile
+        const choice = await this.editors.revertConflict(runId, outcome);
+        if (choice === 'keep') {
+          outcomes.push(outcome);
+          continue;
+        }
+        const forced = await this.host.request(RevertChanges, {
+          run_id: runId,
+          change_id: outcome.change_id,
+          force: true,
+          ...who,
+        });
+        outcomes.push(...forced.results);
+      }
+    } finally {
+      this.changed();
+    }
+    const failed = outcomes.filter(
+      (o) => o.status === 'refused' || o.status === 'already_reverted',
+    );
+    if (failed.length) throw new Error(failed.map((o) => o.message).join(' '));
+    if (changeId && !outcomes.length) throw new Error('Nothing to revert.');
+    return outcomes;
   }
 
   manageTrust(): Promise<void> {

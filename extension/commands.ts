@@ -1,7 +1,7 @@
 // The palette commands (category "Airlock"): every action of the sidebar, plus the API key, the
 // audit log export and restarting the host. Each one reports its own errors.
 import * as vscode from 'vscode';
-import { GetRun, type RunSummary } from '../host/protocol/rpc.js';
+import { GetRun, type RevertOutcome, type RunSummary } from '../host/protocol/rpc.js';
 import { continuable, type Actions } from './actions.js';
 import { auditLogFileName, auditLogLines } from './audit-log.js';
 import { isEditable, requireApproval } from './decisions.js';
@@ -10,7 +10,7 @@ import type { CommandId } from './contributions.js';
 import { configureHost } from './host-options.js';
 import { API_KEY_SECRET } from './options-watch.js';
 import type { PendingModel } from './pending-model.js';
-import { approvalItems, interactionItems, ruleItems, runItems } from './pick-items.js';
+import { approvalItems, changeItems, interactionItems, ruleItems, runItems } from './pick-items.js';
 import { askAnswer, askDenyReason, pickOne, report } from './prompts.js';
 import type { ProposalDocuments } from './proposal-documents.js';
 import type { SidebarView } from './sidebar-view.js';
@@ -43,6 +43,22 @@ export function commandRunner(
       title,
       'nothing waits for approval.',
     );
+
+  const pickRun = async (title: string) =>
+    pickOne(
+      runItems(await actions.runs()).filter((i) => i.value.status !== 'running'),
+      title,
+      'no run that could have changed files.',
+    );
+  const reverted = (outcomes: readonly RevertOutcome[]) => {
+    const done = outcomes.filter((o) => o.status === 'reverted').length;
+    const kept = outcomes.length - done;
+    void vscode.window.showInformationMessage(
+      done || kept
+        ? `Airlock: reverted ${done} ${done === 1 ? 'change' : 'changes'}${kept ? `; ${kept} kept as ${kept === 1 ? 'it is' : 'they are'}` : ''}.`
+        : 'Airlock: nothing to revert: no change of this run stands.',
+    );
+  };
 
   const commands: Record<CommandId, (...args: unknown[]) => Promise<void>> = {
     // A string argument is the prompt (a keybinding's `"args"`); without one, an input box asks.
@@ -155,6 +171,30 @@ export function commandRunner(
       void vscode.window.showInformationMessage(`Airlock: revoked "${plainText(label, 160)}".`);
     },
     'airlock.trustWorkspaceConfig': () => deps.trust.review(),
+    // Optional arguments (a run id, a change id) skip the pickers: keybindings, other extensions.
+    'airlock.revertRun': async (given) => {
+      const runId =
+        typeof given === 'string' ? given : (await pickRun('Airlock: Revert a Run'))?.run_id;
+      if (runId) reverted(await actions.revert(runId));
+    },
+    'airlock.revertChange': async (givenRun, givenChange) => {
+      const runId =
+        typeof givenRun === 'string'
+          ? givenRun
+          : (await pickRun('Airlock: Revert a Change'))?.run_id;
+      if (!runId) return;
+      let changeId = typeof givenChange === 'string' ? givenChange : undefined;
+      if (!changeId) {
+        const change = await pickOne(
+          changeItems(await actions.changes(runId)),
+          'Airlock: Revert a Change',
+          'this run changed no file.',
+          'Pick a change to revert it (a revert: to apply the change again)',
+        );
+        changeId = change?.change_id;
+      }
+      if (changeId) reverted(await actions.revert(runId, changeId));
+    },
   };
   return async (id, args) => {
     try {

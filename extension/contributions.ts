@@ -22,6 +22,8 @@ export const COMMAND_IDS = [
   'airlock.exportAuditLog',
   'airlock.restartHost',
   'airlock.manageRules',
+  'airlock.revertChange',
+  'airlock.revertRun',
   'airlock.trustWorkspaceConfig',
 ] as const;
 

@@ -10,13 +10,14 @@ import { COMMAND_IDS, SIDEBAR_VIEW_ID } from './contributions.js';
 import type { AirlockWindow } from './main.js';
 import { watchHostOptions } from './options-watch.js';
 import { ProposalContext } from './proposal-context.js';
-import { PROPOSAL_SCHEME, TRACE_SCHEME } from './proposal-uri.js';
+import { PROPOSAL_SCHEME, REVERT_SCHEME, TRACE_SCHEME } from './proposal-uri.js';
 
 let loaded: AirlockWindow | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   const proposals = new LazyContentProvider(() => airlock().proposals);
   const traces = new LazyContentProvider(() => airlock().traces);
+  const reverts = new LazyContentProvider(() => airlock().reverts);
   const airlock = (): AirlockWindow => {
     if (!loaded) {
       // A bundle of its own, loaded synchronously: a provider or command waits on nothing else.
@@ -25,18 +26,21 @@ export function activate(context: vscode.ExtensionContext): void {
       loaded = main.start(context);
       proposals.attach(loaded.proposals);
       traces.attach(loaded.traces);
+      reverts.attach(loaded.reverts);
     }
     return loaded;
   };
   context.subscriptions.push(
     proposals,
     traces,
+    reverts,
     vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, {
       resolveWebviewView: (view, state, token) =>
         airlock().sidebar.resolveWebviewView(view, state, token),
     }),
     vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, proposals),
     vscode.workspace.registerTextDocumentContentProvider(TRACE_SCHEME, traces),
+    vscode.workspace.registerTextDocumentContentProvider(REVERT_SCHEME, reverts),
     ...COMMAND_IDS.map((id) =>
       vscode.commands.registerCommand(id, (...args: unknown[]) => airlock().run(id, args)),
     ),

@@ -18,6 +18,7 @@ import { PendingIndicators } from './pending-indicators.js';
 import { PendingModel } from './pending-model.js';
 import { OpenDocuments } from './open-documents.js';
 import { ProposalDocuments } from './proposal-documents.js';
+import { RevertViews } from './revert-views.js';
 import { RulesModel } from './rules-model.js';
 import { SidebarView } from './sidebar-view.js';
 import { TraceDocuments } from './trace-documents.js';
@@ -28,6 +29,7 @@ export interface AirlockWindow {
   readonly sidebar: vscode.WebviewViewProvider;
   readonly proposals: vscode.TextDocumentContentProvider;
   readonly traces: vscode.TextDocumentContentProvider;
+  readonly reverts: vscode.TextDocumentContentProvider;
   /** Runs a palette command, reporting its errors. */
   run(command: CommandId, args: unknown[]): Promise<void>;
   /** A setting or the API key changed. */
@@ -56,6 +58,7 @@ export function start(context: vscode.ExtensionContext): AirlockWindow {
   });
   const traces = new TraceDocuments(client);
   const terminals = new CommandTerminals();
+  const reverts = new RevertViews();
   const approveEdited = (run: string, id: string, text: string): Promise<void> =>
     actions.approveEdited(run, id, text);
   const proposals = new ProposalDocuments(client, context.globalStorageUri, approveEdited);
@@ -79,6 +82,7 @@ export function start(context: vscode.ExtensionContext): AirlockWindow {
       await vscode.commands.executeCommand('workbench.trust.manage');
     },
     reviewWorkspaceConfig: (): Promise<void> => trust.review(),
+    revertConflict: reverts.decide.bind(reverts),
   };
   const rules = new RulesModel(() => actions.rules());
   const actions = new Actions(
@@ -130,6 +134,7 @@ export function start(context: vscode.ExtensionContext): AirlockWindow {
     sidebar,
     proposals,
     traces,
+    reverts,
     run: commandRunner({ context, host: client, actions, model, sidebar, proposals, trust }),
     reconfigure: () => reconfigureHost(client),
     trustGranted: () => trust.granted(),

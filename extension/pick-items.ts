@@ -1,6 +1,6 @@
 // Quick pick items for the palette commands, built from what the host reported. Pure.
 import type { ApprovalEvent, InteractionEvent } from '../host/protocol/events.js';
-import type { Pending, RunSummary } from '../host/protocol/rpc.js';
+import type { ChangeInfo, Pending, RunSummary } from '../host/protocol/rpc.js';
 import type { StandingRule } from '../host/runtime/policy.js';
 import { ruleSentence } from '../webview/rule-text.js';
 import { plainText } from './indicator-text.js';
@@ -53,6 +53,28 @@ export function runItems(
       detail: `${run.run_id} · ${run.updated_at}`,
       value: run,
     }));
+}
+
+const CHANGE_VERB: Record<ChangeInfo['kind'], string> = {
+  create: 'Created',
+  edit: 'Changed',
+  delete: 'Deleted',
+};
+
+/** A run's changes, newest first: what each did, and whether it stands or was reverted. */
+export function changeItems(changes: readonly ChangeInfo[]): Item<ChangeInfo>[] {
+  return [...changes].reverse().map((c) => ({
+    label: `${c.reverts ? 'Reverted' : CHANGE_VERB[c.kind]} ${plainText(c.path, 120)}`,
+    description: c.reverted_by
+      ? 'reverted'
+      : c.reverts
+        ? 'revert it to apply the change again'
+        : 'applied',
+    detail: [c.change_id, c.by ? `by ${plainText(c.by, 60)}` : null, c.at]
+      .filter(Boolean)
+      .join(' · '),
+    value: c,
+  }));
 }
 
 /** Standing rules, newest first: what each does, for how long, who made it and when. */

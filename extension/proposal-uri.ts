@@ -5,6 +5,8 @@ import * as path from 'node:path';
 
 export const PROPOSAL_SCHEME = 'airlock-proposal';
 export const TRACE_SCHEME = 'airlock-trace';
+/** Read-only copies of a reverted file's versions (before / as applied / now). */
+export const REVERT_SCHEME = 'airlock-revert';
 
 export type Side = 'current' | 'proposed' | 'empty';
 

@@ -64,6 +64,7 @@ type WebviewActions = Pick<
   | 'openDiff'
   | 'editThenApprove'
   | 'openTrace'
+  | 'revert'
   | 'revokeRule'
   | 'manageTrust'
   | 'reviewWorkspaceConfig'
@@ -114,6 +115,9 @@ async function perform(r: WebviewRequest, actions: WebviewActions): Promise<void
       return actions.editThenApprove(r.run_id, r.approval_id);
     case 'openTrace':
       return actions.openTrace(r.run_id);
+    case 'revert':
+      await actions.revert(r.run_id, r.change_id);
+      return;
     case 'revokeRule':
       return actions.revokeRule(r.rule_id);
     case 'manageTrust':

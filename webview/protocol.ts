@@ -115,6 +115,19 @@ export const OpenTraceRequest = z
   .object({ type: z.literal('openTrace'), id: RequestId, run_id: RunId })
   .strict();
 
+/**
+ * Revert one applied change (a revert too: that applies the change again), or every change of a
+ * run that stands (no change_id). A file changed since opens a before / applied / now view.
+ */
+export const RevertRequest = z
+  .object({
+    type: z.literal('revert'),
+    id: RequestId,
+    run_id: RunId,
+    change_id: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
 /** Revoke a standing "always allow / deny" rule. */
 export const RevokeRuleRequest = z
   .object({ type: z.literal('revokeRule'), id: RequestId, rule_id: z.string().min(1).max(200) })
@@ -152,6 +165,7 @@ export const FromWebview = z.discriminatedUnion('type', [
   OpenDiffRequest,
   EditThenApproveRequest,
   OpenTraceRequest,
+  RevertRequest,
   RevokeRuleRequest,
   ManageTrustRequest,
   ReviewConfigRequest,

@@ -5,7 +5,8 @@
 import { ActionStatus, type RequestKind } from './action-status.js';
 import type { Ctx } from './context.js';
 import { button, h, replaceChildren } from './dom.js';
-import type { ApprovalEvent, RunEvent } from '../host/protocol/events.js';
+import type { ApprovalEvent, FileChangeEvent, RunEvent } from '../host/protocol/events.js';
+import { standingChanges } from '../host/protocol/change-chain.js';
 import { diffStats, parseUnifiedDiff } from './diff-parse.js';
 import type { RunRow, TranscriptMessage } from './protocol.js';
 import type { RequestBody } from './requests.js';
@@ -124,6 +125,20 @@ export function topRunId(runId: string): string {
   return cut === -1 ? runId : runId.slice(0, cut);
 }
 
+const CHANGE_VERB: Record<FileChangeEvent['kind'], string> = {
+  create: 'Created',
+  edit: 'Changed',
+  delete: 'Deleted',
+};
+
+interface ChangeLine {
+  change_id: string;
+  reverts: string | null;
+  reverted_by: string | null;
+  line: HTMLElement;
+  button: HTMLElement;
+}
+
 class RunView {
   readonly el: HTMLLIElement;
   private readonly section: HTMLElement;
@@ -141,6 +156,8 @@ class RunView {
   private shownActions: string | null = null;
   /** A running command's live output (the end of it), by call id. */
   private readonly commandOutput = new Map<string, Text>();
+  /** The run's file changes and reverts seen in its transcript, by change id (issue 16). */
+  private readonly changes = new Map<string, ChangeLine>();
   /** Tool-call lines by call id, to say more once the gate's preview is known. */
   private readonly calls = new Map<string, HTMLElement>();
   /** Whether the output follows its end (false once the developer scrolls up). */
@@ -203,7 +220,7 @@ class RunView {
     this.messageEl.textContent = detail;
     this.messageEl.hidden = !detail;
     this.messageEl.title = row.reason;
-    const actions = `${row.status} ${row.reason}`;
+    const actions = `${row.status} ${row.reason} ${this.standing()}`;
     if (this.shownActions !== actions) {
       this.shownActions = actions;
       this.renderActions();
@@ -230,6 +247,14 @@ class RunView {
         ? button('Continue', send({ type: 'continueRun', run_id: row.run_id }, 'command'), {
             class: 'primary',
             'aria-label': `Continue run${label}`,
+          })
+        : null,
+      row.status !== 'running' && this.standing() > 0
+        ? button('Revert run', send({ type: 'revert', run_id: row.run_id }, 'command'), {
+            class: 'secondary',
+            title:
+              "Undo every file change of this run that stands; a file changed since is shown before it's touched.",
+            'aria-label': `Revert the changes of run${label}`,
           })
         : null,
       retryable(row)
@@ -290,6 +315,9 @@ class RunView {
           `${event.tool}: ${clip(event.output)}`,
         );
         return;
+      case 'file_change':
+        this.fileChange(event);
+        return;
       case 'approval': {
         const sentence = previewSentence(event);
         const call = this.calls.get(event.call_id);
@@ -316,6 +344,51 @@ class RunView {
         this.thinking = null;
         return;
     }
+  }
+
+  /** How many of the run's changes stand (what "Revert run" would undo). */
+  private standing(): number {
+    return standingChanges([...this.changes.values()]).length;
+  }
+
+  /** A change or revert: a line with its own Revert button; a revert marks what it undid. */
+  private fileChange(event: FileChangeEvent): void {
+    const counts = `(+${event.added} −${event.removed})`;
+    const text = event.reverts
+      ? `Reverted ${event.path}${event.by ? ` (${event.by})` : ''}`
+      : `${CHANGE_VERB[event.kind]} ${event.path} ${counts}`;
+    const line = this.line('change', event.reverts ? 'discard' : 'diff', clip(text));
+    const status = this.status;
+    const revert = button(
+      event.reverts ? 'Undo revert' : 'Revert',
+      (e: MouseEvent) =>
+        this.ctx.requests.send(
+          { type: 'revert', run_id: event.run_id, change_id: event.change_id },
+          status.track('command', e.currentTarget as HTMLElement),
+        ),
+      {
+        class: 'secondary inline',
+        'aria-label': event.reverts
+          ? `Undo the revert of ${event.path} (apply the change again)`
+          : `Revert the change to ${event.path}`,
+      },
+    );
+    line.append(revert);
+    this.changes.set(event.change_id, {
+      change_id: event.change_id,
+      reverts: event.reverts ?? null,
+      reverted_by: null,
+      line,
+      button: revert,
+    });
+    const undone = event.reverts ? this.changes.get(event.reverts) : undefined;
+    if (undone) {
+      undone.reverted_by = event.change_id;
+      undone.button.remove();
+      undone.line.classList.add('reverted');
+      undone.line.append(h('span', { class: 'change-state' }, ' — reverted'));
+    }
+    this.update(this.row);
   }
 
   /** The model's reasoning: text in a collapsed "Thinking" block, never shown as its answer. */
@@ -351,6 +424,7 @@ class RunView {
     if (message.events.length === 0) return;
     this.output.replaceChildren();
     this.calls.clear();
+    this.changes.clear();
     this.streaming = null;
     this.thinking = null;
     if (message.omitted > 0)

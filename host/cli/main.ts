@@ -199,7 +199,7 @@ async function revertRun(command: Extract<Command, { cmd: 'revert' }>, io: Io): 
           store,
           workspace: new Workspace(workspace, buffers),
           redactor,
-          by: `${os.userInfo().username} via the CLI`,
+          by: `${(await approverOf(workspace)) ?? os.userInfo().username} via the CLI`,
         },
         command.runId,
         { ...(command.change ? { changeId: command.change } : {}), force: command.force },

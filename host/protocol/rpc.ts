@@ -218,6 +218,69 @@ export const TrustWorkspaceConfig = request(
   'Trusts the workspace file at exactly this hash (the version the developer was shown); refused if it changed since.',
 );
 
+/** One applied change of a run, or a revert of one (issue 16). */
+export const ChangeInfo = z.object({
+  change_id: z.string(),
+  path: z.string(),
+  kind: z.enum(['create', 'edit', 'delete']),
+  /** Set on a revert: the change it undid. */
+  reverts: z.string().nullable(),
+  /** Set once a later change reverted this one. */
+  reverted_by: z.string().nullable(),
+  by: z.string().nullable(),
+  at: z.string(),
+  /** Its effect stands: "revert the run" would undo it. */
+  standing: z.boolean(),
+});
+export type ChangeInfo = z.infer<typeof ChangeInfo>;
+
+const ChangeRef = { change_id: z.string(), path: z.string(), message: z.string() };
+
+/** What reverting one change did. */
+export const RevertOutcome = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('reverted'),
+    ...ChangeRef,
+    /** The revert's own change id (revert it to apply the change again). */
+    revert_id: z.string(),
+  }),
+  z.object({ status: z.enum(['already_reverted', 'refused']), ...ChangeRef }),
+  /** The file changed since the change: nothing was written. Redacted texts, for a 3-way view. */
+  z.object({
+    status: z.literal('conflict'),
+    ...ChangeRef,
+    before: z.string().nullable(),
+    applied: z.string().nullable(),
+    now: z.string().nullable(),
+    masked: z.boolean(),
+  }),
+]);
+export type RevertOutcome = z.infer<typeof RevertOutcome>;
+
+export const ListChanges = request(
+  'airlock/changes',
+  z.object({ run_id: RunId }).strict(),
+  z.object({ changes: z.array(ChangeInfo) }),
+  "A run's applied file changes and reverts, oldest first.",
+);
+
+export const RevertChanges = request(
+  'airlock/revert',
+  z
+    .object({
+      run_id: RunId,
+      /** One change (a revert too: reverting it applies the change again); none: the run's. */
+      change_id: z.string().min(1).max(200).optional(),
+      /** Restore the content from before even where the file changed since. */
+      force: z.boolean().optional(),
+      /** Who reverts (the window's approver name), for the transcript and the audit. */
+      approver: z.string().max(200).optional(),
+    })
+    .strict(),
+  z.object({ results: z.array(RevertOutcome) }),
+  'Reverts one change, or every change of the run that stands (newest first), each exactly once; a file changed since is left alone (a conflict with before / applied / now) unless `force`.',
+);
+
 export const EventNotification = notification(
   'airlock/event',
   z.object({ event: RunEvent }),

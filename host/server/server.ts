@@ -14,7 +14,9 @@ import {
   EventNotification,
   GetPending,
   GetProposal,
+  ListChanges,
   ListRules,
+  RevertChanges,
   RevokeRule,
   GetRun,
   GetWorkspaceConfig,
@@ -135,6 +137,10 @@ export function serve(connection: Connection): void {
   handle(GetPending, (_p, s) => s.pending());
   handle(GetProposal, ({ run_id, approval_id }, s) => s.proposal(run_id, approval_id));
   handle(ListRules, (_p, s) => ({ rules: s.rules() }));
+  handle(ListChanges, ({ run_id }, s) => ({ changes: s.changes(run_id) }));
+  handle(RevertChanges, async ({ run_id, change_id, force, approver }, s) => ({
+    results: await s.revert(run_id, { changeId: change_id, force, approver }),
+  }));
   handle(RevokeRule, async ({ rule_id }, s) => {
     await s.revokeRule(rule_id);
     return {};

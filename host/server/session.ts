@@ -2,15 +2,18 @@
 // agent, reads the database for pending items and traces, and computes proposals for the diff
 // editor. Runs continue in the background; their events go to `notify.event` as they happen.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Model } from '../model/model.js';
 import { resolveModel, type ResolveModelOptions } from '../model/resolve.js';
 import type { ResumeMap, RunEvent } from '../protocol/events.js';
 import { ApprovalEvent, InteractionEvent, isCancel } from '../protocol/events.js';
 import type {
+  ChangeInfo,
   HostOptions,
   Pending,
   Proposal,
+  RevertOutcome,
   RunSummary,
   RunTrace,
   WorkspaceConfigStatus,
@@ -26,6 +29,8 @@ import type { Store } from '../store/store.js';
 import { workspaceAgent } from '../workspace-agent.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { fileTools } from '../tools/files.js';
+import { revert, standingChanges, UnknownChangeError } from '../tools/revert.js';
+import { Workspace } from '../tools/workspace.js';
 import type { StandingRule } from '../runtime/policy.js';
 import { registryBuffers, type OpenBuffers } from '../tools/open-buffers.js';
 import { EditorBuffers, type EditorLink } from './editor-buffers.js';
@@ -370,6 +375,57 @@ export class HostSession {
       { op: 'revokeRule', rule_id: ruleId, at: new Date().toISOString(), by: null },
     ]);
     this.notify.changed();
+  }
+
+  /** A run's applied changes and reverts (issue 16). */
+  changes(runId: string): ChangeInfo[] {
+    if (!this.store.getRun(runId)) throw new UnknownRunError(`There is no run ${runId}.`);
+    const changes = this.store.changes(runId);
+    const standing = new Set(standingChanges(changes).map((c) => c.change_id));
+    return changes.map((c) => ({
+      change_id: c.change_id,
+      path: c.path,
+      kind: c.kind,
+      reverts: c.reverts,
+      reverted_by: c.reverted_by,
+      by: c.by,
+      at: c.at,
+      standing: standing.has(c.change_id),
+    }));
+  }
+
+  /**
+   * Reverts one change or the run's standing ones, in this window's open documents where the
+   * developer has unsaved changes (SPEC §7); each revert's transcript entry goes out as an event.
+   */
+  async revert(
+    runId: string,
+    opts: {
+      changeId?: string | undefined;
+      force?: boolean | undefined;
+      approver?: string | undefined;
+    },
+  ): Promise<RevertOutcome[]> {
+    const { changeId, force = false } = opts;
+    const who = opts.approver?.trim() || os.userInfo().username;
+    try {
+      return await revert(
+        {
+          store: this.store,
+          workspace: new Workspace(this.options.workspace, this.buffers),
+          redactor: this.redactor,
+          by: `${who} via VS Code`,
+          onEvent: (event) => this.notify.event(event),
+        },
+        runId,
+        { ...(changeId ? { changeId } : {}), force },
+      );
+    } catch (err) {
+      if (err instanceof UnknownChangeError) throw new UnknownRunError(err.message);
+      throw err;
+    } finally {
+      this.notify.changed();
+    }
   }
 
   /** The current and proposed file behind a pending file gate, redacted. */

@@ -11,34 +11,11 @@ import { fsyncDirAsync, replaceDurably } from '../store/durable-file.js';
 import { selfOwner } from '../store/file-lock.js';
 import type { ChangeRow, Store } from '../store/store.js';
 import type { FileChangeEvent } from '../protocol/events.js';
-import type { Workspace } from './workspace.js';
+import type { RevertOutcome } from '../protocol/rpc.js';
+import { standingChanges } from '../protocol/change-chain.js';
 
-export type RevertOutcome =
-  | {
-      status: 'reverted';
-      change_id: string;
-      path: string;
-      /** The revert's own change id (revert it to apply the change again). */
-      revert_id: string;
-      message: string;
-    }
-  | {
-      status: 'already_reverted' | 'refused';
-      change_id: string;
-      path: string;
-      message: string;
-    }
-  | {
-      /** The file changed since the change: nothing was written. Redacted, for a 3-way view. */
-      status: 'conflict';
-      change_id: string;
-      path: string;
-      message: string;
-      before: string | null;
-      applied: string | null;
-      now: string | null;
-      masked: boolean;
-    };
+export { standingChanges };
+import type { Workspace } from './workspace.js';
 
 export interface RevertDeps {
   store: Store;
@@ -52,20 +29,6 @@ export interface RevertDeps {
 
 export class UnknownChangeError extends Error {
   override name = 'UnknownChangeError';
-}
-
-/**
- * The changes "revert the run" undoes, newest first: every change whose effect stands. A change
- * reverted, and that revert reverted, stands again through the last revert of the chain.
- */
-export function standingChanges(changes: readonly ChangeRow[]): ChangeRow[] {
-  const byId = new Map(changes.map((c) => [c.change_id, c]));
-  const depth = (c: ChangeRow): number => {
-    let n = 0;
-    for (let at = c.reverts; at; at = byId.get(at)?.reverts ?? null) n++;
-    return n;
-  };
-  return changes.filter((c) => !c.reverted_by && depth(c) % 2 === 0).reverse();
 }
 
 /**

@@ -17,7 +17,7 @@ import {
 import { errorMessage, isRefusal } from '../../extension/rpc-call.js';
 import { FakeHost, gate, pending, question, refusal, run } from './extension-fakes.js';
 
-function setup(replies: Record<string, unknown> = {}) {
+function setup(replies: Record<string, unknown> = {}, conflictChoice: 'keep' | 'restore' = 'keep') {
   const opened: string[] = [];
   const editors: Editors = {
     openDiff: async (g: ApprovalEvent) => void opened.push(`diff ${g.approval_id}`),
@@ -25,6 +25,10 @@ function setup(replies: Record<string, unknown> = {}) {
     openTrace: async (runId: string) => void opened.push(`trace ${runId}`),
     manageTrust: async () => void opened.push('manage trust'),
     reviewWorkspaceConfig: async () => void opened.push('review config'),
+    revertConflict: async (_runId, c) => {
+      opened.push(`conflict ${c.path}`);
+      return conflictChoice;
+    },
   };
   const host = new FakeHost({
     'airlock/pending': pending({
@@ -357,5 +361,82 @@ void describe('Actions', () => {
   void it('rejects a reply that does not fit the method', async () => {
     const { actions } = setup({ 'airlock/startRun': { wrong: true } });
     await assert.rejects(actions.startRun('do it'), /invalid airlock\/startRun reply/);
+  });
+});
+
+void describe('revert', () => {
+  const conflict = {
+    status: 'conflict',
+    change_id: 'chg_b',
+    path: 'b.md',
+    message: 'b.md changed since this change was applied; nothing was written.',
+    before: 'one\n',
+    applied: 'two\n',
+    now: 'two\nmine\n',
+    masked: false,
+  };
+  const reverted = (id: string, path: string) => ({
+    status: 'reverted',
+    change_id: id,
+    path,
+    message: `Reverted: restored ${path}.`,
+    revert_id: `chg_r_${id}`,
+  });
+  const revertHost = () => ({
+    'airlock/revert': (p: unknown) => {
+      const { force, change_id } = p as { force?: boolean; change_id?: string };
+      if (force) return { results: [reverted(change_id!, 'b.md')] };
+      return { results: [reverted('chg_a', 'a.md'), conflict] };
+    },
+  });
+
+  void it('shows a file changed since and restores it only when the developer says so', async () => {
+    const keep = setup(revertHost());
+    const outcomes = await keep.actions.revert('run_1');
+    assert.deepEqual(keep.opened, ['conflict b.md']);
+    assert.deepEqual(
+      outcomes.map((o) => [o.path, o.status]),
+      [
+        ['a.md', 'reverted'],
+        ['b.md', 'conflict'],
+      ],
+    );
+    assert.deepEqual(
+      keep.host.writes().map((c) => c.params),
+      [{ run_id: 'run_1' }],
+      'kept: nothing forced',
+    );
+    assert.ok(keep.changed() >= 1, 'the sidebar refreshes');
+
+    const restore = setup(revertHost(), 'restore');
+    const forced = await restore.actions.revert('run_1');
+    assert.deepEqual(
+      forced.map((o) => [o.path, o.status]),
+      [
+        ['a.md', 'reverted'],
+        ['b.md', 'reverted'],
+      ],
+    );
+    assert.deepEqual(restore.host.writes().at(-1)?.params, {
+      run_id: 'run_1',
+      change_id: 'chg_b',
+      force: true,
+    });
+  });
+
+  void it('reports a change already reverted elsewhere where the developer acted', async () => {
+    const { actions } = setup({
+      'airlock/revert': {
+        results: [
+          {
+            status: 'already_reverted',
+            change_id: 'chg_a',
+            path: 'a.md',
+            message: 'a.md: this change was already reverted (at the same moment, elsewhere).',
+          },
+        ],
+      },
+    });
+    await assert.rejects(actions.revert('run_1', 'chg_a'), /already reverted \(at the same moment/);
   });
 });

@@ -102,6 +102,10 @@ void describe('handleRequest', () => {
     openTrace: async (id) => void opened.push(`trace ${id}`),
     manageTrust: async () => void opened.push('manage trust'),
     reviewWorkspaceConfig: async () => void opened.push('review config'),
+    revertConflict: async (_runId, c) => {
+      opened.push(`conflict ${c.path}`);
+      return 'keep';
+    },
   };
   const host = new FakeHost({
     'airlock/pending': pending({ approvals: [gate()], interactions: [question()] }),
