@@ -59,8 +59,13 @@ export class RevertViews implements vscode.TextDocumentContentProvider {
       label: '$(discard) Restore the content from before the agent',
       detail: 'Replaces the file as it is now, later edits included. The revert can be reverted.',
     };
-    const keep = { label: '$(check) Keep the file as it is', detail: 'Nothing is written.' };
-    const picked = await vscode.window.showQuickPick([keep, restore], {
+    const keep = {
+      label: '$(check) Keep the file as it is',
+      detail: 'Nothing is written (Escape does the same).',
+    };
+    // Restore first: the developer asked to revert, and nothing is lost by it (the file as it is
+    // now is kept as the revert's own "before": reverting the revert brings it back).
+    const picked = await vscode.window.showQuickPick([restore, keep], {
       title: `Airlock: revert ${name}?`,
       placeHolder: `${name} changed since the agent's change: compare, then choose`,
       ignoreFocusOut: true,

@@ -103,10 +103,12 @@ async function compact(command: Extract<Command, { cmd: 'compact' }>, io: Io): P
     if (limited) {
       const dropped = store.compact(retention);
       io.stdout.write(
-        `Dropped ${dropped} finished ${dropped === 1 ? 'run' : 'runs'}; paused and running runs are always kept.\n`,
+        `Dropped ${dropped} finished ${dropped === 1 ? 'run' : 'runs'} and their undo data; paused and running runs are always kept. A kept run's changes can still be reverted.\n`,
       );
     } else {
-      io.stdout.write('No retention limits (--keep-runs, --keep-days): every run is kept.\n');
+      io.stdout.write(
+        'No retention limits (--keep-runs, --keep-days): every run is kept, and the undo data of its changes with it.\n',
+      );
     }
     store.scrub();
     io.stdout.write(

@@ -614,4 +614,82 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
     assert.equal(readFile('notes/b.txt'), 'b\n');
     await editor.shot('none-pending');
   });
+
+  scenario(
+    '10. undo in the sidebar: Revert a change after a reload; Revert run on a file changed since shows before / applied / now, Restore puts it back',
+    async () => {
+      const prompt = 'e2e 10: draft two notes';
+      fs.writeFileSync(editor.file('notes/undo-b.txt'), 'the original\n');
+      model.script(prompt, (request) => {
+        if (toolMessages(request.messages).length === 0) {
+          return {
+            toolCalls: [
+              {
+                id: 'call_undo_a',
+                name: 'write_file',
+                arguments: { path: 'notes/undo-a.txt', content: 'a, by the agent\n' },
+              },
+              {
+                id: 'call_undo_b',
+                name: 'write_file',
+                arguments: { path: 'notes/undo-b.txt', content: 'b, by the agent\n' },
+              },
+            ],
+          };
+        }
+        return { text: 'Both drafted.' };
+      });
+      await editor.startRun(prompt);
+      const cardA = editor.card('Create notes/undo-a.txt (write_file)');
+      const cardB = editor.card('Overwrite notes/undo-b.txt (write_file)');
+      await cardA.waitFor({ timeout: UI_TIMEOUT });
+      await cardA.getByRole('button', { name: 'Approve: Create notes/undo-a.txt?' }).click();
+      await cardB.getByRole('button', { name: 'Approve: Overwrite notes/undo-b.txt?' }).click();
+      await editor.waitForRunStatus(prompt, 'done');
+      await fileHolds('notes/undo-b.txt', 'b, by the agent\n');
+
+      // After a reload the stored transcript has each change with its Revert button.
+      await editor.reload();
+      const run = editor.run(prompt);
+      const revertA = run.getByRole('button', { name: 'Revert the change to notes/undo-a.txt' });
+      await revertA.waitFor({ timeout: UI_TIMEOUT });
+      await editor.shot('undo-changes');
+      await revertA.click();
+      await until(
+        'notes/undo-a.txt to be gone',
+        async () => readFile('notes/undo-a.txt') === undefined,
+      );
+      await run
+        .getByRole('button', {
+          name: 'Undo the revert of notes/undo-a.txt (apply the change again)',
+        })
+        .waitFor({ timeout: UI_TIMEOUT });
+      assert.equal(model.requestsFor(prompt).length, 2, 'a finished run is not continued');
+
+      // The developer changed b since: Revert run shows the comparison before touching it.
+      fs.writeFileSync(editor.file('notes/undo-b.txt'), 'b, by the agent\nand by me\n');
+      await run.getByRole('button', { name: /^Revert the changes of run/ }).click();
+      const restore = editor.page
+        .locator('.quick-input-widget')
+        .getByText('Restore the content from before the agent');
+      await restore.waitFor({ timeout: UI_TIMEOUT });
+      await editor.page
+        .locator('.tab', { hasText: "notes/undo-b.txt changed since the agent's change" })
+        .waitFor({ timeout: UI_TIMEOUT });
+      await editor.shot('undo-comparison');
+      assert.equal(readFile('notes/undo-b.txt'), 'b, by the agent\nand by me\n', 'not touched yet');
+      await restore.click();
+      await fileHolds('notes/undo-b.txt', 'the original\n');
+      await run
+        .getByRole('button', {
+          name: 'Undo the revert of notes/undo-b.txt (apply the change again)',
+        })
+        .waitFor({ timeout: UI_TIMEOUT });
+      await run
+        .getByRole('button', { name: /^Revert the changes of run/ })
+        .waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+      await editor.shot('undo-done');
+      await editor.closeEditors();
+    },
+  );
 });

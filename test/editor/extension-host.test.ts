@@ -24,7 +24,12 @@ before(
       // The suite points Airlock at its own scripted server through the settings API.
       baseURL: 'http://127.0.0.1:9/v1',
       extraVsix: [packageSuiteExtension()],
-      env: { AIRLOCK_SUITE_RESULTS: reportFile },
+      env: {
+        AIRLOCK_SUITE_RESULTS: reportFile,
+        ...(process.env.AIRLOCK_SUITE_GREP
+          ? { AIRLOCK_SUITE_GREP: process.env.AIRLOCK_SUITE_GREP }
+          : {}),
+      },
       results: 'extension-host',
     });
   },
@@ -45,7 +50,8 @@ void it('the extension-host suite passes in code-server', { timeout: 2_400_000 }
   await editor.shot('after-suite');
   const report = SuiteReport.parse(JSON.parse(text));
   assert.equal(report.error, undefined, report.error);
-  assert.ok(report.results.length >= 6, `the suite ran its cases (${report.results.length})`);
+  const least = process.env.AIRLOCK_SUITE_GREP ? 1 : 6;
+  assert.ok(report.results.length >= least, `the suite ran its cases (${report.results.length})`);
   for (const result of report.results) {
     await t.test(result.title, () => {
       assert.equal(result.state, 'passed', result.error ?? result.state);

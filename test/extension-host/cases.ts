@@ -727,5 +727,135 @@ export function registerCases(): void {
         );
       }
     });
+    it('Revert a Change: after a host restart the palette reverts an approved write, and Undo revert applies it again', async () => {
+      const prompt = 'ext-host 11: add a footer';
+      scriptCall(
+        prompt,
+        {
+          id: 'call_footer',
+          name: 'write_file',
+          arguments: { path: 'notes/footer.md', content: 'Made with care.\n' },
+        },
+        'Added.',
+      );
+      const paused = await startUntilPaused(prompt);
+      await accepting('airlock.approve');
+      assert.equal((await finished(prompt)).status, 'success');
+      assert.equal(read('notes/footer.md'), 'Made with care.\n');
+      const asked = model.requestsFor(prompt).length;
+
+      // The undo data is in the database: a new host (a reload, a crash) reverts as well.
+      await vscode.commands.executeCommand('airlock.restartHost');
+      await accepting('airlock.revertChange'); // the newest run, then its newest change
+      assert.equal(read('notes/footer.md'), undefined, 'the file the agent created is gone');
+      assert.equal(model.requestsFor(prompt).length, asked, 'a finished run is not continued');
+      type Listed = { changes: { change_id: string; reverts: string | null; by: string | null }[] };
+      const listed = await cli<Listed>('revert', paused.run_id, '--list');
+      const undo = listed.changes.find((c) => c.reverts !== null);
+      assert.ok(undo, 'the revert is recorded as a change of the run');
+      assert.match(undo.by ?? '', / via VS Code$/);
+
+      await vscode.commands.executeCommand('airlock.revertChange', paused.run_id, undo.change_id);
+      assert.equal(read('notes/footer.md'), 'Made with care.\n', 'reverting the revert re-applies');
+      const trace = await cli<{ events: { type: string; reverts?: string }[] }>(
+        'show',
+        paused.run_id,
+      );
+      assert.equal(trace.events.filter((e) => e.type === 'file_change' && e.reverts).length, 2);
+    });
+
+    it('Revert a Run: a file changed since (unsaved in the editor) opens the 3-way comparison; Keep writes nothing, Restore changes the open document (Ctrl+Z undoes it)', async () => {
+      const prompt = 'ext-host 12: greet in the motd';
+      fs.writeFileSync(file('notes/motd.md'), 'Hi\n');
+      scriptCall(
+        prompt,
+        {
+          id: 'call_motd',
+          name: 'write_file',
+          arguments: { path: 'notes/motd.md', content: 'Hello\n' },
+        },
+        'Greeted.',
+      );
+      const paused = await startUntilPaused(prompt);
+      await accepting('airlock.approve');
+      assert.equal((await finished(prompt)).status, 'success');
+      assert.equal(read('notes/motd.md'), 'Hello\n');
+
+      const files = vscode.workspace.getConfiguration('files');
+      await files.update('autoSave', 'off', vscode.ConfigurationTarget.Global);
+      const editor = await vscode.window.showTextDocument(vscode.Uri.file(file('notes/motd.md')), {
+        preview: false,
+      });
+      const end = editor.document.lineAt(editor.document.lineCount - 1).range.end;
+      assert.ok(await editor.edit((edit) => edit.insert(end, 'mine, not saved\n')));
+      const typed = 'Hello\nmine, not saved\n';
+      assert.equal(editor.document.getText(), typed);
+      const title = "Airlock: notes/motd.md changed since the agent's change";
+      const labels = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).map((t) => t.label);
+      const comparison = () =>
+        vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label.startsWith(title));
+      /** Runs the revert, answering its quick pick with `answer` once it is up. */
+      const revertAnswering = async (answer: string) => {
+        let settled = false;
+        const done = vscode.commands.executeCommand('airlock.revertRun', paused.run_id);
+        const mark = () => (settled = true);
+        done.then(mark, mark);
+        await waitFor('the before / applied / now comparison', async () => !!comparison()).catch(
+          (err: Error) => {
+            throw new Error(`${err.message}; the tabs: ${JSON.stringify(labels())}`);
+          },
+        );
+        await waitFor('the revert to be decided', async () => {
+          if (!settled) await vscode.commands.executeCommand(answer);
+          return settled;
+        });
+        await done;
+      };
+      try {
+        await revertAnswering('workbench.action.closeQuickOpen'); // Escape: keep the file
+        const tab = comparison();
+        assert.ok(tab, 'the multi-file diff editor shows the comparison');
+        assert.equal(editor.document.getText(), typed, 'kept: the open document is untouched');
+        assert.equal(read('notes/motd.md'), 'Hello\n', 'kept: the disk is untouched');
+        // The comparison's sides are the host's copies, served read-only.
+        const before = await vscode.workspace.openTextDocument(
+          vscode.Uri.from({
+            scheme: 'airlock-revert',
+            path: '/before the agent/notes/motd.md',
+            query: new URLSearchParams({
+              change: (
+                await cli<{ changes: { change_id: string }[] }>('revert', paused.run_id, '--list')
+              ).changes[0]!.change_id,
+              side: 'before',
+            }).toString(),
+          }),
+        );
+        assert.equal(before.getText(), 'Hi\n');
+        // The comparison stays open (closing it would ask to save the unsaved document it shows).
+
+        const reopened = await vscode.window.showTextDocument(editor.document);
+        await revertAnswering('workbench.action.acceptSelectedQuickOpenItem'); // Restore
+        assert.equal(reopened.document.getText(), 'Hi\n', 'restored in the open document');
+        assert.ok(reopened.document.isDirty, "unsaved: saving is the developer's");
+        assert.equal(read('notes/motd.md'), 'Hello\n', 'nothing written behind the buffer');
+        await vscode.window.showTextDocument(reopened.document);
+        await vscode.commands.executeCommand('undo');
+        await waitFor('undo to bring the typed text back', async () =>
+          reopened.document.getText() === typed ? true : undefined,
+        );
+      } finally {
+        const doc = vscode.workspace.textDocuments.find(
+          (d) => d.uri.fsPath === file('notes/motd.md'),
+        );
+        if (doc) {
+          await vscode.window.showTextDocument(doc);
+          await vscode.commands.executeCommand('workbench.action.files.revert');
+          await waitFor('the test buffer to be reverted', async () => !doc.isDirty);
+        }
+        await closeEditors();
+        await files.update('autoSave', undefined, vscode.ConfigurationTarget.Global);
+        fs.rmSync(file('notes/motd.md'), { force: true });
+      }
+    });
   });
 }

@@ -12,8 +12,11 @@ import { fileTools } from '../../host/tools/files.js';
 import { revert, standingChanges, type RevertDeps } from '../../host/tools/revert.js';
 import { Workspace } from '../../host/tools/workspace.js';
 import type { Store } from '../../host/store/store.js';
+import { ScriptedModelServer } from '../../host/model/scripted-server.js';
+import { ListChanges, Resume, RevertChanges, StartRun } from '../../host/protocol/rpc.js';
 import { CLI, cleanEnv, jsonLines, runProcess } from '../support/cli-process.js';
-import { openStore, tempDir } from '../support/scratch.js';
+import { hostProcess, initialize, scriptedOptions } from '../support/host-client.js';
+import { onCleanup, openStore, tempDir } from '../support/scratch.js';
 import {
   agentIn,
   assertPaused,
@@ -287,5 +290,90 @@ void describe('undo from the CLI: airlock revert', () => {
     const unknown = await cliRevert(w, runId, '--change', 'chg_nope');
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /has no change chg_nope; `airlock revert run_\w+ --list` lists/);
+  });
+});
+
+void describe('undo through the host: after the host process is killed', () => {
+  void it('a new host lists and reverts the change, and the paused run is told when it goes on', async () => {
+    assert.ok(existsSync('dist/host.js'), 'build first: node esbuild.mjs');
+    const server = await ScriptedModelServer.start((request) => {
+      const results = request.messages.filter((m) => m.role === 'tool').length;
+      if (results === 0) {
+        return {
+          toolCalls: [
+            { id: 'c1', name: 'write_file', arguments: { path: 'a.txt', content: 'A\n' } },
+          ],
+        };
+      }
+      if (results === 1) {
+        return {
+          toolCalls: [
+            { id: 'c2', name: 'write_file', arguments: { path: 'b.txt', content: 'B\n' } },
+          ],
+        };
+      }
+      return { text: 'Done.' };
+    });
+    onCleanup(() => server.close());
+    const ws = tempDir('ws');
+    const db = path.join(tempDir('db'), 'host.db');
+    const first = hostProcess();
+    await initialize(first.client, scriptedOptions(ws, db, server.baseURL));
+    const { run_id: runId } = StartRun.result.parse(
+      await first.client.connection.sendRequest(StartRun.type, { prompt: 'write a then b' }),
+    );
+    const gate = (client: typeof first.client, callId: string) =>
+      client.waitFor((e) => e.type === 'approval' && e.call_id === callId);
+    const gate1 = await gate(first.client, 'c1');
+    await first.client.connection.sendRequest(Resume.type, {
+      run_id: runId,
+      resume: { [gate1.type === 'approval' ? gate1.approval_id : '']: true },
+    });
+    const gate2 = await gate(first.client, 'c2');
+    assert.equal(await read({ dir: ws } as World, 'a.txt'), 'A\n');
+    const exited = new Promise((resolve) => first.child.once('exit', resolve));
+    first.child.kill('SIGKILL');
+    await exited;
+    first.client.connection.dispose();
+
+    const second = hostProcess();
+    await initialize(second.client, scriptedOptions(ws, db, server.baseURL));
+    const { changes } = ListChanges.result.parse(
+      await second.client.connection.sendRequest(ListChanges.type, { run_id: runId }),
+    );
+    assert.deepEqual(
+      changes.map((c) => [c.path, c.kind, c.standing]),
+      [['a.txt', 'create', true]],
+    );
+    const { results } = RevertChanges.result.parse(
+      await second.client.connection.sendRequest(RevertChanges.type, {
+        run_id: runId,
+        change_id: changes[0]!.change_id,
+        approver: 'Dana',
+      }),
+    );
+    assert.equal(results[0]?.status, 'reverted');
+    assert.ok(!existsSync(path.join(ws, 'a.txt')));
+    const shown = await second.client.waitFor((e) => e.type === 'file_change' && !!e.reverts);
+    assert.equal(shown.type === 'file_change' ? shown.by : '', 'Dana via VS Code');
+    // Unknown ids are a clear error, and change nothing.
+    await assert.rejects(
+      second.client.connection.sendRequest(RevertChanges.type, {
+        run_id: runId,
+        change_id: 'chg_x',
+      }),
+      /has no change chg_x/,
+    );
+
+    await second.client.connection.sendRequest(Resume.type, {
+      run_id: runId,
+      resume: { [gate2.type === 'approval' ? gate2.approval_id : '']: true },
+    });
+    await second.client.waitFor((e) => e.type === 'output' && e.status.code === 'success');
+    const last = server.requests.at(-1)!;
+    const note = last.messages.find(
+      (m) => m.role === 'user' && String(m.content).startsWith('Note from Airlock'),
+    );
+    assert.match(String(note?.content), /a\.txt: reverted \(the file you created was removed\)/);
   });
 });
