@@ -4,6 +4,16 @@ import type { Database } from 'sql.js';
 
 export const SCHEMA_VERSION = 7;
 
+/** Undo (issue 16): every applied file change and revert, with the contents they name. */
+const UNDO_TABLES = `
+CREATE TABLE changes (
+  change_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, call_id TEXT, path TEXT NOT NULL,
+  kind TEXT NOT NULL, before TEXT, after TEXT, reverts TEXT, reverted_by TEXT, by TEXT,
+  at TEXT NOT NULL);
+CREATE INDEX changes_run ON changes (run_id);
+CREATE TABLE contents (hash TEXT PRIMARY KEY, body BLOB, in_file INTEGER NOT NULL);
+`;
+
 /** The current schema, for a new database. */
 export const CURRENT_SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,13 +47,7 @@ CREATE TABLE rules (
   action TEXT NOT NULL, cover TEXT NOT NULL, created_by TEXT, created_at TEXT NOT NULL,
   approval_id TEXT, revoked_at TEXT, revoked_by TEXT, reason TEXT);
 CREATE INDEX rules_workspace ON rules (workspace);
-CREATE TABLE changes (
-  change_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, call_id TEXT, path TEXT NOT NULL,
-  kind TEXT NOT NULL, before TEXT, after TEXT, reverts TEXT, reverted_by TEXT, by TEXT,
-  at TEXT NOT NULL);
-CREATE INDEX changes_run ON changes (run_id);
-CREATE TABLE contents (hash TEXT PRIMARY KEY, body BLOB, in_file INTEGER NOT NULL);
-`;
+${UNDO_TABLES}`;
 
 /** MIGRATIONS[n] takes a database from schema n to n + 1. */
 const MIGRATIONS: Record<number, string> = {
@@ -79,15 +83,8 @@ CREATE INDEX rules_workspace ON rules (workspace);
   // schema 5 would misread; it refuses the database instead. Runs are indexed by status: finding
   // the running ones (interrupted runs, on every `pending`) read every run's row at 10k runs.
   5: `CREATE INDEX IF NOT EXISTS runs_status ON runs (status);`,
-  // 7: undo (issue 16). Every applied file change and revert, with the contents they name.
-  6: `
-CREATE TABLE changes (
-  change_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, call_id TEXT, path TEXT NOT NULL,
-  kind TEXT NOT NULL, before TEXT, after TEXT, reverts TEXT, reverted_by TEXT, by TEXT,
-  at TEXT NOT NULL);
-CREATE INDEX changes_run ON changes (run_id);
-CREATE TABLE contents (hash TEXT PRIMARY KEY, body BLOB, in_file INTEGER NOT NULL);
-`,
+  // 7: undo (issue 16).
+  6: UNDO_TABLES,
 };
 
 export function schemaVersionOf(db: Database): number {

@@ -641,7 +641,7 @@ void describe('Airlock in a real VS Code (code-server + Playwright)', () => {
       });
       await editor.startRun(prompt);
       const cardA = editor.card('Create notes/undo-a.txt (write_file)');
-      const cardB = editor.card('Overwrite notes/undo-b.txt (write_file)');
+      const cardB = editor.card('Edit notes/undo-b.txt (write_file)');
       await cardA.waitFor({ timeout: UI_TIMEOUT });
       await cardA.getByRole('button', { name: 'Approve: Create notes/undo-a.txt?' }).click();
       await cardB.getByRole('button', { name: 'Approve: Overwrite notes/undo-b.txt?' }).click();

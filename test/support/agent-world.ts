@@ -30,7 +30,10 @@ export interface World {
   store: SqlJsStore;
 }
 
-export async function world(script: Script): Promise<World> {
+/** A scripted model server (closed after the file's tests) and the real client for it. */
+export async function scriptedModel(
+  script: Script,
+): Promise<{ server: ScriptedModelServer; model: OpenAIChatModel }> {
   const server = await ScriptedModelServer.start(script);
   onCleanup(() => server.close());
   const model = new OpenAIChatModel({
@@ -39,6 +42,11 @@ export async function world(script: Script): Promise<World> {
     apiKey: 'test-key',
     maxRetries: 0,
   });
+  return { server, model };
+}
+
+export async function world(script: Script): Promise<World> {
+  const { server, model } = await scriptedModel(script);
   const dir = tempDir('ws');
   const dbFile = path.join(tempDir('db'), 'airlock.db');
   return { server, model, dir, dbFile, store: await openStore(dbFile) };

@@ -7,8 +7,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { OpenAIChatModel } from '../../host/model/openai-model.js';
-import { ScriptedModelServer } from '../../host/model/scripted-server.js';
 import type { ApprovalEvent, RunEvent } from '../../host/protocol/events.js';
 import { Agent } from '../../host/runtime/agent.js';
 import { SqlJsStore } from '../../host/store/sqljs-store.js';
@@ -29,6 +27,7 @@ import {
   text,
   useSidebarHarness,
 } from './sidebar-support.js';
+import { scriptedModel } from '../support/agent-world.js';
 import { onCleanup } from '../support/scratch.js';
 
 useSidebarHarness();
@@ -36,18 +35,11 @@ useSidebarHarness();
 async function commandRun(line: string) {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-webview-cmd-')));
   onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const server = await ScriptedModelServer.start((request) =>
+  const { model } = await scriptedModel((request) =>
     request.messages.some((m) => m.role === 'tool')
       ? { text: 'Done.' }
       : { toolCalls: [{ id: 'c1', name: 'run_command', arguments: { command: line } }] },
   );
-  onCleanup(() => server.close());
-  const model = new OpenAIChatModel({
-    model: 'scripted',
-    baseURL: server.baseURL,
-    apiKey: 'test-key',
-    maxRetries: 0,
-  });
   const store = await SqlJsStore.open();
   const agent = new Agent({
     name: 'coder',

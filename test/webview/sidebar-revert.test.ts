@@ -7,8 +7,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { OpenAIChatModel } from '../../host/model/openai-model.js';
-import { ScriptedModelServer } from '../../host/model/scripted-server.js';
 import type { RunEvent } from '../../host/protocol/events.js';
 import { Agent } from '../../host/runtime/agent.js';
 import { sharedRedactor } from '../../host/runtime/redact.js';
@@ -29,6 +27,7 @@ import {
   text,
   useSidebarHarness,
 } from './sidebar-support.js';
+import { scriptedModel } from '../support/agent-world.js';
 import { onCleanup } from '../support/scratch.js';
 
 useSidebarHarness();
@@ -39,7 +38,7 @@ const ODD_NAME = '<img src=x onerror="window.__pwned=1">.md';
 async function changedRun() {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-webview-undo-')));
   onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const server = await ScriptedModelServer.start((request) =>
+  const { model } = await scriptedModel((request) =>
     request.messages.some((m) => m.role === 'tool')
       ? { text: 'Done.' }
       : {
@@ -49,13 +48,6 @@ async function changedRun() {
           ],
         },
   );
-  onCleanup(() => server.close());
-  const model = new OpenAIChatModel({
-    model: 'scripted',
-    baseURL: server.baseURL,
-    apiKey: 'test-key',
-    maxRetries: 0,
-  });
   const store = await SqlJsStore.open();
   const agent = new Agent({
     name: 'coder',
