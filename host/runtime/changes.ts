@@ -14,6 +14,8 @@ export interface FileChange {
   path: string;
   before: Uint8Array | null;
   after: Uint8Array | null;
+  /** The file's permission bits before the change (null: it did not exist). */
+  mode: number | null;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -70,6 +72,7 @@ export function recordChange(
     before: change.before === null ? null : sha256(change.before),
     after: change.after === null ? null : sha256(change.after),
     reverted_by: null,
+    mode: change.before === null ? null : change.mode,
     at: new Date().toISOString(),
   };
   return { row, ops: [...contents.map(contentOp), { op: 'addChange', row }] };

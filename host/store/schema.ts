@@ -9,7 +9,7 @@ const UNDO_TABLES = `
 CREATE TABLE changes (
   change_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, call_id TEXT, path TEXT NOT NULL,
   kind TEXT NOT NULL, before TEXT, after TEXT, reverts TEXT, reverted_by TEXT, by TEXT,
-  at TEXT NOT NULL);
+  mode INTEGER, at TEXT NOT NULL);
 CREATE INDEX changes_run ON changes (run_id);
 CREATE TABLE contents (hash TEXT PRIMARY KEY, body BLOB, in_file INTEGER NOT NULL);
 `;

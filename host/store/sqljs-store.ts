@@ -68,6 +68,7 @@ function toChangeRow(r: Record<string, SqlValue>): ChangeRow {
     reverts: text(r.reverts),
     reverted_by: text(r.reverted_by),
     by: text(r.by),
+    mode: r.mode === null || r.mode === undefined ? null : Number(r.mode),
     at: String(r.at),
   };
 }
@@ -875,7 +876,7 @@ export class SqlJsStore implements Store {
         const c = op.row;
         this.run(
           `INSERT INTO changes (change_id, run_id, call_id, path, kind, before, after, reverts,
-             reverted_by, by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             reverted_by, by, mode, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
             c.change_id,
             c.run_id,
@@ -887,6 +888,7 @@ export class SqlJsStore implements Store {
             c.reverts,
             c.reverted_by,
             c.by,
+            c.mode,
             c.at,
           ],
         );

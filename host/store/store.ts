@@ -115,6 +115,8 @@ export interface ChangeRow {
   reverted_by: string | null;
   /** Who made a revert (redacted), null for the agent's own changes. */
   by: string | null;
+  /** The file's permission bits before the change (null: no file), to restore a deleted one. */
+  mode: number | null;
   at: string;
 }
 

@@ -657,6 +657,7 @@ export function writeFileTool(workspace: WorkspaceLike) {
               path: target.rel,
               before: current?.bytes ?? null,
               after: Buffer.from(input.content, 'utf8'),
+              mode: current?.mode ?? null,
             });
             if (!current) {
               const lines = lineCounts('', input.content).added;
@@ -739,6 +740,7 @@ export function editFileTool(workspace: WorkspaceLike) {
               path: target.rel,
               before: current.bytes,
               after: Buffer.from(after, 'utf8'),
+              mode: current.mode,
             });
             const { added, removed } = lineCounts(text, after);
             return `Edited ${target.rel}${where} (+${added} -${removed} lines)`;
@@ -786,7 +788,12 @@ export function deleteFileTool(workspace: WorkspaceLike) {
         }
         await unlink(target.abs);
         await fsyncDirAsync(path.dirname(target.abs));
-        ctx.changed?.({ path: target.rel, before: current.bytes, after: null });
+        ctx.changed?.({
+          path: target.rel,
+          before: current.bytes,
+          after: null,
+          mode: current.mode,
+        });
         return `Deleted ${target.rel}`;
       });
     },

@@ -62,6 +62,8 @@ export async function revert(
 
 interface Current {
   bytes: Uint8Array | null;
+  /** The file's permission bits on disk (null: no file). */
+  mode: number | null;
   /** Read from this window's open document with unsaved changes. */
   buffer: boolean;
 }
@@ -118,14 +120,14 @@ async function revertOne(deps: RevertDeps, c: ChangeRow, force: boolean): Promis
     };
   }
   if (!restored) {
-    const problem = await putBack(ws, target, current, before);
+    const problem = await putBack(ws, target, current, before, c.mode);
     if (problem) return refused(problem);
   }
   const revertId = revertChangeId();
   const { row, ops } = recordChange(
     c.run_id,
     null,
-    { path: c.path, before: current.bytes, after: before },
+    { path: c.path, before: current.bytes, after: before, mode: current.mode },
     { change_id: revertId, reverts: c.change_id, by: redactor.text(deps.by) },
   );
   const event = changeEvent(row, current.bytes, before, redactor);
@@ -176,15 +178,25 @@ async function readNow(
 ): Promise<Current> {
   if (open) {
     const text = await ws.buffers.read(target.rel);
-    if (text !== null) return { bytes: Buffer.from(text, 'utf8'), buffer: true };
+    if (text !== null) {
+      const mode = await stat(target.abs).then(
+        (info) => info.mode & 0o7777,
+        () => null,
+      );
+      return { bytes: Buffer.from(text, 'utf8'), buffer: true, mode };
+    }
   }
   try {
     const info = await stat(target.abs);
-    if (!info.isFile())
-      return { bytes: Buffer.from(`(${target.rel} is not a file)`), buffer: false };
-    return { bytes: await readFile(target.abs), buffer: false };
+    const mode = info.mode & 0o7777;
+    if (!info.isFile()) {
+      return { bytes: Buffer.from(`(${target.rel} is not a file)`), buffer: false, mode };
+    }
+    return { bytes: await readFile(target.abs), buffer: false, mode };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { bytes: null, buffer: false };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { bytes: null, buffer: false, mode: null };
+    }
     throw err;
   }
 }
@@ -195,6 +207,8 @@ async function putBack(
   target: { abs: string; rel: string },
   current: Current,
   content: Uint8Array | null,
+  /** The permission bits the file had before the change, for a file that must be re-created. */
+  mode: number | null,
 ): Promise<string | null> {
   try {
     if (current.buffer) {
@@ -222,13 +236,8 @@ async function putBack(
       return null;
     }
     await mkdir(path.dirname(target.abs), { recursive: true });
-    let mode: number | undefined;
-    try {
-      mode = (await stat(target.abs)).mode & 0o7777;
-    } catch {
-      mode = undefined;
-    }
-    await replaceDurably(target.abs, content, mode);
+    // A file still there keeps its permissions; a deleted one comes back with its own.
+    await replaceDurably(target.abs, content, current.mode ?? mode ?? undefined);
     return null;
   } catch (err) {
     return `${target.rel}: could not revert (${err instanceof Error ? err.message : String(err)}).`;

@@ -4,7 +4,7 @@
 // model of a run still going is told. Real agents, a real loopback model, real database files.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { sharedRedactor } from '../../host/runtime/redact.js';
@@ -48,7 +48,8 @@ async function fourChanges() {
     say('All four done.'),
   ]);
   await writeFile(path.join(w.dir, 'notes.md'), 'one\ntwo\nthree\n');
-  await writeFile(path.join(w.dir, 'old.txt'), 'keep me\n');
+  await writeFile(path.join(w.dir, 'old.txt'), 'keep me\n', { mode: 0o755 });
+  await chmod(path.join(w.dir, 'old.txt'), 0o755); // whatever the umask
   await writeFile(path.join(w.dir, 'logo.bin'), BINARY);
   const agent = agentIn(w, fileTools(w.dir));
   const first = await drain(agent.run({ prompt: 'Do the four changes' }));
@@ -93,6 +94,7 @@ void describe('undo: recording and reverting applied changes', () => {
     );
     assert.deepEqual(await readFile(path.join(w.dir, 'logo.bin')), BINARY, 'binary, byte for byte');
     assert.equal(await read(w, 'old.txt'), 'keep me\n', 'the deleted file is back');
+    assert.equal((await stat(path.join(w.dir, 'old.txt'))).mode & 0o777, 0o755, 'executable again');
     assert.equal(await read(w, 'notes.md'), 'one\ntwo\nthree\n');
     assert.ok(!existsSync(path.join(w.dir, 'src/new.txt')), 'the created file is gone');
 
