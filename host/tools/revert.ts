@@ -2,6 +2,7 @@
 // exactly (a deleted file comes back, a created one goes); a file changed since is not touched
 // unless the developer, shown before / applied / now, chooses to restore it anyway. Each revert
 // is itself a recorded change, claimed once: two windows reverting at once revert once.
+import { realpathSync } from 'node:fs';
 import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { changeEvent, contentText, recordChange, revertChangeId } from '../runtime/changes.js';
@@ -41,7 +42,14 @@ export async function revert(
   options: { changeId?: string; force?: boolean } = {},
 ): Promise<RevertOutcome[]> {
   const { store } = deps;
-  if (!store.getRun(runId)) throw new UnknownChangeError(`There is no run ${runId}.`);
+  const run = store.getRun(runId);
+  if (!run) throw new UnknownChangeError(`There is no run ${runId}.`);
+  // Its paths are relative to its own workspace: never applied to another one (a shared database).
+  if (run.row.workspace !== null && realRoot(run.row.workspace) !== deps.workspace.root) {
+    throw new UnknownChangeError(
+      `Run ${runId} changed files in ${run.row.workspace}, not in ${deps.workspace.root}: revert it from that folder's window, or with \`airlock revert ${runId}\`.`,
+    );
+  }
   const changes = store.changes(runId);
   let targets: ChangeRow[];
   if (options.changeId) {
@@ -169,6 +177,14 @@ async function revertOne(deps: RevertDeps, c: ChangeRow, force: boolean): Promis
       ? `${c.path} already held its content from before the change; the revert is recorded.`
       : `Reverted: ${what}${where}.`,
   };
+}
+
+function realRoot(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return path.resolve(dir); // gone: it matches no open workspace
+  }
 }
 
 async function readNow(

@@ -114,6 +114,12 @@ void describe('undo: recording and reverting applied changes', () => {
     assert.deepEqual(standingChanges(after), [], 'nothing of the run stands');
 
     // A second revert of a change reverts nothing.
+    // A run of another workspace (a shared database) is never reverted into this one.
+    const elsewhere = { ...deps(w), workspace: new Workspace(tempDir('other-ws')) };
+    await assert.rejects(
+      revert(elsewhere, runId, { changeId: changes[1]!.change_id }),
+      /changed files in .*, not in .*: revert it from that folder's window/,
+    );
     const again = await revert(deps(w), runId, { changeId: changes[1]!.change_id });
     assert.equal(again[0]!.status, 'already_reverted');
     assert.equal(await read(w, 'notes.md'), 'one\ntwo\nthree\n');
