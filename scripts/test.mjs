@@ -87,6 +87,10 @@ run(process.execPath, [
   'tsx',
   '--test',
   '--test-concurrency=1',
+  // A file whose tests all finished ends even if something it started left a timer behind (a
+  // leak seen twice under CI load after the undo tests landed, not found yet): its results stand,
+  // and CI does not wait 15 minutes for the file's timeout.
+  '--test-force-exit',
   '--test-timeout=900000',
   ...files,
 ]);
