@@ -160,19 +160,17 @@ async function revertRun(command: Extract<Command, { cmd: 'revert' }>, io: Io): 
       throw new UsageError(`No run ${command.runId}; list them with \`airlock runs\`.`);
     }
     workspace = workspaceOf(command, run.row.workspace);
-    const [{ revert, standingChanges, UnknownChangeError }, { registryBuffers }, { Workspace }] =
+    const [{ listChanges, revert, UnknownChangeError }, { registryBuffers }, { Workspace }] =
       await Promise.all([
         import('../tools/revert.js'),
         import('../tools/open-buffers.js'),
         import('../tools/workspace.js'),
       ]);
     if (command.list) {
-      const changes = store.changes(command.runId);
-      const standing = new Set(standingChanges(changes).map((c) => c.change_id));
+      // The same list, in the same shape, as the host's airlock/changes.
+      const changes = listChanges(store, command.runId);
       if (command.json) {
-        io.stdout.write(
-          `${JSON.stringify({ changes: changes.map((c) => ({ ...c, standing: standing.has(c.change_id) })) })}\n`,
-        );
+        io.stdout.write(`${JSON.stringify({ changes })}\n`);
         return EXIT.success;
       }
       if (!changes.length) io.stdout.write('This run changed no file.\n');

@@ -18,6 +18,7 @@ export interface FileChange {
   mode: number | null;
 }
 
+// ignoreBOM keeps a byte-order mark in the text, so decoding and re-encoding round-trips exactly.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The text of a content, or null when it is binary (NUL bytes or invalid UTF-8). */
@@ -78,19 +79,24 @@ export function recordChange(
   return { row, ops: [...contents.map(contentOp), { op: 'addChange', row }] };
 }
 
-/** Lines added and removed (binary content counts as one line each way). */
+/** Lines added and removed between two texts. */
+export function textLineCounts(before: string, after: string): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  for (const part of diffLines(before, after)) {
+    if (part.added) added += part.count;
+    if (part.removed) removed += part.count;
+  }
+  return { added, removed };
+}
+
+/** Lines added and removed between two contents (binary content counts as one line). */
 export function lineCounts(
   before: Uint8Array | null,
   after: Uint8Array | null,
 ): { added: number; removed: number } {
   const text = (b: Uint8Array | null) => (b === null ? '' : (contentText(b) ?? '\u0000\n'));
-  let added = 0;
-  let removed = 0;
-  for (const part of diffLines(text(before), text(after))) {
-    if (part.added) added += part.count;
-    if (part.removed) removed += part.count;
-  }
-  return { added, removed };
+  return textLineCounts(text(before), text(after));
 }
 
 /** The transcript's entry for a change (the revert's too): what and where, never the content. */

@@ -29,7 +29,7 @@ import type { Store } from '../store/store.js';
 import { workspaceAgent } from '../workspace-agent.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { fileTools } from '../tools/files.js';
-import { revert, standingChanges, UnknownChangeError } from '../tools/revert.js';
+import { listChanges, revert, UnknownChangeError } from '../tools/revert.js';
 import { Workspace } from '../tools/workspace.js';
 import type { StandingRule } from '../runtime/policy.js';
 import { registryBuffers, type OpenBuffers } from '../tools/open-buffers.js';
@@ -380,18 +380,7 @@ export class HostSession {
   /** A run's applied changes and reverts (issue 16). */
   changes(runId: string): ChangeInfo[] {
     if (!this.store.getRun(runId)) throw new UnknownRunError(`There is no run ${runId}.`);
-    const changes = this.store.changes(runId);
-    const standing = new Set(standingChanges(changes).map((c) => c.change_id));
-    return changes.map((c) => ({
-      change_id: c.change_id,
-      path: c.path,
-      kind: c.kind,
-      reverts: c.reverts,
-      reverted_by: c.reverted_by,
-      by: c.by,
-      at: c.at,
-      standing: standing.has(c.change_id),
-    }));
+    return listChanges(this.store, runId);
   }
 
   /**

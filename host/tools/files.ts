@@ -4,13 +4,14 @@
 import { constants, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { createTwoFilesPatch, diffLines, FILE_HEADERS_ONLY } from 'diff';
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { z } from 'zod';
 import type { FilePreview } from '../protocol/events.js';
 import { byteSize, settingHint } from '../model/model.js';
 import { globMatcher as matchesGlob } from '../runtime/glob.js';
 // Durable writes (temp file, fsync, rename, folder fsync) are the run store's own.
 import { fsyncDirAsync, replaceDurably } from '../store/durable-file.js';
+import { contentText, textLineCounts } from '../runtime/changes.js';
 import { sha256 } from '../runtime/ids.js';
 import { LIMIT_DEFAULTS } from '../settings-schema.js';
 import {
@@ -39,7 +40,7 @@ const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
 // ---------------------------------------------------------------------------------------------
 // Reading the current state of a file
 
-interface Current {
+export interface Current {
   bytes: Buffer;
   /** The content as text, or null when the file is binary (NUL bytes or invalid UTF-8). */
   text: string | null;
@@ -49,23 +50,11 @@ interface Current {
   unsaved?: true;
 }
 
-// ignoreBOM keeps a byte-order mark in the text, so decoding and re-encoding round-trips exactly.
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function decode(bytes: Buffer): string | null {
-  if (bytes.includes(0)) return null;
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return null;
-  }
-}
-
 /**
  * The file as the developer sees it: the open buffer when it has unsaved changes, else the disk.
  * `held`: the file is dirty in an editor this process cannot change, so a change must not go on.
  */
-async function readCurrent(
+export async function readCurrent(
   ws: Workspace,
   target: ResolvedPath,
   forChange = false,
@@ -85,7 +74,7 @@ async function readCurrent(
   const bytes = text === null ? await readFile(target.abs) : Buffer.from(text, 'utf8');
   return {
     bytes,
-    text: text ?? decode(bytes),
+    text: text ?? contentText(bytes),
     sha: sha256(bytes),
     mode: info.mode & 0o7777,
     ...(text === null ? {} : { unsaved: true as const }),
@@ -169,9 +158,9 @@ async function readOpenOrHead(
 
 /** The first part of a file as text; a character cut in two at the end is left out. */
 function decodeHead(bytes: Buffer, whole: boolean): string | null {
-  if (whole) return decode(bytes);
+  if (whole) return contentText(bytes);
   for (let cut = 0; cut <= Math.min(3, bytes.length); cut++) {
-    const text = decode(bytes.subarray(0, bytes.length - cut));
+    const text = contentText(bytes.subarray(0, bytes.length - cut));
     if (text !== null) return text;
   }
   return null;
@@ -202,16 +191,6 @@ function unifiedDiff(rel: string, before: Current | null, after: string): string
       headerOptions: FILE_HEADERS_ONLY,
     },
   );
-}
-
-function lineCounts(before: string, after: string): { added: number; removed: number } {
-  let added = 0;
-  let removed = 0;
-  for (const change of diffLines(before, after)) {
-    if (change.added) added += change.count;
-    if (change.removed) removed += change.count;
-  }
-  return { added, removed };
 }
 
 /** The file's text with `oldString` replaced, or a ToolError saying why that is impossible. */
@@ -517,7 +496,7 @@ async function readSearchable(abs: string): Promise<string | null> {
   try {
     const info = await stat(abs);
     if (info.size > MAX_SEARCH_FILE_BYTES) return null;
-    return decode(await readFile(abs));
+    return contentText(await readFile(abs));
   } catch {
     return null;
   }
@@ -660,10 +639,10 @@ export function writeFileTool(workspace: WorkspaceLike) {
               mode: current?.mode ?? null,
             });
             if (!current) {
-              const lines = lineCounts('', input.content).added;
+              const lines = textLineCounts('', input.content).added;
               return `Created ${target.rel} (${lines} ${lines === 1 ? 'line' : 'lines'})`;
             }
-            const { added, removed } = lineCounts(current.text ?? '', input.content);
+            const { added, removed } = textLineCounts(current.text ?? '', input.content);
             return `Wrote ${target.rel}${where} (+${added} -${removed} lines)`;
           });
         },
@@ -742,7 +721,7 @@ export function editFileTool(workspace: WorkspaceLike) {
               after: Buffer.from(after, 'utf8'),
               mode: current.mode,
             });
-            const { added, removed } = lineCounts(text, after);
+            const { added, removed } = textLineCounts(text, after);
             return `Edited ${target.rel}${where} (+${added} -${removed} lines)`;
           });
         },

@@ -3,10 +3,9 @@
 // unless the developer, shown before / applied / now, chooses to restore it anyway. Each revert
 // is itself a recorded change, claimed once: two windows reverting at once revert once.
 import { realpathSync } from 'node:fs';
-import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { changeEvent, contentText, recordChange, revertChangeId } from '../runtime/changes.js';
-import { sha256 } from '../runtime/ids.js';
 import type { Redactor } from '../runtime/redact.js';
 import { fsyncDirAsync, replaceDurably } from '../store/durable-file.js';
 import { selfOwner } from '../store/file-lock.js';
@@ -14,8 +13,8 @@ import type { ChangeRow, Store } from '../store/store.js';
 import type { FileChangeEvent } from '../protocol/events.js';
 import type { RevertOutcome } from '../protocol/rpc.js';
 import { standingChanges } from '../protocol/change-chain.js';
-
-export { standingChanges };
+import type { ChangeInfo } from '../protocol/rpc.js';
+import { readCurrent, type Current } from './files.js';
 import type { Workspace } from './workspace.js';
 
 export interface RevertDeps {
@@ -30,6 +29,22 @@ export interface RevertDeps {
 
 export class UnknownChangeError extends Error {
   override name = 'UnknownChangeError';
+}
+
+/** A run's changes and reverts, oldest first, each saying whether it stands. */
+export function listChanges(store: Store, runId: string): ChangeInfo[] {
+  const changes = store.changes(runId);
+  const standing = new Set(standingChanges(changes).map((c) => c.change_id));
+  return changes.map((c) => ({
+    change_id: c.change_id,
+    path: c.path,
+    kind: c.kind,
+    reverts: c.reverts,
+    reverted_by: c.reverted_by,
+    by: c.by,
+    at: c.at,
+    standing: standing.has(c.change_id),
+  }));
 }
 
 /**
@@ -68,14 +83,6 @@ export async function revert(
   return outcomes;
 }
 
-interface Current {
-  bytes: Uint8Array | null;
-  /** The file's permission bits on disk (null: no file). */
-  mode: number | null;
-  /** Read from this window's open document with unsaved changes. */
-  buffer: boolean;
-}
-
 async function revertOne(deps: RevertDeps, c: ChangeRow, force: boolean): Promise<RevertOutcome> {
   const { store, workspace: ws, redactor } = deps;
   const base = { change_id: c.change_id, path: c.path };
@@ -107,8 +114,15 @@ async function revertOne(deps: RevertDeps, c: ChangeRow, force: boolean): Promis
       `${c.path} has unsaved changes in another VS Code window; nothing was reverted. Revert it from that window, or save or revert the file there first.`,
     );
   }
-  const current = await readNow(ws, target, state === 'open');
-  const nowHash = current.bytes === null ? null : sha256(current.bytes);
+  // The file as the developer sees it, read as the file tools read it (open buffer, else disk).
+  let current: Current | null;
+  try {
+    current = await readCurrent(ws, target);
+  } catch (err) {
+    return refused(`${c.path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const now = current?.bytes ?? null;
+  const nowHash = current?.sha ?? null;
   const restored = nowHash === c.before;
   if (nowHash !== c.after && !restored && !force) {
     const shown = (b: Uint8Array | null) => {
@@ -116,7 +130,7 @@ async function revertOne(deps: RevertDeps, c: ChangeRow, force: boolean): Promis
       const text = contentText(b);
       return text === null ? '(binary content)' : redactor.text(text);
     };
-    const texts = [before, applied, current.bytes].map((b) => ({ raw: b, shown: shown(b) }));
+    const texts = [before, applied, now].map((b) => ({ raw: b, shown: shown(b) }));
     return {
       ...base,
       status: 'conflict',
@@ -135,10 +149,10 @@ async function revertOne(deps: RevertDeps, c: ChangeRow, force: boolean): Promis
   const { row, ops } = recordChange(
     c.run_id,
     null,
-    { path: c.path, before: current.bytes, after: before, mode: current.mode },
+    { path: c.path, before: now, after: before, mode: current?.mode ?? null },
     { change_id: revertId, reverts: c.change_id, by: redactor.text(deps.by) },
   );
-  const event = changeEvent(row, current.bytes, before, redactor);
+  const event = changeEvent(row, now, before, redactor);
   const segment = store.segments(c.run_id).at(-1)?.segment_id ?? 'revert';
   await store.ready();
   const result = store.commit([
@@ -168,7 +182,7 @@ async function revertOne(deps: RevertDeps, c: ChangeRow, force: boolean): Promis
       : applied === null
         ? `restored ${c.path} (the change deleted it)`
         : `restored ${c.path} to its content before the change`;
-  const where = current.buffer ? ' in the open editor (unsaved: save it to keep it)' : '';
+  const where = current?.unsaved ? ' in the open editor (unsaved: save it to keep it)' : '';
   return {
     ...base,
     status: 'reverted',
@@ -187,57 +201,23 @@ function realRoot(dir: string): string {
   }
 }
 
-async function readNow(
-  ws: Workspace,
-  target: { abs: string; rel: string },
-  open: boolean,
-): Promise<Current> {
-  if (open) {
-    const text = await ws.buffers.read(target.rel);
-    if (text !== null) {
-      const mode = await stat(target.abs).then(
-        (info) => info.mode & 0o7777,
-        () => null,
-      );
-      return { bytes: Buffer.from(text, 'utf8'), buffer: true, mode };
-    }
-  }
-  try {
-    const info = await stat(target.abs);
-    const mode = info.mode & 0o7777;
-    if (!info.isFile()) {
-      return { bytes: Buffer.from(`(${target.rel} is not a file)`), buffer: false, mode };
-    }
-    return { bytes: await readFile(target.abs), buffer: false, mode };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { bytes: null, buffer: false, mode: null };
-    }
-    throw err;
-  }
-}
-
 /** Puts `content` in place (null: removes the file); a message when it could not. */
 async function putBack(
   ws: Workspace,
   target: { abs: string; rel: string },
-  current: Current,
+  current: Current | null,
   content: Uint8Array | null,
   /** The permission bits the file had before the change, for a file that must be re-created. */
   mode: number | null,
 ): Promise<string | null> {
   try {
-    if (current.buffer) {
+    if (current?.unsaved) {
       // The developer's unsaved document is the truth: change it there, undoably (SPEC §7).
       const text = content === null ? null : contentText(content);
-      if (text === null) {
+      if (text === null || current.text === null) {
         return `${target.rel} has unsaved changes in the editor; nothing was reverted. Save or revert the file, then revert again.`;
       }
-      const applied = await ws.buffers.apply(
-        target.rel,
-        Buffer.from(current.bytes ?? []).toString('utf8'),
-        text,
-      );
+      const applied = await ws.buffers.apply(target.rel, current.text, text);
       if (applied.status === 'applied') return null;
       if (applied.status === 'changed') {
         return `${target.rel} changed in the editor while reverting; nothing was reverted. Try again.`;
@@ -253,7 +233,7 @@ async function putBack(
     }
     await mkdir(path.dirname(target.abs), { recursive: true });
     // A file still there keeps its permissions; a deleted one comes back with its own.
-    await replaceDurably(target.abs, content, current.mode ?? mode ?? undefined);
+    await replaceDurably(target.abs, content, current?.mode ?? mode ?? undefined);
     return null;
   } catch (err) {
     return `${target.rel}: could not revert (${err instanceof Error ? err.message : String(err)}).`;
