@@ -81,13 +81,25 @@ async function finished(prompt: string): Promise<RunSummary> {
  * case keeps one gate pending, so the first item is the one meant.
  */
 async function accepting(command: string): Promise<void> {
+  await answering(command);
+}
+
+/**
+ * Runs a palette command (with `args`) and answers what it asks with the `answer` command (the
+ * first item, by default) until it has finished; `shown` waits for what must be on screen first.
+ */
+async function answering(
+  command: string,
+  opts: { args?: unknown[]; answer?: string; shown?: () => Promise<unknown> } = {},
+): Promise<void> {
   let settled = false;
-  const done = vscode.commands.executeCommand(command);
+  const done = vscode.commands.executeCommand(command, ...(opts.args ?? []));
   const mark = () => (settled = true);
   done.then(mark, mark);
+  await opts.shown?.();
+  const answer = opts.answer ?? 'workbench.action.acceptSelectedQuickOpenItem';
   await waitFor(`${command} to finish`, async () => {
-    if (!settled)
-      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    if (!settled) await vscode.commands.executeCommand(answer);
     return settled;
   });
   await done; // a command that failed fails the case
@@ -795,22 +807,17 @@ export function registerCases(): void {
       const comparison = () =>
         vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label.startsWith(title));
       /** Runs the revert, answering its quick pick with `answer` once it is up. */
-      const revertAnswering = async (answer: string) => {
-        let settled = false;
-        const done = vscode.commands.executeCommand('airlock.revertRun', paused.run_id);
-        const mark = () => (settled = true);
-        done.then(mark, mark);
-        await waitFor('the before / applied / now comparison', async () => !!comparison()).catch(
-          (err: Error) => {
-            throw new Error(`${err.message}; the tabs: ${JSON.stringify(labels())}`);
-          },
-        );
-        await waitFor('the revert to be decided', async () => {
-          if (!settled) await vscode.commands.executeCommand(answer);
-          return settled;
+      const revertAnswering = (answer: string) =>
+        answering('airlock.revertRun', {
+          args: [paused.run_id],
+          answer,
+          shown: () =>
+            waitFor('the before / applied / now comparison', async () => !!comparison()).catch(
+              (err: Error) => {
+                throw new Error(`${err.message}; the tabs: ${JSON.stringify(labels())}`);
+              },
+            ),
         });
-        await done;
-      };
       try {
         await revertAnswering('workbench.action.closeQuickOpen'); // Escape: keep the file
         const tab = comparison();
