@@ -94,6 +94,8 @@ const bundles = [
   { ...node, entryPoints: ['host/tools/bash-grammar.ts'], outfile: 'dist/bash-grammar.js' },
   // The store's snapshot writer: a worker thread that host.js, cli.js and runtime.js start.
   { ...node, entryPoints: ['host/store/snapshot-worker.ts'], outfile: 'dist/snapshot-worker.js' },
+  // Team mode's PostgreSQL connection (host/store/pg-store.ts): a worker thread of the same three.
+  { ...node, entryPoints: ['host/store/pg-worker.ts'], outfile: 'dist/pg-worker.js' },
   {
     plugins: [englishOnlyZod],
     bundle: true,

@@ -1,21 +1,29 @@
 // `npm test`: type-check, lint, build, then every test tier this machine can run, in one
 // node:test run so there is one summary. Tiers by folder: test/unit (in process, offline),
-// test/host (real processes, loopback model server), test/webview (Chromium), test/editor (real
+// test/host (real processes, loopback model server), test/postgres (the store conformance suite
+// again on a real PostgreSQL server, and team mode), test/webview (Chromium), test/editor (real
 // VS Code).
-// First it makes sure the tiers have what they need: Debian's Chromium and code-server are
-// installed when they can be (as root with apt-get), else it says exactly what is missing.
+// First it makes sure the tiers have what they need: Debian's Chromium, PostgreSQL and
+// code-server are installed when they can be (as root with apt-get), else it says exactly what
+// is missing. The PostgreSQL server is started for the run (scripts/postgres.mjs) and stopped
+// after it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureCodeServer, installDebianPackages, VERSION } from './code-server.mjs';
+import { postgresMissing, startPostgres } from './postgres.mjs';
 
 /** The browser the webview and editor tiers drive (test/support/chromium.ts). */
 const CHROMIUM = '/usr/bin/chromium';
 
-function run(cmd, args) {
+/** Run before exiting (the PostgreSQL server of the run). */
+let cleanup = async () => {};
+
+async function run(cmd, args) {
   const result = spawnSync(cmd, args, { stdio: 'inherit', shell: false });
   if (result.status !== 0) {
     console.error(`\n${cmd} ${args.join(' ')} failed (exit ${result.status}).`);
+    await cleanup();
     process.exit(result.status ?? 1);
   }
 }
@@ -53,6 +61,15 @@ function prerequisites(tiers) {
       missing.push(`tmux, which the terminal tests drive: ${err.message}`);
     }
   }
+  if (tiers.includes('postgres') && postgresMissing()) {
+    try {
+      installDebianPackages(['postgresql'], 'the team-mode tests');
+    } catch (err) {
+      missing.push(`PostgreSQL, which the team-mode tests run on: ${err.message}`);
+    }
+    const still = postgresMissing();
+    if (still && !missing.some((m) => m.startsWith('PostgreSQL'))) missing.push(still);
+  }
   if (tiers.includes('editor')) {
     try {
       ensureCodeServer(); // returns at once when .cache/code-server has it
@@ -70,19 +87,25 @@ function prerequisites(tiers) {
   process.exit(1);
 }
 
-const tiers = (process.env.AIRLOCK_TEST_TIERS ?? 'unit,host,webview,editor').split(',');
+const tiers = (process.env.AIRLOCK_TEST_TIERS ?? 'unit,host,postgres,webview,editor').split(',');
 prerequisites(tiers);
 
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
-run(npx, ['tsc', '--noEmit', '-p', '.']);
-run(npx, ['eslint', '.']);
-run(npx, ['prettier', '--check', '.']);
-run(process.execPath, ['esbuild.mjs']);
+await run(npx, ['tsc', '--noEmit', '-p', '.']);
+await run(npx, ['eslint', '.']);
+await run(npx, ['prettier', '--check', '.']);
+await run(process.execPath, ['esbuild.mjs']);
 
 const files = tiers.flatMap((tier) => testFiles(join('test', tier)));
+// One server for the whole run; each test file works in schemas of its own.
+const postgres = tiers.includes('postgres') ? await startPostgres() : null;
+if (postgres) {
+  process.env.AIRLOCK_TEST_POSTGRES = postgres.url;
+  cleanup = () => postgres.stop();
+}
 // A test that hangs fails after 15 minutes (the longest takes about a minute and a half on a
 // loaded 2-core machine) instead of holding CI until it gives up.
-run(process.execPath, [
+await run(process.execPath, [
   '--import',
   'tsx',
   '--test',
@@ -94,3 +117,4 @@ run(process.execPath, [
   '--test-timeout=900000',
   ...files,
 ]);
+await cleanup();

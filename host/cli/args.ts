@@ -9,17 +9,17 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage:
-  airlock run PROMPT [--workspace DIR] [--db FILE] [--model M] [--base-url URL] [--config FILE] [--timeout SECONDS] [--json]
-  airlock pending [--db FILE] [--json]
+  airlock run PROMPT [--workspace DIR] [--db FILE|URL] [--model M] [--base-url URL] [--config FILE] [--timeout SECONDS] [--json]
+  airlock pending [--db FILE|URL] [--json]
   airlock resume RUN_ID [--approve ID [--comment T] [--approver NAME] [--override JSON] [--always run|workspace [--cover file|folder|tool|command|program]]]...
                         [--deny ID [--reason T] [--always run|workspace]]... [--answer ID JSON]... [--cancel REASON]
-                        [--db FILE] [--timeout SECONDS] [--json]
-  airlock runs [--db FILE] [--json]
-  airlock show RUN_ID [--db FILE] [--json]
-  airlock compact [--keep-runs N] [--keep-days D] [--db FILE]
+                        [--db FILE|URL] [--timeout SECONDS] [--json]
+  airlock runs [--db FILE|URL] [--json]
+  airlock show RUN_ID [--db FILE|URL] [--json]
+  airlock compact [--keep-runs N] [--keep-days D] [--db FILE|URL]
   airlock trust [FILE] [--workspace DIR]
-  airlock rules [--revoke RULE_ID] [--workspace DIR] [--db FILE] [--json]
-  airlock revert RUN_ID [--change CHANGE_ID] [--force] [--list] [--db FILE] [--json]
+  airlock rules [--revoke RULE_ID] [--workspace DIR] [--db FILE|URL] [--json]
+  airlock revert RUN_ID [--change CHANGE_ID] [--force] [--list] [--db FILE|URL] [--json]
 
 Exit codes: 0 success, 3 paused for a decision, 4 cancelled or already claimed, 1 run error, 2 bad usage.
 revert: 0 reverted, 4 already reverted, 1 a file changed since (nothing written; --force restores it anyway).

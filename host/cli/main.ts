@@ -10,8 +10,8 @@ import type { OutputEvent, ResumeMap, RunEvent } from '../protocol/events.js';
 import { asRead, interruptedOutput, retryable } from '../runtime/run-status.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { parseRunState } from '../runtime/run-state.js';
-import { defaultDbPath, retentionOf } from '../settings.js';
-import { SqlJsStore } from '../store/sqljs-store.js';
+import { defaultDbPath, localDbFile, retentionOf } from '../settings.js';
+import { shownLocation } from '../store/location.js';
 import type { Store } from '../store/store.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { parseCommand, USAGE, UsageError, type Command, type Common } from './args.js';
@@ -79,7 +79,8 @@ function trust(command: Extract<Command, { cmd: 'trust' }>, io: Io): number {
 }
 
 async function openStore(opts: Common, workspace: string, io: Io): Promise<Store> {
-  const store = await SqlJsStore.open(opts.db ?? defaultDbPath(workspace));
+  const { openStore: open } = await import('../store/open-store.js');
+  const store = await open(opts.db ?? defaultDbPath(workspace));
   for (const w of store.warnings) io.stderr(`airlock: ${w}\n`);
   return store;
 }
@@ -189,7 +190,7 @@ async function revertRun(command: Extract<Command, { cmd: 'revert' }>, io: Io): 
       keys: settings.redactKeys,
       patterns: settings.redactPatterns,
     });
-    const dbFile = command.db ?? defaultDbPath(workspace);
+    const dbFile = localDbFile(workspace, command.db ?? defaultDbPath(workspace));
     // No editor here: a file some VS Code window holds with unsaved changes is not written.
     const buffers = registryBuffers(dbFile, fs.realpathSync(workspace));
     let outcomes;
@@ -296,7 +297,7 @@ async function drive(
     const existing = store.getRun(command.runId);
     if (!existing)
       throw new UsageError(
-        `No run ${command.runId} in ${command.db ?? defaultDbPath(workspace)}; check the id with \`airlock runs\`.`,
+        `No run ${command.runId} in ${shownLocation(command.db ?? defaultDbPath(workspace))}; check the id with \`airlock runs\`.`,
       );
     workspace = workspaceOf(command, existing.row.workspace);
     modelName ??= parseRunState(existing.state, command.runId).labels.model;
@@ -330,7 +331,7 @@ async function drive(
   ]);
   // No editor here: a file some VS Code window holds with unsaved changes is not written (SPEC §7).
   const buffers = registryBuffers(
-    command.db ?? defaultDbPath(workspace),
+    localDbFile(workspace, command.db ?? defaultDbPath(workspace)),
     fs.realpathSync(workspace),
   );
   const agent = workspaceAgent({ workspace, store, settings, workspacePolicy, model, buffers });
@@ -403,7 +404,7 @@ async function drive(
 
 /** A hint must reach the same database: ` --db FILE` when it was given, else nothing. */
 function dbFlag(command: Common): string {
-  return command.db ? ` --db ${shellQuote(command.db)}` : '';
+  return command.db ? ` --db ${shellQuote(shownLocation(command.db))}` : '';
 }
 
 function shellQuote(s: string): string {

@@ -58,8 +58,13 @@ export const RunId = z.string().min(1).max(200);
 export const HostOptions = z
   .object({
     workspace: z.string().min(1),
-    /** Empty: the per-workspace default (or AIRLOCK_DB). */
+    /**
+     * Empty: the per-workspace default (or AIRLOCK_DB). A `postgres://` URL is a team's server
+     * (the setting `airlock.database`, which only user settings can set).
+     */
     db: z.string().default(''),
+    /** The PostgreSQL password, from VS Code's SecretStorage; empty: PGPASSWORD or the URL's. */
+    dbPassword: z.string().optional(),
     settings: Settings,
     /** From VS Code's SecretStorage; empty falls back to OPENAI_API_KEY. */
     apiKey: z.string().default(''),
@@ -171,7 +176,7 @@ export const GetProposal = request(
 
 export const Configure = request(
   'airlock/configure',
-  HostOptions.omit({ workspace: true, db: true }).strict(),
+  HostOptions.omit({ workspace: true, db: true, dbPassword: true }).strict(),
   z.object({}),
   'New settings or API key: used by runs started or resumed from now on.',
 );

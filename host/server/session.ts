@@ -3,7 +3,6 @@
 // editor. Runs continue in the background; their events go to `notify.event` as they happen.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Model } from '../model/model.js';
 import { resolveModel, type ResolveModelOptions } from '../model/resolve.js';
 import type { ResumeMap, RunEvent } from '../protocol/events.js';
@@ -23,9 +22,9 @@ import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { asRead } from '../runtime/engine.js';
 import { parseRunState } from '../runtime/run-state.js';
 import type { RunStream } from '../runtime/run-stream.js';
-import { defaultDbPath, retentionOf, type Settings } from '../settings.js';
-import { SqlJsStore } from '../store/sqljs-store.js';
-import type { Store } from '../store/store.js';
+import { defaultDbPath, localDbFile, retentionOf, type Settings } from '../settings.js';
+import { openStore } from '../store/open-store.js';
+import type { Store, StoreWatch } from '../store/store.js';
 import { workspaceAgent } from '../workspace-agent.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { fileTools } from '../tools/files.js';
@@ -72,7 +71,7 @@ export class HostSession {
     string,
     { controller: AbortController; ended: Promise<void> }
   >();
-  private watcher: fs.FSWatcher | undefined;
+  private watcher: StoreWatch | undefined;
   private changedTimer: NodeJS.Timeout | undefined;
   /** The window's open documents with unsaved changes, and files other windows hold. */
   private readonly buffers: OpenBuffers & {
@@ -121,8 +120,11 @@ export class HostSession {
     notify: SessionEvents,
     resolve: ModelResolver = resolveModel,
   ): Promise<HostSession> {
-    const dbFile = options.db || defaultDbPath(options.workspace);
-    const store = await SqlJsStore.open(dbFile);
+    const location = options.db || defaultDbPath(options.workspace);
+    const store = await openStore(location, { password: options.dbPassword });
+    // Unsaved buffers are this machine's: with a team's server, the windows of this workspace
+    // here share the registry beside its local database path.
+    const dbFile = localDbFile(options.workspace, location);
     const session = new HostSession(options, store, dbFile, notify, resolve);
     for (const warning of store.warnings) notify.log(warning);
     session.tryReload();
@@ -139,19 +141,16 @@ export class HostSession {
     return session;
   }
 
-  /** Other windows and the CLI write the same database: tell the client when it changes. */
+  /** Other windows, the CLI and (in team mode) other machines write the same runs: tell the client. */
   private watch(): void {
-    const dir = path.dirname(this.dbFile);
-    const base = path.basename(this.dbFile);
     try {
-      this.watcher = fs.watch(dir, (_kind, name) => {
-        if (!name || !name.startsWith(base) || name.endsWith('.lock')) return;
+      this.watcher = this.store.watch(() => {
         clearTimeout(this.changedTimer);
         this.changedTimer = setTimeout(() => this.notify.changed(), 100);
         this.staleGates.schedule(); // a gate came or went: its file is watched, or no longer
       });
     } catch (err) {
-      this.notify.log(`Not watching ${dir} for changes from other windows: ${String(err)}`);
+      this.notify.log(`Not watching the database for changes from other windows: ${String(err)}`);
     }
   }
 

@@ -4,7 +4,6 @@
 // both in place later, holding the lock (installSnapshot, then the journal's newest records).
 // See docs/store.md, "Snapshots".
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import {
   MessageChannel,
   receiveMessageOnPort,
@@ -12,6 +11,7 @@ import {
   type MessagePort,
 } from 'node:worker_threads';
 import type { PreparedSnapshot } from './snapshot.js';
+import { workerScript } from './worker-script.js';
 
 export interface SnapshotRequest {
   /** The database file. */
@@ -55,28 +55,6 @@ export interface WorkerInput {
 /** Jobs started by this process: each writes temp files of its own (two stores may share a file). */
 let jobs = 0;
 
-/**
- * The worker's script: beside the bundle in dist/, or the source under tsx (whose hooks a worker
- * thread does not inherit, so it registers them itself). Null when neither is there (a bundle
- * built without it): the store then writes the snapshot in place, as before.
- */
-function workerScript(): { code: string; eval: true } | { code: string; eval: false } | null {
-  const bundled = path.join(__dirname, 'snapshot-worker.js');
-  if (fs.existsSync(bundled)) return { code: bundled, eval: false };
-  const source = path.join(__dirname, 'snapshot-worker.ts');
-  if (!fs.existsSync(source)) return null;
-  let tsx: string;
-  try {
-    tsx = require.resolve('tsx/cjs');
-  } catch {
-    return null;
-  }
-  return {
-    code: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(source)});`,
-    eval: true,
-  };
-}
-
 /** One snapshot being written by a worker thread. */
 export class SnapshotJob {
   private outcome: SnapshotOutcome | null = null;
@@ -99,7 +77,7 @@ export class SnapshotJob {
    * snapshot, and its temp files are removed by the next snapshot written.
    */
   static start(asked: SnapshotRequest, onDone: () => void): SnapshotJob | null {
-    const script = workerScript();
+    const script = workerScript('snapshot-worker');
     if (!script) return null;
     // Named like every temp file of the store (`FILE.….tmp-<pid>`): removed once its process is gone.
     const n = ++jobs;

@@ -40,63 +40,25 @@ import type {
   SegmentRow,
   Store,
   StoreOp,
+  StoreWatch,
 } from './store.js';
 import { toRunRow } from './store.js';
-import { StandingRule } from '../runtime/policy.js';
-import { sha256 } from '../runtime/ids.js';
+import {
+  contentBytes,
+  rulePatterns,
+  toChangeRow,
+  toDecision,
+  toPendingRow,
+  toSegmentRow,
+  toStandingRule,
+  retentionDrops,
+  upgradeRule,
+  type LegacyRule,
+} from './rows.js';
+import type { StandingRule } from '../runtime/policy.js';
 
 export { SCHEMA_VERSION } from './schema.js';
 
-/** The bytes a `putContent` carries in its record (none when they are in a content file). */
-function contentBytes(op: Extract<StoreOp, { op: 'putContent' }>): Buffer | null {
-  if (op.text !== undefined) return Buffer.from(op.text, 'utf8');
-  if (op.base64 !== undefined) return Buffer.from(op.base64, 'base64');
-  return null;
-}
-
-function toChangeRow(r: Record<string, SqlValue>): ChangeRow {
-  const text = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
-  const kind = r.kind === 'create' || r.kind === 'delete' ? r.kind : 'edit';
-  return {
-    change_id: String(r.change_id),
-    run_id: String(r.run_id),
-    call_id: text(r.call_id),
-    path: String(r.path),
-    kind,
-    before: text(r.before),
-    after: text(r.after),
-    reverts: text(r.reverts),
-    reverted_by: text(r.reverted_by),
-    by: text(r.by),
-    mode: r.mode === null || r.mode === undefined ? null : Number(r.mode),
-    at: String(r.at),
-  };
-}
-
-/** An `addRule` as schema-2 Airlock journaled it: no id, covering the whole tool. */
-interface LegacyRule {
-  workspace: string;
-  tool: string;
-  paths?: string[];
-  action: 'allow' | 'deny';
-}
-
-function upgradeRule(rule: StandingRule | LegacyRule, op: { at?: string }): StandingRule {
-  if ('rule_id' in rule) return rule;
-  const at = op.at ?? new Date(0).toISOString();
-  return {
-    rule_id: `rule_legacy_${sha256(`${rule.workspace}\n${rule.tool}\n${at}`).slice(0, 16)}`,
-    workspace: rule.workspace,
-    run_id: null,
-    tool: rule.tool,
-    ...(rule.paths ? { paths: rule.paths } : {}),
-    action: rule.action,
-    cover: rule.paths ? 'file' : 'tool',
-    created_by: null,
-    created_at: at,
-    approval_id: null,
-  };
-}
 export { CorruptDatabaseError } from './snapshot.js';
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
@@ -824,8 +786,7 @@ export class SqlJsStore implements Store {
             r.workspace,
             r.run_id,
             r.tool,
-            // A command rule's patterns share the paths column; its cover tells them apart.
-            r.commands ? json(r.commands) : r.paths ? json(r.paths) : null,
+            rulePatterns(r),
             r.action,
             r.cover,
             r.created_by,
@@ -1044,13 +1005,7 @@ export class SqlJsStore implements Store {
     const rows = runId
       ? this.query('SELECT * FROM pending WHERE run_id = ? ORDER BY created_at, id', [runId])
       : this.query('SELECT * FROM pending ORDER BY created_at, id');
-    return rows.map((r) => ({
-      id: String(r.id),
-      run_id: String(r.run_id),
-      kind: r.kind === 'interaction' ? 'interaction' : 'approval',
-      event: this.body(r.body),
-      created_at: String(r.created_at),
-    }));
+    return rows.map((r) => toPendingRow(r, this.body(r.body)));
   }
 
   events(runId: string): EventRow[] {
@@ -1065,14 +1020,7 @@ export class SqlJsStore implements Store {
   segments(runId: string): SegmentRow[] {
     return this.query('SELECT * FROM segments WHERE run_id = ? ORDER BY started_at, rowid', [
       runId,
-    ]).map((r) => ({
-      segment_id: String(r.segment_id),
-      run_id: String(r.run_id),
-      parent_segment_id: r.parent_segment_id === null ? null : String(r.parent_segment_id),
-      kind: r.kind === 'resume' ? 'resume' : 'start',
-      resume: r.resume === null ? null : (JSON.parse(String(r.resume)) as Record<string, unknown>),
-      started_at: String(r.started_at),
-    }));
+    ]).map(toSegmentRow);
   }
 
   claims(runId: string): { id: string; owner: string; claimed_at: string }[] {
@@ -1084,11 +1032,7 @@ export class SqlJsStore implements Store {
   decisions(runId: string): { id: string; resolution: unknown; decided_at: string }[] {
     return this.query('SELECT * FROM decisions WHERE run_id = ? ORDER BY decided_at, rowid', [
       runId,
-    ]).map((r) => ({
-      id: String(r.id),
-      resolution: JSON.parse(String(r.resolution)) as unknown,
-      decided_at: String(r.decided_at),
-    }));
+    ]).map(toDecision);
   }
 
   changes(runId: string): ChangeRow[] {
@@ -1120,45 +1064,18 @@ export class SqlJsStore implements Store {
          AND (r.run_id IS NULL OR runs.status IN ('running', 'paused'))
        ORDER BY r.created_at, r.rule_id`,
       [workspace],
-    ).map((r) =>
-      StandingRule.parse({
-        rule_id: r.rule_id,
-        workspace: r.workspace,
-        run_id: r.run_id,
-        tool: r.tool,
-        ...(r.paths === null
-          ? {}
-          : {
-              [r.cover === 'command' || r.cover === 'program' ? 'commands' : 'paths']: JSON.parse(
-                String(r.paths),
-              ) as unknown,
-            }),
-        action: r.action,
-        cover: r.cover,
-        created_by: r.created_by,
-        created_at: r.created_at,
-        approval_id: r.approval_id,
-        ...(r.reason === null || r.reason === undefined ? {} : { reason: r.reason }),
-      }),
-    );
+    ).map(toStandingRule);
   }
 
   compact(retention: Retention): number {
-    const now = retention.now ?? new Date();
-    const finished = this.query(
-      `SELECT run_id, updated_at FROM runs WHERE status IN (${TERMINAL.map(() => '?').join(', ')})
-       AND nested_in IS NULL ORDER BY updated_at DESC, run_id`,
-      TERMINAL,
+    const drop = retentionDrops(
+      this.query(
+        `SELECT run_id, updated_at FROM runs WHERE status IN (${TERMINAL.map(() => '?').join(', ')})
+         AND nested_in IS NULL ORDER BY updated_at DESC, run_id`,
+        TERMINAL,
+      ).map((r) => ({ run_id: String(r.run_id), updated_at: String(r.updated_at) })),
+      retention,
     );
-    const cutoff =
-      retention.keepDays === undefined ? null : now.getTime() - retention.keepDays * 86_400_000;
-    const drop = finished
-      .filter(
-        (r, i) =>
-          (retention.keepRuns !== undefined && i >= retention.keepRuns) ||
-          (cutoff !== null && Date.parse(String(r.updated_at)) < cutoff),
-      )
-      .map((r) => String(r.run_id));
     // Nested runs go with the run that drove them.
     const nested = drop.length
       ? this.query(
@@ -1244,6 +1161,17 @@ export class SqlJsStore implements Store {
   }
 
   private readonly growJournal = (): void => this.writer?.growAhead(this.journalPos);
+
+  /** Commits of other processes show as changes to the database's files (not its lock). */
+  watch(listener: () => void): StoreWatch {
+    if (!this.file) return { close: () => undefined };
+    const base = path.basename(this.file);
+    const watcher = fs.watch(path.dirname(this.file), (_kind, name) => {
+      if (name && name.startsWith(base) && !name.endsWith('.lock')) listener();
+    });
+    watcher.on('error', () => undefined); // the folder went away: nothing more to watch
+    return { close: () => watcher.close() };
+  }
 
   close(): void {
     if (this.job) {

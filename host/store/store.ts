@@ -169,6 +169,11 @@ export type CommitResult =
   | { ok: false; claimed: string[] }
   | { ok: false; conflict: 'version'; run_id: string };
 
+/** A subscription to a store's changes; `close` ends it. */
+export interface StoreWatch {
+  close(): void;
+}
+
 export interface Store {
   /**
    * Applies the batch atomically and durably; fails whole if any claim is already taken or a
@@ -220,6 +225,12 @@ export interface Store {
    * Live runs keep their raw state (in the owner-only files).
    */
   scrub(): void;
+  /**
+   * Calls `listener` (not at once, possibly several times for one commit) after another process
+   * may have committed: the file store watches its folder, PostgreSQL notifies. A watch that
+   * cannot be set up says so by throwing.
+   */
+  watch(listener: () => void): StoreWatch;
   /** Problems found and repaired while opening (a torn journal tail…), for the user to see. */
   readonly warnings: readonly string[];
   close(): void;

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { ResumeRefusedError, Tool } from '../../host/runtime/index.js';
 import { interactionTools } from '../../host/tools/interact.js';
-import { openStore, tempDir } from '../support/scratch.js';
+import { openStore, storeLocation, tempDir } from '../support/scratch.js';
 import { pendingIn, type RefundInput, refundTool } from '../support/refund.js';
 import {
   agentIn,
@@ -352,10 +352,10 @@ void describe('interrupted runs', () => {
         `
         const fs = require('node:fs');
         const { z } = require('zod');
-        const { Agent, SqlJsStore, Tool } = require('./host/runtime/index.ts');
+        const { Agent, openStore, Tool } = require('./host/runtime/index.ts');
         const { OpenAIChatModel } = require('./host/model/openai-model.ts');
         (async () => {
-          const store = await SqlJsStore.open(process.env.DB);
+          const store = await openStore(process.env.DB);
           const slow = Tool({
             name: 'slow', description: 'Slow', params: z.object({}),
             handler: () => {
@@ -371,7 +371,13 @@ void describe('interrupted runs', () => {
       ],
       {
         cwd: path.resolve(__dirname, '../..'),
-        env: { ...process.env, DB: w.dbFile, MARKS: marks, BASE: w.server.baseURL, WS: w.dir },
+        env: {
+          ...process.env,
+          DB: await storeLocation(w.dbFile),
+          MARKS: marks,
+          BASE: w.server.baseURL,
+          WS: w.dir,
+        },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );

@@ -29,7 +29,7 @@ import {
   world,
 } from '../support/agent-world.js';
 import { initialize, inMemoryHost, scriptedOptions } from '../support/host-client.js';
-import { onCleanup, openStore, tempDir } from '../support/scratch.js';
+import { onCleanup, openFileStore, openStore, tempDir } from '../support/scratch.js';
 import { ScriptedModelServer } from '../../host/model/scripted-server.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -194,7 +194,7 @@ void describe('"always deny" keeps the reviewer\'s reason (issue 13.3)', () => {
   void it('the rules table has a reason column, in a new database and after migrating an old one', async () => {
     const SQL = await loadSqlJs();
     const columnsOf = async (file: string) => {
-      const store = await openStore(file);
+      const store = await openFileStore(file);
       const whole = path.join(tempDir('whole'), 'whole.db');
       store.writeTo(whole);
       const db = new SQL.Database(fs.readFileSync(whole));

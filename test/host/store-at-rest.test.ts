@@ -19,7 +19,7 @@ import type { RunRow, StoreOp } from '../../host/store/store.js';
 import { fileTools } from '../../host/tools/files.js';
 import { interactionTools } from '../../host/tools/interact.js';
 import { cleanEnv, runProcess } from '../support/cli-process.js';
-import { onCleanup, openStore, tempDir } from '../support/scratch.js';
+import { onCleanup, openFileStore, tempDir } from '../support/scratch.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -110,7 +110,7 @@ void describe('the database folder at rest', () => {
     const data = path.join(tempDir('xdg'), 'data');
     const dbFile = defaultDbPath(ws, { XDG_DATA_HOME: data });
     assert.equal(path.dirname(dbFile), path.join(data, 'airlock'));
-    const store = await openStore(dbFile, { snapshotEvery: 3 });
+    const store = await openFileStore(dbFile, { snapshotEvery: 3 });
     // A temp file left readable by a crash of an older Airlock: the next snapshot is written
     // through it and must not inherit its mode.
     const staleTmp = `${dbFile}.tmp-${process.pid}`;
@@ -174,7 +174,7 @@ void describe('the database folder at rest', () => {
     for (const e of walk(dir)) fs.chmodSync(e.file, e.isDir ? 0o755 : 0o644);
     fs.chmodSync(dir, 0o700); // the folder is the caller's (--db): only Airlock's files are changed
 
-    const reopened = await openStore(dbFile);
+    const reopened = await openFileStore(dbFile);
     for (const suffix of ['', '.prev', '.manifest', '.journal']) {
       assert.equal(fs.statSync(`${dbFile}${suffix}`).mode & 0o777, 0o600, `FILE${suffix}`);
     }
@@ -192,7 +192,7 @@ void describe('raw run state only while the run is live', () => {
     const dbDir = tempDir('db');
     const dbFile = path.join(dbDir, 'airlock.db');
     const EVERY = 5;
-    const store = await openStore(dbFile, { snapshotEvery: EVERY });
+    const store = await openFileStore(dbFile, { snapshotEvery: EVERY });
     const received: string[] = [];
     const deploy = Tool({
       name: 'deploy',
@@ -286,7 +286,7 @@ void describe('raw run state only while the run is live', () => {
     assertOwnerOnly(dbDir);
     // The live run keeps what it needs, and continues from the compacted files.
     assert.ok(filesHolding(dbDir, LIVE).length, 'the paused run keeps its raw state');
-    const reopened = await openStore(dbFile);
+    const reopened = await openFileStore(dbFile);
     assert.equal(reopened.getRun(runId)?.row.status, 'success');
     assert.ok(reopened.events(runId).some((e) => e.event.type === 'tool_result'));
     const liveApproval = live.events.find((e) => e.type === 'approval');
@@ -318,7 +318,7 @@ void describe('the journal grows with the work, not with the state per commit', 
     fs.writeFileSync(path.join(ws, 'a.txt'), 'const answer = 42;\n'.repeat(20));
     const dbFile = path.join(tempDir('db'), 'airlock.db');
     // No snapshot trims the journal while it is measured.
-    const store = await openStore(dbFile, { snapshotBytes: 2 ** 40 });
+    const store = await openFileStore(dbFile, { snapshotBytes: 2 ** 40 });
     const { model } = await scripted([
       {
         toolCalls: Array.from({ length: n }, (_, i) => ({
@@ -347,7 +347,7 @@ void describe('the journal grows with the work, not with the state per commit', 
   async function gatedJournalBytes(n: number): Promise<number> {
     const dbFile = path.join(tempDir('db'), 'airlock.db');
     // No snapshot trims the journal while it is measured.
-    const store = await openStore(dbFile, { snapshotBytes: 2 ** 40 });
+    const store = await openFileStore(dbFile, { snapshotBytes: 2 ** 40 });
     const { model } = await scripted([
       {
         toolCalls: Array.from({ length: n }, (_, i) => ({

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { runTool, Tool, type RunEvent } from '../../host/runtime/index.js';
 import { Worker } from './workers/harness.js';
 import type { WorkerLine } from './workers/store-worker.js';
-import { onCleanup, openStore, tempDir } from '../support/scratch.js';
+import { onCleanup, openStore, storeLocation, tempDir } from '../support/scratch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -85,8 +85,9 @@ void describe('processes racing on one database', () => {
     }
     setup.close();
 
+    const location = await storeLocation(db);
     const workers = Array.from({ length: 8 }, () =>
-      spawnWorker({ mode: 'race', db, log, goDir, rounds }),
+      spawnWorker({ mode: 'race', db: location, log, goDir, rounds }),
     );
     await allReady(workers);
     for (const [r, { runId, approvalId }] of rounds.entries()) {
@@ -134,8 +135,16 @@ void describe('processes racing on one database', () => {
     const db = path.join(dir, 'airlock.db');
     const go = path.join(dir, 'go');
     (await openStore(db)).close(); // the database exists before they race
+    const location = await storeLocation(db);
     const workers = Array.from({ length: 4 }, (_, i) =>
-      spawnWorker({ mode: 'commit', db, snapshotEvery: 7, go, prefix: `w${i}`, count: 10 }),
+      spawnWorker({
+        mode: 'commit',
+        db: location,
+        snapshotEvery: 7,
+        go,
+        prefix: `w${i}`,
+        count: 10,
+      }),
     );
     await allReady(workers);
     fs.writeFileSync(go, '');

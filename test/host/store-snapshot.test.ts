@@ -12,7 +12,7 @@ import { readRecords } from '../../host/store/journal.js';
 import { loadManifest } from '../../host/store/snapshot.js';
 import { SqlJsStore, type StoreOptions } from '../../host/store/sqljs-store.js';
 import type { StoreOp } from '../../host/store/store.js';
-import { openStore, tempDir } from '../support/scratch.js';
+import { openFileStore, tempDir } from '../support/scratch.js';
 import { newRunOp } from '../support/store-rows.js';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -112,7 +112,7 @@ void describe('snapshots written off the commit path', () => {
     const dir = tempDir('snap-hold');
     const db = path.join(dir, 'airlock.db');
     const gate = path.join(dir, 'gate');
-    const store = await openStore(db, { ...WORKER, snapshotEvery: 4 });
+    const store = await openFileStore(db, { ...WORKER, snapshotEvery: 4 });
     const expected: string[] = [];
     const commit = (id: string) => {
       assert.deepEqual(store.commit(newRun(id)), { ok: true });
@@ -162,7 +162,7 @@ void describe('snapshots written off the commit path', () => {
       assert.deepEqual(warnings, [], point);
 
       // The next snapshot (from any process) removes what the killed one left half done.
-      const store = await openStore(db, { ...WORKER, snapshotEvery: 2 });
+      const store = await openFileStore(db, { ...WORKER, snapshotEvery: 2 });
       const before = snapshotSeq(db);
       store.commit(newRun('after_1'));
       store.commit(newRun('after_2'));
@@ -181,7 +181,7 @@ void describe('snapshots written off the commit path', () => {
     const db = path.join(dir, 'airlock.db');
     const LIMIT = 200 * 1024;
     // By count alone, none of these 60 commits (each ~50 KB) would ever be snapshotted.
-    const store = await openStore(db, { ...WORKER, snapshotEvery: 1000, snapshotBytes: LIMIT });
+    const store = await openFileStore(db, { ...WORKER, snapshotEvery: 1000, snapshotBytes: LIMIT });
     const expected: string[] = [];
     let largest = 0;
     for (let i = 0; i < 60; i++) {
@@ -213,7 +213,7 @@ void describe('snapshots written off the commit path', () => {
   void it('two processes committing at once, each writing snapshots in worker threads: both see every run, nothing lost', async () => {
     const dir = tempDir('snap-two');
     const db = path.join(dir, 'airlock.db');
-    const first = await openStore(db); // creates the database before the two start
+    const first = await openFileStore(db); // creates the database before the two start
     first.close();
     const a = child(db, 'a', 30, 4, {});
     const b = child(db, 'b', 30, 4, {});

@@ -11,7 +11,7 @@ import {
 } from '../../host/model/scripted-server.js';
 import {
   Agent,
-  SqlJsStore,
+  type Store,
   Tool,
   type AgentConfig,
   type OutputEvent,
@@ -27,7 +27,7 @@ export interface World {
   /** The workspace root. */
   dir: string;
   dbFile: string;
-  store: SqlJsStore;
+  store: Store;
 }
 
 /** A scripted model server (closed after the file's tests) and the real client for it. */

@@ -16,11 +16,14 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import {
   runTool,
+  PgStore,
   SqlJsStore,
+  type Store,
   Tool,
   type RunEvent,
   type RunStream,
 } from '../../../host/runtime/index.js';
+import { isPostgresUrl } from '../../../host/store/location.js';
 import { resumeOpenRuns, shipperAgent, shipTool, type ShipperConfig } from './shipper.js';
 
 export interface DriveConfig extends ShipperConfig {
@@ -93,8 +96,15 @@ async function drain(stream: RunStream, claimIds: string[] | null): Promise<stri
   return reason;
 }
 
+/** `db` is a file or, in the conformance suite's PostgreSQL pass, a server's URL. */
+function open(db: string, snapshotEvery?: number): Promise<Store> {
+  return isPostgresUrl(db)
+    ? PgStore.open({ url: db })
+    : SqlJsStore.open(db, snapshotEvery === undefined ? {} : { snapshotEvery });
+}
+
 async function drive(config: DriveConfig): Promise<void> {
-  const store = await SqlJsStore.open(config.db, { snapshotEvery: config.snapshotEvery });
+  const store = await open(config.db, config.snapshotEvery);
   const agent = shipperAgent(config, store);
   print({ ready: true, pid: process.pid });
   for (const tag of config.start) {
@@ -105,7 +115,7 @@ async function drive(config: DriveConfig): Promise<void> {
 }
 
 async function race(config: RaceConfig): Promise<void> {
-  const store = await SqlJsStore.open(config.db);
+  const store = await open(config.db);
   const tool = shipTool(config.log, null);
   print({ ready: true, pid: process.pid });
   for (const [i, round] of config.rounds.entries()) {
@@ -121,7 +131,7 @@ async function race(config: RaceConfig): Promise<void> {
 }
 
 async function commit(config: CommitConfig): Promise<void> {
-  const store = await SqlJsStore.open(config.db, { snapshotEvery: config.snapshotEvery });
+  const store = await open(config.db, config.snapshotEvery);
   const note = Tool({
     name: 'note',
     description: 'Note a number.',

@@ -1,0 +1,3 @@
+// test/host/runtime-nested.test.ts on PostgreSQL: nested runs.
+import '../support/use-postgres.js';
+import '../host/runtime-nested.test.js';
