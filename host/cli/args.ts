@@ -10,7 +10,7 @@ export class UsageError extends Error {
 
 export const USAGE = `Usage:
   airlock run PROMPT [--workspace DIR] [--db FILE|URL] [--model M] [--base-url URL] [--config FILE] [--timeout SECONDS] [--json]
-  airlock pending [--db FILE|URL] [--json]
+  airlock pending [--watch] [--db FILE|URL] [--json]
   airlock resume RUN_ID [--approve ID [--comment T] [--approver NAME] [--override JSON] [--always run|workspace [--cover file|folder|tool|command|program]]]...
                         [--deny ID [--reason T] [--always run|workspace]]... [--answer ID JSON]... [--cancel REASON]
                         [--db FILE|URL] [--timeout SECONDS] [--json]
@@ -48,7 +48,8 @@ export type Command =
       /** Ids decided by `--approve` / `--deny` without `--approver`: the default approver's. */
       unnamed: string[];
     } & Common)
-  | ({ cmd: 'pending' } & Common)
+  /** `--watch`: stays, printing each gate or question as it comes and goes, until Ctrl+C. */
+  | ({ cmd: 'pending'; watch: boolean } & Common)
   | ({ cmd: 'runs' } & Common)
   | ({ cmd: 'show'; runId: string } & Common)
   | ({ cmd: 'compact'; keepRuns: number | undefined; keepDays: number | undefined } & Common)
@@ -83,6 +84,7 @@ const OPTIONS = {
   change: { type: 'string' },
   force: { type: 'boolean' },
   list: { type: 'boolean' },
+  watch: { type: 'boolean' },
   answer: { type: 'string', multiple: true },
   cancel: { type: 'string' },
   'keep-runs': { type: 'string' },
@@ -155,6 +157,8 @@ export function parseCommand(argv: string[]): Command {
       if (rest.length < 1) throw new UsageError(`airlock run needs a PROMPT.\n\n${USAGE}`);
       return { cmd: 'run', prompt: rest.join(' '), ...common };
     case 'pending':
+      if (rest.length) throw new UsageError(`airlock pending takes no arguments.\n\n${USAGE}`);
+      return { cmd, watch: values.watch ?? false, ...common };
     case 'runs':
       if (rest.length) throw new UsageError(`airlock ${cmd} takes no arguments.\n\n${USAGE}`);
       return { cmd, ...common };

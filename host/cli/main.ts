@@ -12,7 +12,7 @@ import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { parseRunState } from '../runtime/run-state.js';
 import { defaultDbPath, localDbFile, retentionOf } from '../settings.js';
 import { shownLocation } from '../store/location.js';
-import type { Store } from '../store/store.js';
+import type { PendingRow, Store } from '../store/store.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { parseCommand, USAGE, UsageError, type Command, type Common } from './args.js';
 import { many, one, printEvent, type Out } from './transcript.js';
@@ -456,7 +456,7 @@ function keyCancel(map: ResumeMap, store: Store, runId: string): ResumeMap {
   return { ...rest, [first.id]: cancel };
 }
 
-async function listPending(command: Common, io: Io): Promise<number> {
+async function listPending(command: Extract<Command, { cmd: 'pending' }>, io: Io): Promise<number> {
   const store = await openStore(command, workspaceOf(command), io);
   try {
     // The pending table and the runs stored as running or failed (by the status index), as the
@@ -473,29 +473,84 @@ async function listPending(command: Common, io: Io): Promise<number> {
           model_error: failed.map((r) => r.run_id),
         })}\n`,
       );
-      return EXIT.success;
+    } else {
+      if (!rows.length && !interrupted.length && !failed.length && !command.watch)
+        io.stdout.write('Nothing is waiting for a decision.\n');
+      const db = dbFlag(command);
+      for (const r of rows) io.stdout.write(pendingLine(r));
+      for (const runId of interrupted) {
+        io.stdout.write(`${runId}  interrupted  (continue with: airlock resume ${runId}${db})\n`);
+      }
+      for (const r of failed) {
+        io.stdout.write(
+          `${r.run_id}  model_error  ${shownText(r.message, 400)}  (retry with: airlock resume ${r.run_id}${db})\n`,
+        );
+      }
     }
-    if (!rows.length && !interrupted.length && !failed.length)
-      io.stdout.write('Nothing is waiting for a decision.\n');
-    const db = dbFlag(command);
-    for (const r of rows) {
-      const e = r.event as { prompt?: string; tool?: string };
-      io.stdout.write(
-        `${r.run_id}  ${r.id}  ${r.kind}  ${one(e.tool ?? '')}  ${shownText(e.prompt ?? '', 400)}\n`,
-      );
-    }
-    for (const runId of interrupted) {
-      io.stdout.write(`${runId}  interrupted  (continue with: airlock resume ${runId}${db})\n`);
-    }
-    for (const r of failed) {
-      io.stdout.write(
-        `${r.run_id}  model_error  ${shownText(r.message, 400)}  (retry with: airlock resume ${r.run_id}${db})\n`,
-      );
-    }
+    if (command.watch) await watchPending(store, rows, command.json, io);
     return EXIT.success;
   } finally {
     store.close();
   }
+}
+
+function pendingLine(r: PendingRow): string {
+  const e = r.event as { prompt?: string; tool?: string };
+  return `${r.run_id}  ${r.id}  ${r.kind}  ${one(e.tool ?? '')}  ${shownText(e.prompt ?? '', 400)}\n`;
+}
+
+/**
+ * `pending --watch`: after the list, each gate or question as it comes (the same line, or with
+ * --json `{"type":"pending",…}`) and as it goes (`… decided`, `{"type":"resolved",…}`), told by
+ * the store (its folder watched, or PostgreSQL's notifications) rather than by polling. Ends on
+ * Ctrl+C or SIGTERM.
+ */
+async function watchPending(
+  store: Store,
+  shown: PendingRow[],
+  json: boolean,
+  io: Io,
+): Promise<void> {
+  const known = new Map(shown.map((r) => [r.id, r]));
+  let timer: NodeJS.Timeout | undefined;
+  const refresh = () => {
+    const now = new Map(store.pending().map((r) => [r.id, r]));
+    for (const [id, r] of now) {
+      if (known.has(id)) continue;
+      io.stdout.write(
+        json
+          ? `${JSON.stringify({ type: 'pending', kind: r.kind, run_id: r.run_id, id, event: r.event })}\n`
+          : pendingLine(r),
+      );
+    }
+    for (const [id, r] of known) {
+      if (now.has(id)) continue;
+      io.stdout.write(
+        json
+          ? `${JSON.stringify({ type: 'resolved', run_id: r.run_id, id })}\n`
+          : `${r.run_id}  ${id}  decided\n`,
+      );
+    }
+    known.clear();
+    for (const [id, r] of now) known.set(id, r);
+  };
+  const watch = store.watch(() => {
+    // One read for a burst (a commit touches several files; a drive commits a few times).
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      try {
+        refresh();
+      } catch (err) {
+        io.stderr(`airlock: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
+    }, 50);
+  });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearTimeout(timer);
+  watch.close();
 }
 
 async function listRuns(command: Common, io: Io): Promise<number> {

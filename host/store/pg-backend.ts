@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { applyStateDelta, StateDeltaError } from './state-delta.js';
+import { fault } from './faults.js';
 import { shownLocation } from './location.js';
 import { LOCK_CLASS, preparePgSchema } from './pg-schema.js';
 import { CorruptDatabaseError } from './snapshot.js';
@@ -104,10 +105,12 @@ export class PgBackend {
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
       const client = new pg.Client(pgConfig(this.connection));
-      client.on('error', () => {
-        // The connection dropped (server restart, network): the next call reconnects.
+      // The connection dropped (server restart, network): the next call reconnects.
+      const dropped = () => {
         if (this.client === client) this.client = null;
-      });
+      };
+      client.on('error', dropped);
+      client.on('end', dropped);
       try {
         await client.connect();
         await client.query('SELECT pg_advisory_lock_shared($1, $2)', [
@@ -128,6 +131,11 @@ export class PgBackend {
     return this.connecting;
   }
 
+  private drop(client: pg.Client): void {
+    if (this.client === client) this.client = null;
+    void client.end().catch(() => undefined);
+  }
+
   /** A read: on a dropped connection it reconnects and asks once more (reads change nothing). */
   private async read<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
     for (let attempt = 0; ; attempt++) {
@@ -135,7 +143,11 @@ export class PgBackend {
       try {
         return (await client.query<T>(sql, params)).rows;
       } catch (err) {
-        if (attempt === 0 && this.client !== client) continue;
+        // A read changes nothing: after a dropped connection, read once more on a new one.
+        if (attempt === 0 && connectionLost(err)) {
+          this.drop(client);
+          continue;
+        }
         throw this.failure(err);
       }
     }
@@ -150,11 +162,19 @@ export class PgBackend {
   }
 
   async commit(ops: StoreOp[]): Promise<CommitResult> {
-    const client = await this.connect();
+    let client = await this.connect();
     try {
       await client.query('BEGIN');
-    } catch (err) {
-      throw this.failure(err);
+    } catch {
+      // Nothing was sent but BEGIN: the connection had dropped (a server restart), so begin
+      // again on a new one. A second failure is the answer.
+      this.drop(client);
+      client = await this.connect();
+      try {
+        await client.query('BEGIN');
+      } catch (again) {
+        throw this.failure(again);
+      }
     }
     try {
       const result = await this.apply(client, ops);
@@ -189,6 +209,7 @@ export class PgBackend {
       }
     }
     if (taken.length) return { ok: false, claimed: taken };
+    fault('pg-claimed'); // the crash tests: killed holding claims not yet committed
     for (const op of ops) {
       if (op.op === 'claim') continue;
       if (op.op === 'putRun') {
@@ -614,6 +635,15 @@ function runsOf(op: StoreOp): string[] {
     default:
       return [op.run_id];
   }
+}
+
+/**
+ * The connection, not the statement, failed: no SQLSTATE (a socket closed), or one of classes
+ * 08 (connection exception) and 57 (operator intervention: the server shutting down).
+ */
+function connectionLost(err: unknown): boolean {
+  const code = err instanceof Error && 'code' in err ? err.code : undefined;
+  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || /^(08|57)/.test(code);
 }
 
 function errorText(err: unknown): string {
