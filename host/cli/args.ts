@@ -20,6 +20,12 @@ export const USAGE = `Usage:
   airlock trust [FILE] [--workspace DIR]
   airlock rules [--revoke RULE_ID] [--workspace DIR] [--db FILE|URL] [--json]
   airlock revert RUN_ID [--change CHANGE_ID] [--force] [--list] [--db FILE|URL] [--json]
+  airlock wait RUN_ID [--timeout SECONDS] [--db FILE|URL] [--json]
+
+Team mode: with --db postgres://… (or AIRLOCK_DB) runs live on a shared PostgreSQL server.
+wait blocks until every decision the run waits on is made, by anyone, anywhere (while it
+waits, resume elsewhere records the decision for it), then continues the run here; it exits
+with the run's code, or 3 when --timeout passes first.
 
 Exit codes: 0 success, 3 paused for a decision, 4 cancelled or already claimed, 1 run error, 2 bad usage.
 revert: 0 reverted, 4 already reverted, 1 a file changed since (nothing written; --force restores it anyway).
@@ -52,6 +58,8 @@ export type Command =
   | ({ cmd: 'pending'; watch: boolean } & Common)
   | ({ cmd: 'runs' } & Common)
   | ({ cmd: 'show'; runId: string } & Common)
+  /** `--timeout`: how long to wait for the decisions (seconds), not a model timeout. */
+  | ({ cmd: 'wait'; runId: string } & Common)
   | ({ cmd: 'compact'; keepRuns: number | undefined; keepDays: number | undefined } & Common)
   | ({ cmd: 'trust'; file: string | undefined } & Common)
   | ({ cmd: 'rules'; revoke: string | undefined } & Common)
@@ -164,6 +172,8 @@ export function parseCommand(argv: string[]): Command {
       return { cmd, ...common };
     case 'show':
       return { cmd: 'show', runId: one('RUN_ID'), ...common };
+    case 'wait':
+      return { cmd: 'wait', runId: one('RUN_ID'), ...common };
     case 'compact': {
       if (rest.length) throw new UsageError(`airlock compact takes no arguments.\n\n${USAGE}`);
       const keepRuns = count('--keep-runs', values['keep-runs']);

@@ -6,12 +6,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Model } from '../model/model.js';
-import type { OutputEvent, ResumeMap, RunEvent } from '../protocol/events.js';
+import { OutputEvent, type ResumeMap, type RunEvent } from '../protocol/events.js';
 import { asRead, interruptedOutput, retryable } from '../runtime/run-status.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { parseRunState } from '../runtime/run-state.js';
 import { defaultDbPath, localDbFile, retentionOf } from '../settings.js';
 import { shownLocation } from '../store/location.js';
+import {
+  DeferError,
+  deferDecisions,
+  readyDecisions,
+  registerWaiter,
+  waiterOf,
+} from '../runtime/deferred.js';
 import type { PendingRow, Store } from '../store/store.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { parseCommand, USAGE, UsageError, type Command, type Common } from './args.js';
@@ -145,6 +152,8 @@ async function main(argv: string[], io: Io): Promise<number> {
       return rules(command, io);
     case 'revert':
       return revertRun(command, io);
+    case 'wait':
+      return waitRun(command, io);
   }
 }
 
@@ -299,6 +308,9 @@ async function drive(
       throw new UsageError(
         `No run ${command.runId} in ${shownLocation(command.db ?? defaultDbPath(workspace))}; check the id with \`airlock runs\`.`,
       );
+    // Team mode: while `airlock wait` continues this run elsewhere, the decision is its to apply.
+    const waiter = waiterOf(store, command.runId);
+    if (waiter) return deferToWaiter(store, waiter, command, workspace, io);
     workspace = workspaceOf(command, existing.row.workspace);
     modelName ??= parseRunState(existing.state, command.runId).labels.model;
     runId = command.runId;
@@ -400,6 +412,113 @@ async function drive(
     await resolved?.close();
     store.close();
   }
+}
+
+/** `resume` while another process waits on the run: the decisions are recorded for it. */
+async function deferToWaiter(
+  store: Store,
+  waiter: string,
+  command: Extract<Command, { cmd: 'resume' }>,
+  workspace: string,
+  io: Io,
+): Promise<number> {
+  try {
+    const ids = deferDecisions(
+      store,
+      command.runId,
+      keyCancel(await namedDecisions(command, workspace), store, command.runId),
+    );
+    const where = waiter.split(':').slice(0, 2).join(' pid ');
+    if (command.json) {
+      io.stdout.write(`${JSON.stringify({ deferred: ids, run_id: command.runId, waiter })}\n`);
+    } else {
+      io.stdout.write(
+        `Decided ${ids.join(', ')}. Run ${command.runId} goes on where \`airlock wait\` waits on it (${where}).\n`,
+      );
+    }
+    return EXIT.success;
+  } catch (err) {
+    if (!(err instanceof DeferError)) throw err;
+    io.stderr(`airlock: ${err.message}\n`);
+    return err.kind === 'claimed' ? EXIT.cancelled : EXIT.usage;
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * `airlock wait RUN`: waits (told by the store, no polling) until every gate and question of the
+ * run has a decision, made by anyone anywhere, continues the run here, and so on until it ends;
+ * exits with the run's code, or 3 once `--timeout` passes with decisions still to make.
+ */
+async function waitRun(command: Extract<Command, { cmd: 'wait' }>, io: Io): Promise<number> {
+  const store = await openStore(command, workspaceOf(command), io);
+  const deadline = command.timeout === undefined ? Infinity : Date.now() + command.timeout * 1000;
+  let wake: () => void = () => undefined;
+  const watch = store.watch(() => wake());
+  try {
+    if (!store.getRun(command.runId)) {
+      throw new UsageError(
+        `No run ${command.runId} in ${shownLocation(command.db ?? defaultDbPath(workspaceOf(command)))}; check the id with \`airlock runs\`.`,
+      );
+    }
+    registerWaiter(store, command.runId);
+    let told = '';
+    for (;;) {
+      const { row } = store.getRun(command.runId)!;
+      const status = store.statusOf(row);
+      const output = lastOutput(store, command.runId);
+      if (status === 'success' || status === 'error' || status === 'cancelled') {
+        if (!command.json) io.stdout.write(`Run ${command.runId} ended: ${row.reason}.\n`);
+        return output ? exitCodeOf(output) : EXIT.error;
+      }
+      const decided = status === 'paused' ? readyDecisions(store, command.runId) : undefined;
+      if (decided) {
+        const ids = Object.keys(decided);
+        if (!command.json)
+          io.stdout.write(`Decided: ${ids.join(', ')}. Continuing the run here.\n`);
+        const code = await drive(
+          { ...command, cmd: 'resume', resume: decided, unnamed: [], timeout: undefined },
+          io,
+        );
+        // Applied (or refused: a decision that does not fit the gate is dropped and asked again).
+        store.commit([{ op: 'dropDeferred', run_id: command.runId, ids }]);
+        if (code === EXIT.usage)
+          io.stderr('airlock: those decisions were refused; waiting for new ones.\n');
+        continue;
+      }
+      const waiting = store.pending(command.runId).map((p) => p.id);
+      const line = `Waiting for ${waiting.length === 1 ? 'a decision' : `${waiting.length} decisions`} on run ${command.runId}: ${waiting.join(', ')}`;
+      if (line !== told && !command.json) io.stdout.write(`${line}\n`);
+      told = line;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        if (!command.json)
+          io.stdout.write('Gave up waiting (--timeout); the run is still paused.\n');
+        return EXIT.paused;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 2 ** 31 - 1));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    watch.close();
+    store.close();
+  }
+}
+
+/** The run's last `output` event (what its drive ended on), if it has one. */
+function lastOutput(store: Store, runId: string): OutputEvent | undefined {
+  const events = store.events(runId);
+  for (let i = events.length - 1; i >= 0; i--) {
+    const parsed = OutputEvent.safeParse(events[i]!.event);
+    if (parsed.success) return parsed.data;
+  }
+  return undefined;
 }
 
 /** A hint must reach the same database: ` --db FILE` when it was given, else nothing. */

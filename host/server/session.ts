@@ -24,6 +24,7 @@ import { parseRunState } from '../runtime/run-state.js';
 import type { RunStream } from '../runtime/run-stream.js';
 import { defaultDbPath, localDbFile, retentionOf, type Settings } from '../settings.js';
 import { openStore } from '../store/open-store.js';
+import { DeferError, deferDecisions, waiterOf } from '../runtime/deferred.js';
 import type { Store, StoreWatch } from '../store/store.js';
 import { workspaceAgent } from '../workspace-agent.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
@@ -283,6 +284,18 @@ export class HostSession {
   /** Starts the resume and returns once it was accepted (refusals throw, nothing ran). */
   async resume(runId: string, resume: ResumeMap): Promise<string> {
     if (!this.store.getRun(runId)) throw new UnknownRunError(`There is no run ${runId}.`);
+    // Team mode: while `airlock wait` continues this run elsewhere, the decision is recorded for
+    // it (the tools run in that run's own workspace, once), and the windows are told.
+    if (waiterOf(this.store, runId)) {
+      try {
+        deferDecisions(this.store, runId, resume);
+      } catch (err) {
+        if (err instanceof DeferError) throw new ResumeRefusedError(err.message);
+        throw err;
+      }
+      this.notify.changed();
+      return runId;
+    }
     const controller = new AbortController();
     const cancelOnly = Object.values(resume).every(isCancel) && Object.keys(resume).length > 0;
     const stream = this.agent(cancelOnly).run({ runId, resume, signal: controller.signal });

@@ -379,6 +379,7 @@ export class PgBackend {
           'claims',
           'rules',
           'changes',
+          'deferred',
         ]) {
           await client.query(`DELETE FROM airlock_${table} WHERE run_id = ANY($1)`, [op.run_ids]);
         }
@@ -424,6 +425,18 @@ export class PgBackend {
         await client.query('UPDATE airlock_changes SET reverted_by = $1 WHERE change_id = $2', [
           op.by,
           op.change_id,
+        ]);
+        return;
+      case 'deferDecision':
+        await client.query(
+          'INSERT INTO airlock_deferred (run_id, id, resolution, at) VALUES ($1, $2, $3, $4)',
+          [op.run_id, op.id, Buffer.from(json(op.resolution), 'utf8'), op.at],
+        );
+        return;
+      case 'dropDeferred':
+        await client.query('DELETE FROM airlock_deferred WHERE run_id = $1 AND id = ANY($2)', [
+          op.run_id,
+          op.ids,
         ]);
         return;
     }
@@ -540,6 +553,19 @@ export class PgBackend {
     ).map(toStandingRule);
   }
 
+  async deferred(runId: string): Promise<{ id: string; resolution: unknown; at: string }[]> {
+    return (
+      await this.read<{ id: string; resolution: Buffer; at: string }>(
+        'SELECT * FROM airlock_deferred WHERE run_id = $1 ORDER BY at, id',
+        [runId],
+      )
+    ).map((r) => ({
+      id: r.id,
+      resolution: JSON.parse(r.resolution.toString('utf8')) as unknown,
+      at: r.at,
+    }));
+  }
+
   async changes(runId: string): Promise<ChangeRow[]> {
     return (
       await this.read('SELECT * FROM airlock_changes WHERE run_id = $1 ORDER BY at, ord', [runId])
@@ -595,7 +621,8 @@ export class PgBackend {
     try {
       await client.query(
         `VACUUM FULL airlock_runs, airlock_segments, airlock_events, airlock_pending,
-           airlock_decisions, airlock_claims, airlock_rules, airlock_changes, airlock_contents`,
+           airlock_decisions, airlock_claims, airlock_rules, airlock_changes, airlock_contents,
+           airlock_deferred`,
       );
     } catch (err) {
       throw this.failure(err);
@@ -627,6 +654,9 @@ function runsOf(op: StoreOp): string[] {
       return [op.row.run_id];
     case 'deleteRuns':
       return op.run_ids;
+    case 'dropDeferred':
+    case 'deferDecision':
+      return [op.run_id];
     case 'addRule':
     case 'revokeRule':
     case 'putContent':

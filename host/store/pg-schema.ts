@@ -51,6 +51,9 @@ CREATE TABLE airlock_changes (
   reverted_by TEXT, by TEXT, mode INTEGER, at TEXT NOT NULL);
 CREATE INDEX airlock_changes_run ON airlock_changes (run_id);
 CREATE TABLE airlock_contents (hash TEXT PRIMARY KEY, body BYTEA NOT NULL);
+CREATE TABLE airlock_deferred (
+  run_id TEXT NOT NULL, id TEXT NOT NULL, resolution BYTEA NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (run_id, id));
 `;
 
 /** PG_MIGRATIONS[n] takes the tables from schema n to n + 1 (none yet: schema 1 is the first). */

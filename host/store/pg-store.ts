@@ -157,14 +157,20 @@ export class PgStore implements Store {
     return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined;
   }
 
+  deferred(runId: string): { id: string; resolution: unknown; at: string }[] {
+    return this.call('deferred', runId);
+  }
+
   /** A process on this machine is asked directly; one elsewhere, by its session's lock. */
+  ownerAlive(owner: string): boolean {
+    return owner.split(':')[0] === os.hostname()
+      ? processAlive(owner)
+      : this.call('ownerAlive', owner);
+  }
+
   statusOf(row: RunRow): RunState {
     if (row.status !== 'running' || !row.owner) return row.status;
-    const alive =
-      row.owner.split(':')[0] === os.hostname()
-        ? processAlive(row.owner)
-        : this.call('ownerAlive', row.owner);
-    return alive ? 'running' : 'interrupted';
+    return this.ownerAlive(row.owner) ? 'running' : 'interrupted';
   }
 
   compact(retention: Retention): number {

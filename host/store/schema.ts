@@ -2,7 +2,7 @@
 // older database is migrated forward on open, a newer one is refused untouched.
 import type { Database } from 'sql.js';
 
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /** Undo (issue 16): every applied file change and revert, with the contents they name. */
 const UNDO_TABLES = `
@@ -12,6 +12,13 @@ CREATE TABLE changes (
   mode INTEGER, at TEXT NOT NULL);
 CREATE INDEX changes_run ON changes (run_id);
 CREATE TABLE contents (hash TEXT PRIMARY KEY, body BLOB, in_file INTEGER NOT NULL);
+`;
+
+/** Team mode (issue 17): decisions made for another process to apply (`airlock wait`). */
+const DEFERRED_TABLE = `
+CREATE TABLE deferred (
+  run_id TEXT NOT NULL, id TEXT NOT NULL, resolution BLOB NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (run_id, id));
 `;
 
 /** The current schema, for a new database. */
@@ -47,7 +54,7 @@ CREATE TABLE rules (
   action TEXT NOT NULL, cover TEXT NOT NULL, created_by TEXT, created_at TEXT NOT NULL,
   approval_id TEXT, revoked_at TEXT, revoked_by TEXT, reason TEXT);
 CREATE INDEX rules_workspace ON rules (workspace);
-${UNDO_TABLES}`;
+${UNDO_TABLES}${DEFERRED_TABLE}`;
 
 /** MIGRATIONS[n] takes a database from schema n to n + 1. */
 const MIGRATIONS: Record<number, string> = {
@@ -85,6 +92,8 @@ CREATE INDEX rules_workspace ON rules (workspace);
   5: `CREATE INDEX IF NOT EXISTS runs_status ON runs (status);`,
   // 7: undo (issue 16).
   6: UNDO_TABLES,
+  // 8: team mode's deferred decisions (issue 17).
+  7: DEFERRED_TABLE,
 };
 
 export function schemaVersionOf(db: Database): number {

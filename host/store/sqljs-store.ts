@@ -813,6 +813,7 @@ export class SqlJsStore implements Store {
           'claims',
           'rules',
           'changes',
+          'deferred',
         ]) {
           for (const id of op.run_ids) this.run(`DELETE FROM ${table} WHERE run_id = ?`, [id]);
         }
@@ -857,6 +858,19 @@ export class SqlJsStore implements Store {
       }
       case 'markReverted':
         this.run('UPDATE changes SET reverted_by = ? WHERE change_id = ?', [op.by, op.change_id]);
+        return;
+      case 'deferDecision':
+        this.run('INSERT INTO deferred (run_id, id, resolution, at) VALUES (?, ?, ?, ?)', [
+          op.run_id,
+          op.id,
+          new TextEncoder().encode(json(op.resolution)),
+          op.at,
+        ]);
+        return;
+      case 'dropDeferred':
+        for (const id of op.ids) {
+          this.run('DELETE FROM deferred WHERE run_id = ? AND id = ?', [op.run_id, id]);
+        }
         return;
     }
   }
@@ -1033,6 +1047,20 @@ export class SqlJsStore implements Store {
     return this.query('SELECT * FROM decisions WHERE run_id = ? ORDER BY decided_at, rowid', [
       runId,
     ]).map(toDecision);
+  }
+
+  deferred(runId: string): { id: string; resolution: unknown; at: string }[] {
+    return this.query('SELECT * FROM deferred WHERE run_id = ? ORDER BY at, id', [runId]).map(
+      (r) => ({
+        id: String(r.id),
+        resolution: JSON.parse(new TextDecoder().decode(r.resolution as Uint8Array)) as unknown,
+        at: String(r.at),
+      }),
+    );
+  }
+
+  ownerAlive(owner: string): boolean {
+    return processAlive(owner);
   }
 
   changes(runId: string): ChangeRow[] {

@@ -157,7 +157,15 @@ export type StoreOp =
   | { op: 'putContent'; hash: string; text?: string; base64?: string; file?: true }
   | { op: 'addChange'; row: ChangeRow }
   /** Marks a change reverted; with the revert's `claim`, a second revert fails the batch. */
-  | { op: 'markReverted'; change_id: string; by: string };
+  | { op: 'markReverted'; change_id: string; by: string }
+  /**
+   * Team mode: a decision made away from the process that continues the run (`airlock wait`),
+   * kept until that process applies it: the value as a resume map holds it (unredacted, like a
+   * run's state), committed with a `claim` of `decide:<id>` so the first decision wins.
+   */
+  | { op: 'deferDecision'; run_id: string; id: string; resolution: unknown; at: string }
+  /** The deferred decisions of a run that its resume applied (or that no longer apply). */
+  | { op: 'dropDeferred'; run_id: string; ids: string[] };
 
 export interface CommitOptions {
   /** Flush to the disk before returning (default true). */
@@ -209,6 +217,10 @@ export interface Store {
    * that have not finished. Oldest first.
    */
   rules(workspace: string): StandingRule[];
+  /** Team mode: decisions made for `airlock wait` to apply (deferDecision), unredacted. */
+  deferred(runId: string): { id: string; resolution: unknown; at: string }[];
+  /** Whether the process an owner id names (`host:pid:start`) is alive, as far as it can tell. */
+  ownerAlive(owner: string): boolean;
   /** A run's file changes and reverts, oldest first. */
   changes(runId: string): ChangeRow[];
   /** One change by id, whichever run made it. */

@@ -1,0 +1,128 @@
+// Team mode's CI flow (issue 17): `airlock run` exits 3 at a gate, `airlock wait RUN` blocks, and
+// decisions made elsewhere (other folders' CLIs standing in for other machines; two of them
+// racing for one gate) are recorded for the waiter, which continues the run in its own
+// workspace, exactly once per decision, and exits with the run's code. On PostgreSQL too
+// (test/postgres/team-wait.test.ts).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { CLI, cleanEnv, runProcess, SAMPLE, type Json } from '../support/cli-process.js';
+import { onCleanup, openStore, storeLocation, tempDir } from '../support/scratch.js';
+import { until } from '../support/until.js';
+
+void describe('airlock wait: a CI job and two developers', () => {
+  void it('the run goes on where it waits, once per decision, and wait exits with its code', async () => {
+    const ci = path.join(tempDir('ci'), 'repo');
+    fs.cpSync(SAMPLE, ci, { recursive: true });
+    const dbFile = path.join(tempDir('db'), 'airlock.db');
+    const db = await storeLocation(dbFile);
+    const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
+    const airlock = (cwd: string, ...args: string[]) =>
+      runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd, env });
+
+    // The CI job: the agent stops at its first gate.
+    const started = await airlock(ci, 'run', 'fix the greeting', '--model', 'demo', '--json');
+    assert.equal(started.code, 3, started.stderr);
+    const runId = String((JSON.parse(started.stdout.trim().split('\n').at(-1)!) as Json).run_id);
+
+    const waiter = spawn(process.execPath, [CLI, 'wait', runId, '--db', db], {
+      cwd: ci,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onCleanup(() => waiter.kill('SIGKILL'));
+    const exited = once(waiter, 'exit');
+    let out = '';
+    waiter.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    waiter.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const store = await openStore(dbFile);
+    await until(`the waiter is registered (${out})`, () =>
+      store.claims(runId).some((c) => c.id.startsWith('wait:')),
+    );
+    const gate = store.pending(runId)[0]!;
+    assert.equal(gate.kind, 'approval');
+
+    // Two developers, elsewhere (their own folders), approve the same gate at once.
+    const dana = tempDir('dana');
+    const lee = tempDir('lee');
+    const [a, b] = await Promise.all([
+      airlock(dana, 'resume', runId, '--approve', gate.id, '--approver', 'Dana'),
+      airlock(lee, 'resume', runId, '--approve', gate.id, '--approver', 'Lee'),
+    ]);
+    const codes = [a.code, b.code].sort();
+    assert.deepEqual(
+      codes,
+      [0, 4],
+      `one recorded, one told it was decided: ${a.stdout}${a.stderr}${b.stdout}${b.stderr}`,
+    );
+    const winner = a.code === 0 ? 'Dana' : 'Lee';
+    assert.match((a.code === 0 ? a : b).stdout, /goes on where `airlock wait` waits on it/);
+    assert.match((a.code === 0 ? b : a).stderr, /already decided/);
+    // Nothing ran in the deciders' folders: the edit lands in the CI job's workspace.
+    await until(`the waiter applied the edit (${out})`, () =>
+      fs.readFileSync(path.join(ci, 'src/greet.js'), 'utf8').includes("'Hello, '"),
+    );
+    assert.deepEqual(fs.readdirSync(dana), []);
+    assert.deepEqual(fs.readdirSync(lee), []);
+
+    // The agent's question, answered by the other developer; then its delete, approved.
+    const question = await until('the question', () =>
+      store.pending(runId).find((p) => p.kind === 'interaction'),
+    );
+    const answered = await airlock(lee, 'resume', runId, '--answer', question.id, '"Friendly"');
+    assert.equal(answered.code, 0, answered.stdout + answered.stderr);
+    const del = await until('the delete gate', () =>
+      store.pending(runId).find((p) => p.kind === 'approval' && p.id !== gate.id),
+    );
+    const approved = await airlock(
+      dana,
+      'resume',
+      runId,
+      '--approve',
+      del.id,
+      '--approver',
+      'Dana',
+    );
+    assert.equal(approved.code, 0, approved.stdout + approved.stderr);
+
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 0, out);
+    assert.match(out, /Waiting for a decision on run/);
+    assert.match(out, /ended: completed/);
+    assert.equal(fs.existsSync(path.join(ci, 'notes/old-todo.md')), false, 'the delete ran in CI');
+    // The audit trail says who decided each gate; the edit ran once.
+    const decisions = store
+      .events(runId)
+      .map((e) => e.event)
+      .filter((e) => e.type === 'tool_result' || e.type === 'approval_decision');
+    const results = decisions.filter((e) => e.type === 'tool_result' && e.tool === 'edit_file');
+    assert.equal(results.length, 1, 'the edit ran once');
+    const who = new Map(
+      store.decisions(runId).map((d) => [d.id, (d.resolution as Json).approver_id]),
+    );
+    assert.equal(who.get(gate.id), winner, 'the first decision, with its approver');
+    assert.equal(who.get(del.id), 'Dana');
+    assert.deepEqual(store.deferred(runId), [], 'applied decisions are not kept');
+  });
+
+  void it('--timeout ends the wait with 3 while the run still waits; an unknown run is a usage error', async () => {
+    const ci = path.join(tempDir('ci'), 'repo');
+    fs.cpSync(SAMPLE, ci, { recursive: true });
+    const db = await storeLocation(path.join(tempDir('db'), 'airlock.db'));
+    const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
+    const airlock = (...args: string[]) =>
+      runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd: ci, env });
+    const started = await airlock('run', 'fix the greeting', '--model', 'demo', '--json');
+    assert.equal(started.code, 3, started.stderr);
+    const runId = String((JSON.parse(started.stdout.trim().split('\n').at(-1)!) as Json).run_id);
+    const timedOut = await airlock('wait', runId, '--timeout', '1');
+    assert.equal(timedOut.code, 3, timedOut.stderr);
+    assert.match(timedOut.stdout, /Gave up waiting \(--timeout\); the run is still paused\./);
+    const unknown = await airlock('wait', 'run_nope');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /No run run_nope/);
+  });
+});
