@@ -8,7 +8,7 @@ import { isEditable, requireApproval } from './decisions.js';
 import type { HostClient } from './host-client.js';
 import type { CommandId } from './contributions.js';
 import { configureHost } from './host-options.js';
-import { API_KEY_SECRET } from './options-watch.js';
+import { API_KEY_SECRET, DB_PASSWORD_SECRET } from './options-watch.js';
 import type { PendingModel } from './pending-model.js';
 import { approvalItems, changeItems, interactionItems, ruleItems, runItems } from './pick-items.js';
 import { askAnswer, askDenyReason, pickOne, report } from './prompts.js';
@@ -153,6 +153,7 @@ export function commandRunner(
       if (run) await actions.openTrace(run.run_id);
     },
     'airlock.setApiKey': () => setApiKey(deps),
+    'airlock.setDatabasePassword': () => setDatabasePassword(deps),
     'airlock.exportAuditLog': () => exportAuditLog(deps),
     'airlock.restartHost': () => deps.host.restart(),
     // Pick a standing "always allow / deny" rule to revoke it.
@@ -219,6 +220,23 @@ async function setApiKey({ context, host }: CommandDeps): Promise<void> {
   if (vscode.workspace.workspaceFolders?.length) await configureHost(host, context.secrets);
   void vscode.window.showInformationMessage(
     key.trim() ? 'Airlock: API key saved.' : 'Airlock: API key removed.',
+  );
+}
+
+/** Team mode's PostgreSQL password, in secret storage; saving it restarts the host (options-watch). */
+async function setDatabasePassword({ context }: CommandDeps): Promise<void> {
+  const password = await vscode.window.showInputBox({
+    title: 'Airlock: Set Team Database Password',
+    prompt:
+      "The password of the PostgreSQL server the airlock.database setting names, kept in VS Code's secret storage. Leave empty to remove it (then PGPASSWORD is used).",
+    password: true,
+    ignoreFocusOut: true,
+  });
+  if (password === undefined) return;
+  if (password) await context.secrets.store(DB_PASSWORD_SECRET, password);
+  else await context.secrets.delete(DB_PASSWORD_SECRET);
+  void vscode.window.showInformationMessage(
+    password ? 'Airlock: database password saved.' : 'Airlock: database password removed.',
   );
 }
 

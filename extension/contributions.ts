@@ -19,6 +19,7 @@ export const COMMAND_IDS = [
   'airlock.continueRun',
   'airlock.openTrace',
   'airlock.setApiKey',
+  'airlock.setDatabasePassword',
   'airlock.exportAuditLog',
   'airlock.restartHost',
   'airlock.manageRules',

@@ -45,7 +45,11 @@ export function activate(context: vscode.ExtensionContext): void {
       vscode.commands.registerCommand(id, (...args: unknown[]) => airlock().run(id, args)),
     ),
     new ProposalContext(context.globalStorageUri),
-    ...watchHostOptions(context.secrets, () => airlock().reconfigure()),
+    ...watchHostOptions(
+      context.secrets,
+      () => airlock().reconfigure(),
+      () => airlock().relocate(),
+    ),
     vscode.workspace.onDidGrantWorkspaceTrust(() => airlock().trustGranted()),
   );
 }

@@ -5,9 +5,9 @@
 import * as vscode from 'vscode';
 import type { HostOptions } from '../host/protocol/rpc.js';
 import type { HostClient } from './host-client.js';
-import { API_KEY_SECRET } from './options-watch.js';
+import { API_KEY_SECRET, DB_PASSWORD_SECRET } from './options-watch.js';
 import { report } from './prompts.js';
-import { hostOptions, settingsFromConfiguration } from './settings.js';
+import { databaseLocation, hostOptions, settingsFromConfiguration } from './settings.js';
 
 let lastProblems = '';
 
@@ -29,7 +29,30 @@ export async function readHostOptions(secrets: vscode.SecretStorage): Promise<Ho
   }
   lastProblems = shown;
   const apiKey = (await secrets.get(API_KEY_SECRET)) ?? '';
-  return hostOptions(folder.uri.fsPath, settings, apiKey, !vscode.workspace.isTrusted);
+  // The user's own value only (the setting is application-scoped): a repository's settings must
+  // never send runs, approvals and the conversation to a server of its choosing (SPEC §9).
+  const db = databaseSetting(config.inspect<unknown>('database')?.globalValue);
+  const dbPassword = db ? await secrets.get(DB_PASSWORD_SECRET) : undefined;
+  return hostOptions(
+    folder.uri.fsPath,
+    settings,
+    apiKey,
+    !vscode.workspace.isTrusted,
+    db,
+    dbPassword,
+  );
+}
+
+let lastDatabaseProblem = '';
+
+/** `airlock.database` as the host takes it; a value it cannot use is reported once and ignored. */
+function databaseSetting(value: unknown): string {
+  const { db, problem } = databaseLocation(value);
+  if (problem && problem !== lastDatabaseProblem) {
+    void vscode.window.showWarningMessage(`Airlock: ${problem}`);
+  }
+  lastDatabaseProblem = problem;
+  return db;
 }
 
 /** Sends the current options to the host (if it runs; otherwise it starts with them). */

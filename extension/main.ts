@@ -12,6 +12,7 @@ import { commandRunner } from './commands.js';
 import type { CommandId } from './contributions.js';
 import { HostClient } from './host-client.js';
 import { configureHost, readHostOptions, reconfigureHost } from './host-options.js';
+import { report } from './prompts.js';
 import { syncRules, syncTraces, syncWithHost } from './host-sync.js';
 import { LazyOutputChannel } from './lazy-output.js';
 import { PendingIndicators } from './pending-indicators.js';
@@ -34,6 +35,8 @@ export interface AirlockWindow {
   run(command: CommandId, args: unknown[]): Promise<void>;
   /** A setting or the API key changed. */
   reconfigure(): void;
+  /** The database (`airlock.database`) or its password changed: a new host opens it. */
+  relocate(): void;
   /** The folder became trusted. */
   trustGranted(): void;
   /** Stops the host gracefully (shutdown, exit, then kill). */
@@ -137,6 +140,7 @@ export function start(context: vscode.ExtensionContext): AirlockWindow {
     reverts,
     run: commandRunner({ context, host: client, actions, model, sidebar, proposals, trust }),
     reconfigure: () => reconfigureHost(client),
+    relocate: () => void client.restart().catch(report),
     trustGranted: () => trust.granted(),
     stop: () => client.stop(),
   };

@@ -5,21 +5,29 @@
 import * as vscode from 'vscode';
 
 export const API_KEY_SECRET = 'airlock.apiKey';
+/** Team mode's PostgreSQL password (the setting `airlock.database` names the server). */
+export const DB_PASSWORD_SECRET = 'airlock.databasePassword';
 
-/** Calls `changed` when a setting or the API key changes, once a folder is open to configure. */
+/**
+ * Calls `changed` when a setting or the API key changes, once a folder is open to configure;
+ * `moved` instead when the database or its password does (the host opens its store once).
+ */
 export function watchHostOptions(
   secrets: vscode.SecretStorage,
   changed: () => void,
+  moved: () => void,
 ): vscode.Disposable[] {
-  const reconfigure = () => {
-    if (vscode.workspace.workspaceFolders?.length) changed(); // nothing to configure yet
-  };
+  const open = () => vscode.workspace.workspaceFolders?.length; // nothing to configure yet
   return [
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('airlock')) reconfigure();
+      if (!open()) return;
+      if (e.affectsConfiguration('airlock.database')) moved();
+      else if (e.affectsConfiguration('airlock')) changed();
     }),
     secrets.onDidChange((e) => {
-      if (e.key === API_KEY_SECRET) reconfigure();
+      if (!open()) return;
+      if (e.key === API_KEY_SECRET) changed();
+      if (e.key === DB_PASSWORD_SECRET) moved();
     }),
   ];
 }

@@ -1,6 +1,7 @@
 // VS Code's flat `airlock.*` settings → the host's Settings object (host/settings-schema.ts), and
 // the HostOptions sent at initialize and on every change. Pure: the caller passes a getter over
 // `workspace.getConfiguration('airlock')`, so this is tested without VS Code.
+import * as path from 'node:path';
 import { z } from 'zod';
 import { HostOptions } from '../host/protocol/rpc.js';
 import { Settings } from '../host/settings-schema.js';
@@ -91,12 +92,37 @@ function dropInvalid(
   return dropped;
 }
 
-/** What the host gets at `initialize`: the first workspace folder, the default database. */
+/** What the host gets at `initialize`: the first workspace folder, its database (default: its own file). */
 export function hostOptions(
   workspace: string,
   settings: Settings,
   apiKey: string,
   restricted = false,
+  db = '',
+  dbPassword?: string,
 ): HostOptions {
-  return HostOptions.parse({ workspace, db: '', settings, apiKey, restricted });
+  return HostOptions.parse({
+    workspace,
+    db,
+    ...(dbPassword ? { dbPassword } : {}),
+    settings,
+    apiKey,
+    restricted,
+  });
+}
+
+/**
+ * The user's `airlock.database` as the host takes it: '' (this workspace's own file), a
+ * `postgres://` URL (team mode) or an absolute file path; anything else is a problem to show,
+ * and the workspace's own file is used.
+ */
+export function databaseLocation(value: unknown): { db: string; problem: string } {
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (!text || /^postgres(ql)?:\/\//i.test(text) || path.isAbsolute(text)) {
+    return { db: text, problem: '' };
+  }
+  return {
+    db: '',
+    problem: `airlock.database must be a postgres:// URL or an absolute file path, not ${JSON.stringify(text.slice(0, 80))}; this workspace's own database is used.`,
+  };
 }

@@ -6,6 +6,7 @@ import pkg from '../../package.json';
 import { HostOptions } from '../../host/protocol/rpc.js';
 import { Settings } from '../../host/settings-schema.js';
 import {
+  databaseLocation,
   hostOptions,
   SETTING_KEYS,
   settingsFromConfiguration,
@@ -19,9 +20,15 @@ const declared = pkg.contributes.configuration.properties as Record<
 const defaults = (key: SettingKey) => declared[`airlock.${key}`]?.default;
 
 void describe('settings contributed in package.json', () => {
-  void it('are exactly the Settings schema, one VS Code setting per field, plus the editor-only approver name', () => {
-    // airlock.approverName labels the editor's decisions; the host never reads it.
-    const editorOnly = ['airlock.approverName'];
+  void it('are exactly the Settings schema, one VS Code setting per field, plus the approver name and the database', () => {
+    // airlock.approverName labels the editor's decisions; the host never reads it. airlock.database
+    // is where the host opens its store (HostOptions.db), not a setting of runs.
+    const editorOnly = ['airlock.approverName', 'airlock.database'];
+    for (const key of editorOnly) {
+      const p = declared[key] as { scope?: string; markdownDescription?: string };
+      assert.equal(p.scope, 'application', `${key}: a workspace's settings cannot set it`);
+      assert.match(p.markdownDescription ?? '', /User settings only/, key);
+    }
     assert.deepEqual(
       Object.keys(declared)
         .filter((k) => !editorOnly.includes(k))
@@ -167,5 +174,29 @@ void describe('settingsFromConfiguration', () => {
     assert.deepEqual(HostOptions.parse(options), options);
     assert.equal(options.db, '');
     assert.throws(() => hostOptions('', settings, ''));
+  });
+});
+
+void describe('airlock.database (team mode)', () => {
+  void it('takes a postgres:// URL or an absolute file; anything else is named and ignored', () => {
+    assert.deepEqual(databaseLocation(undefined), { db: '', problem: '' });
+    assert.deepEqual(databaseLocation('  '), { db: '', problem: '' });
+    const url = 'postgres://dana@db.example.com:5432/airlock?sslmode=require';
+    assert.deepEqual(databaseLocation(` ${url} `), { db: url, problem: '' });
+    assert.deepEqual(databaseLocation('/srv/airlock/team.db'), {
+      db: '/srv/airlock/team.db',
+      problem: '',
+    });
+    const relative = databaseLocation('../elsewhere.db');
+    assert.equal(relative.db, '');
+    assert.match(relative.problem, /must be a postgres:\/\/ URL or an absolute file path/);
+    assert.equal(databaseLocation(42).db, '');
+  });
+
+  void it('reaches the host with its password as HostOptions (db, dbPassword)', () => {
+    const options = hostOptions('/w', Settings.parse({}), '', false, 'postgres://h/db', 'pw');
+    assert.equal(options.db, 'postgres://h/db');
+    assert.equal(options.dbPassword, 'pw');
+    assert.equal(hostOptions('/w', Settings.parse({}), '').dbPassword, undefined);
   });
 });
