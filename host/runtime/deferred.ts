@@ -4,7 +4,7 @@
 // run's own workspace, once. The first decision on a gate wins (a claim of `decide:<id>`).
 import { selfOwner } from '../store/file-lock.js';
 import type { Store } from '../store/store.js';
-import type { ResumeMap } from '../protocol/events.js';
+import { ApprovalResolution, isCancel, type ResumeMap } from '../protocol/events.js';
 
 /** The claim a waiter holds on its run: `wait:<owner>`, alive while its process is. */
 const WAIT = 'wait:';
@@ -29,8 +29,11 @@ export function waiterOf(store: Store, runId: string): string | undefined {
 export class DeferError extends Error {
   constructor(
     message: string,
-    /** `unknown`: an id the run is not waiting on; `claimed`: decided already, by someone. */
-    readonly kind: 'unknown' | 'claimed',
+    /**
+     * `unknown`: an id the run is not waiting on; `invalid`: not a decision; `claimed`: decided
+     * already, by someone.
+     */
+    readonly kind: 'unknown' | 'invalid' | 'claimed',
   ) {
     super(message);
   }
@@ -59,6 +62,23 @@ export function deferDecisions(store: Store, runId: string, resume: ResumeMap): 
       `Run ${runId} is not waiting on ${unknown.join(', ') || 'any decision given'}; it waits on ${[...pending].join(', ') || 'nothing'}.`,
       'unknown',
     );
+  }
+  // Checked here, where the developer decides: the waiter must never meet a value it refuses.
+  const approvals = new Set(
+    store
+      .pending(runId)
+      .filter((p) => p.kind === 'approval')
+      .map((p) => p.id),
+  );
+  for (const id of ids) {
+    if (!approvals.has(id) || isCancel(resume[id])) continue;
+    const parsed = ApprovalResolution.safeParse(resume[id]);
+    if (!parsed.success) {
+      throw new DeferError(
+        `The resolution for ${id} is invalid: give true, false, { "approved": true|false, ... } or { "type": "cancel" }. Nothing was recorded.`,
+        'invalid',
+      );
+    }
   }
   const at = new Date().toISOString();
   const result = store.commit([

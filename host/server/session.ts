@@ -30,7 +30,7 @@ import { workspaceAgent } from '../workspace-agent.js';
 import { loadConfig, trustWorkspaceFile, type LoadedConfig } from '../workspace-config.js';
 import { fileTools } from '../tools/files.js';
 import { listChanges, revert, UnknownChangeError } from '../tools/revert.js';
-import { Workspace } from '../tools/workspace.js';
+import { Workspace, worksIn } from '../tools/workspace.js';
 import type { StandingRule } from '../runtime/policy.js';
 import { registryBuffers, type OpenBuffers } from '../tools/open-buffers.js';
 import { EditorBuffers, type EditorLink } from './editor-buffers.js';
@@ -81,6 +81,8 @@ export class HostSession {
   };
   /** Pending file gates whose file changed since: their fresh diffs (SPEC §7). */
   private readonly staleGates: StaleGates;
+  /** The workspace folder, realpath'd. */
+  private readonly root: string;
 
   private constructor(
     private readonly options: HostOptions,
@@ -93,6 +95,7 @@ export class HostSession {
     this.apiKey = options.apiKey;
     this.restricted = options.restricted;
     const root = fs.realpathSync(options.workspace);
+    this.root = root;
     this.buffers = notify.editor
       ? new EditorBuffers(options.workspace, dbFile, notify.editor)
       : registryBuffers(dbFile, root);
@@ -283,7 +286,8 @@ export class HostSession {
 
   /** Starts the resume and returns once it was accepted (refusals throw, nothing ran). */
   async resume(runId: string, resume: ResumeMap): Promise<string> {
-    if (!this.store.getRun(runId)) throw new UnknownRunError(`There is no run ${runId}.`);
+    const run = this.store.getRun(runId);
+    if (!run) throw new UnknownRunError(`There is no run ${runId}.`);
     // Team mode: while `airlock wait` continues this run elsewhere, the decision is recorded for
     // it (the tools run in that run's own workspace, once), and the windows are told.
     if (waiterOf(this.store, runId)) {
@@ -295,6 +299,13 @@ export class HostSession {
       }
       this.notify.changed();
       return runId;
+    }
+    // A run of another folder (a shared database, a team's server) never goes on in this one:
+    // its tools would change these files.
+    if (!worksIn(run.row.workspace, this.root)) {
+      throw new ResumeRefusedError(
+        `Run ${runId} works in ${run.row.workspace}, not in this folder: continue it there (its window, \`airlock resume ${runId}\`, or \`airlock wait ${runId}\`, which then takes decisions made here).`,
+      );
     }
     const controller = new AbortController();
     const cancelOnly = Object.values(resume).every(isCancel) && Object.keys(resume).length > 0;

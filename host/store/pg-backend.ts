@@ -438,6 +438,10 @@ export class PgBackend {
           op.run_id,
           op.ids,
         ]);
+        await client.query('DELETE FROM airlock_claims WHERE run_id = $1 AND id = ANY($2)', [
+          op.run_id,
+          op.ids.map((id) => `decide:${id}`),
+        ]);
         return;
     }
   }

@@ -870,6 +870,7 @@ export class SqlJsStore implements Store {
       case 'dropDeferred':
         for (const id of op.ids) {
           this.run('DELETE FROM deferred WHERE run_id = ? AND id = ?', [op.run_id, id]);
+          this.run('DELETE FROM claims WHERE run_id = ? AND id = ?', [op.run_id, `decide:${id}`]);
         }
         return;
     }

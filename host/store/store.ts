@@ -164,7 +164,10 @@ export type StoreOp =
    * run's state), committed with a `claim` of `decide:<id>` so the first decision wins.
    */
   | { op: 'deferDecision'; run_id: string; id: string; resolution: unknown; at: string }
-  /** The deferred decisions of a run that its resume applied (or that no longer apply). */
+  /**
+   * The deferred decisions of a run that its resume applied (the gates' own claims now say they
+   * were decided) or refused (to be decided again): their values and `decide:` claims go.
+   */
   | { op: 'dropDeferred'; run_id: string; ids: string[] };
 
 export interface CommitOptions {

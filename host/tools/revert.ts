@@ -2,7 +2,6 @@
 // exactly (a deleted file comes back, a created one goes); a file changed since is not touched
 // unless the developer, shown before / applied / now, chooses to restore it anyway. Each revert
 // is itself a recorded change, claimed once: two windows reverting at once revert once.
-import { realpathSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { changeEvent, contentText, recordChange, revertChangeId } from '../runtime/changes.js';
@@ -15,7 +14,7 @@ import type { RevertOutcome } from '../protocol/rpc.js';
 import { standingChanges } from '../protocol/change-chain.js';
 import type { ChangeInfo } from '../protocol/rpc.js';
 import { readCurrent, type Current } from './files.js';
-import type { Workspace } from './workspace.js';
+import { worksIn, type Workspace } from './workspace.js';
 
 export interface RevertDeps {
   store: Store;
@@ -60,7 +59,7 @@ export async function revert(
   const run = store.getRun(runId);
   if (!run) throw new UnknownChangeError(`There is no run ${runId}.`);
   // Its paths are relative to its own workspace: never applied to another one (a shared database).
-  if (run.row.workspace !== null && realRoot(run.row.workspace) !== deps.workspace.root) {
+  if (!worksIn(run.row.workspace, deps.workspace.root)) {
     throw new UnknownChangeError(
       `Run ${runId} changed files in ${run.row.workspace}, not in ${deps.workspace.root}: revert it from that folder's window, or with \`airlock revert ${runId}\`.`,
     );
@@ -191,14 +190,6 @@ async function revertOne(deps: RevertDeps, c: ChangeRow, force: boolean): Promis
       ? `${c.path} already held its content from before the change; the revert is recorded.`
       : `Reverted: ${what}${where}.`,
   };
-}
-
-function realRoot(dir: string): string {
-  try {
-    return realpathSync(dir);
-  } catch {
-    return path.resolve(dir); // gone: it matches no open workspace
-  }
 }
 
 /** Puts `content` in place (null: removes the file); a message when it could not. */

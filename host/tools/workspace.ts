@@ -6,6 +6,22 @@ import path from 'node:path';
 import { ToolError } from '../runtime/tool.js';
 import { NO_BUFFERS, type OpenBuffers } from './open-buffers.js';
 
+/**
+ * Whether a run recorded in `runWorkspace` works in the workspace at `root` (realpath'd): its
+ * paths are relative to its own folder, never to be applied to another one (a shared database,
+ * a team's server). A run with no recorded folder (the library's) goes anywhere.
+ */
+export function worksIn(runWorkspace: string | null, root: string): boolean {
+  if (runWorkspace === null) return true;
+  let real: string;
+  try {
+    real = realpathSync(runWorkspace);
+  } catch {
+    real = path.resolve(runWorkspace); // gone: it matches no open workspace
+  }
+  return real === root;
+}
+
 export interface ResolvedPath {
   /** The real absolute path to operate on (symlinks inside the workspace already followed). */
   abs: string;

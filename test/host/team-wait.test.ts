@@ -9,7 +9,9 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { Resume } from '../../host/protocol/rpc.js';
 import { CLI, cleanEnv, runProcess, SAMPLE, type Json } from '../support/cli-process.js';
+import { hostProcess, initialize, scriptedOptions } from '../support/host-client.js';
 import { onCleanup, openStore, storeLocation, tempDir } from '../support/scratch.js';
 import { until } from '../support/until.js';
 
@@ -106,6 +108,59 @@ void describe('airlock wait: a CI job and two developers', () => {
     assert.equal(who.get(gate.id), winner, 'the first decision, with its approver');
     assert.equal(who.get(del.id), 'Dana');
     assert.deepEqual(store.deferred(runId), [], 'applied decisions are not kept');
+  });
+
+  void it('a window of another folder never continues the run itself; with a waiter its approval is recorded for it', async () => {
+    const ci = path.join(tempDir('ci'), 'repo');
+    fs.cpSync(SAMPLE, ci, { recursive: true });
+    const dbFile = path.join(tempDir('db'), 'airlock.db');
+    const db = await storeLocation(dbFile);
+    const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
+    const started = await runProcess(
+      process.execPath,
+      [CLI, 'run', 'fix the greeting', '--model', 'demo', '--json', '--db', db],
+      { cwd: ci, env },
+    );
+    assert.equal(started.code, 3, started.stderr);
+    const runId = String((JSON.parse(started.stdout.trim().split('\n').at(-1)!) as Json).run_id);
+    const store = await openStore(dbFile);
+    const gate = store.pending(runId)[0]!;
+
+    // Dana's window, on her own checkout, sees the CI run's card (one database).
+    const dana = path.join(tempDir('dana'), 'repo');
+    fs.cpSync(SAMPLE, dana, { recursive: true });
+    const window = hostProcess();
+    await initialize(window.client, scriptedOptions(dana, db, 'http://127.0.0.1:9/v1'));
+    const approve = (value: unknown = { approved: true, approver_id: 'Dana' }) =>
+      window.client.connection.sendRequest(Resume.type, {
+        run_id: runId,
+        resume: { [gate.id]: value },
+      });
+    await assert.rejects(approve(), /works in .*, not in this folder: continue it there/);
+    assert.equal(store.pending(runId).length, 1, 'nothing was decided');
+
+    const waiter = spawn(process.execPath, [CLI, 'wait', runId, '--db', db], {
+      cwd: ci,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onCleanup(() => waiter.kill('SIGKILL'));
+    let out = '';
+    waiter.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    waiter.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    await until(`the waiter is registered (${out})`, () =>
+      store.claims(runId).some((c) => c.id.startsWith('wait:')),
+    );
+    await assert.rejects(approve({ type: 'approve' }), /The resolution for .* is invalid/);
+    await approve();
+    await until(`the waiter applied Dana's approval in CI's checkout (${out})`, () =>
+      fs.readFileSync(path.join(ci, 'src/greet.js'), 'utf8').includes("'Hello, '"),
+    );
+    assert.match(fs.readFileSync(path.join(dana, 'src/greet.js'), 'utf8'), /'Helo, '/);
+    assert.equal(
+      (store.decisions(runId).find((d) => d.id === gate.id)?.resolution as Json).approver_id,
+      'Dana',
+    );
   });
 
   void it('--timeout ends the wait with 3 while the run still waits; an unknown run is a usage error', async () => {
