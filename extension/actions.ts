@@ -99,7 +99,12 @@ export class Actions {
   }
 
   async startRun(prompt: string): Promise<string> {
-    const { run_id } = await this.host.request(StartRun, { prompt });
+    // Who starts it is recorded, like who decides: the two-person rule's "someone else".
+    const { approver } = await this.who();
+    const { run_id } = await this.host.request(StartRun, {
+      prompt,
+      ...(approver ? { started_by: approver } : {}),
+    });
     this.changed();
     return run_id;
   }

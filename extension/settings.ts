@@ -15,6 +15,7 @@ export const SETTING_KEYS = [
   'redactKeys',
   'redactPatterns',
   'protectedPaths',
+  'twoPersonRule',
   'approvalTimeout',
   'maxTurns',
   'retention.keepRuns',

@@ -51,6 +51,11 @@ export const Settings = z
     redactPatterns: z.array(RedactPattern).default([...DEFAULT_REDACT_PATTERNS]),
     /** Globs of paths that always ask before a change, added to the built-in list (SPEC §9). */
     protectedPaths: z.array(z.string().min(1)).default([]),
+    /**
+     * Team mode's two-person rule: a gate on a protected path needs an approver other than the
+     * person who started the run (SPEC §9: a workspace file may turn it on, never off).
+     */
+    twoPersonRule: z.boolean().default(false),
     /** Seconds a gate waits for a decision before it expires; 0 = never. */
     approvalTimeout: z.number().min(0).default(0),
     maxTurns: z.number().int().min(1).default(25),

@@ -66,6 +66,7 @@ export function workspaceAgent(options: {
     policy: settings.policy,
     workspacePolicy: options.workspacePolicy ?? [],
     protectedPaths: settings.protectedPaths,
+    twoPersonRule: settings.twoPersonRule,
     redaction: { keys: settings.redactKeys, patterns: settings.redactPatterns },
     maxTurns: settings.maxTurns,
     limits: {

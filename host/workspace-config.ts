@@ -176,6 +176,14 @@ function apply(user: Settings, read: WorkspaceFile, state: TrustState, how: stri
   };
   const loosening: string[] = [];
   if (w.model) settings.model = w.model;
+  // On tightens; off would loosen the developer's own rule, so it is a loosening like the others.
+  if (w.twoPersonRule === true) settings.twoPersonRule = true;
+  if (w.twoPersonRule === false && user.twoPersonRule) {
+    loosening.push(
+      'twoPersonRule: off (a protected path could be approved by whoever started the run)',
+    );
+    if (trusted) settings.twoPersonRule = false;
+  }
 
   if (w.baseURL && w.baseURL !== user.baseURL) {
     loosening.push(`baseURL: ${shownText(w.baseURL)} (your API key and prompts would go there)`);

@@ -358,6 +358,9 @@ async function drive(
     let output: OutputEvent;
     let prompt: string | undefined = command.cmd === 'run' ? command.prompt : undefined;
     let approver: string | undefined;
+    // Who starts a run (git's user.name, the OS user), for the two-person rule when it is on.
+    const startedBy =
+      command.cmd === 'run' && settings.twoPersonRule ? await approverOf(workspace) : undefined;
     const shown = new Set<string>();
     const label = modelName || settings.model || process.env.AIRLOCK_MODEL || '';
     for (;;) {
@@ -367,7 +370,10 @@ async function drive(
           ...(prompt ? { prompt } : {}),
           ...(runId ? { runId } : {}),
           ...(resume ? { resume } : {}),
-          labels: label ? { model: label } : {},
+          labels: {
+            ...(label ? { model: label } : {}),
+            ...(startedBy ? { started_by: startedBy } : {}),
+          },
         })
         .collect((event: RunEvent) => {
           if (command.json) io.stdout.write(`${JSON.stringify(event)}\n`);

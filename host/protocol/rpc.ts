@@ -127,7 +127,13 @@ export type Proposal = z.infer<typeof Proposal>;
 
 export const StartRun = request(
   'airlock/startRun',
-  z.object({ prompt: z.string().trim().min(1, 'Type a prompt first.') }).strict(),
+  z
+    .object({
+      prompt: z.string().trim().min(1, 'Type a prompt first.'),
+      /** Who starts it (the window's approver name): the two-person rule's "someone else". */
+      started_by: z.string().max(100).optional(),
+    })
+    .strict(),
   z.object({ run_id: RunId }),
   'Starts a run of the workspace agent; its events follow as airlock/event.',
 );

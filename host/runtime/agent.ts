@@ -22,7 +22,10 @@ export interface RunOptions {
   /** Decisions and answers keyed by pending approval / interaction id. */
   resume?: ResumeMap;
   signal?: AbortSignal;
-  /** Stored with a new run and readable from its state (e.g. the model it used). */
+  /**
+   * Stored with a new run and readable from its state (e.g. the model it used; `started_by`, who
+   * started it, for the two-person rule).
+   */
   labels?: Record<string, string>;
   /** Set by `asTool()`: the parent run whose tool drives this one. */
   nestedIn?: string;
@@ -41,6 +44,11 @@ interface CommonConfig {
   redaction?: Partial<RedactionConfig>;
   /** Default time limit for every gate without its own `approvalTimeoutMs`. */
   approvalTimeoutMs?: number;
+  /**
+   * Two-person rule: approving a gate on a protected path needs a named approver other than the
+   * run's `started_by` label (who started it).
+   */
+  twoPersonRule?: boolean;
 }
 
 export interface AgentConfig extends CommonConfig {
@@ -109,6 +117,7 @@ export class Agent {
         protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...(config.protectedPaths ?? [])],
         workspace: config.workspace ?? null,
         approvalTimeoutMs: config.approvalTimeoutMs ?? null,
+        twoPersonRule: config.twoPersonRule ?? false,
         maxTurns: config.maxTurns ?? 25,
         ...(config.limits ? { limits: config.limits } : {}),
         model: typeof model === 'function' ? model : () => Promise.resolve(model),
@@ -229,6 +238,7 @@ export function runTool(tool: Tool, options: ToolRunOptions): RunStream {
       protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...(options.protectedPaths ?? [])],
       workspace: options.workspace ?? null,
       approvalTimeoutMs: options.approvalTimeoutMs ?? null,
+      twoPersonRule: options.twoPersonRule ?? false,
       maxTurns: 1,
       model: null,
     };

@@ -100,8 +100,32 @@ export function openRun(run: RunContext): Opening | 'claimed' {
     new Date(),
   );
   if (plan.alreadyClaimed.length) return 'claimed';
+  if (run.cfg.twoPersonRule) checkTwoPersons(run, plan);
   validateForwards(run, plan.forwards);
   return applyPlan(run, plan);
+}
+
+/**
+ * The two-person rule: an approval of a gate on a protected path names its approver, and that is
+ * not who started the run (names compared without case or surrounding space). A denial, a
+ * cancel, an answer and any other gate are anyone's.
+ */
+function checkTwoPersons(run: RunContext, plan: ResumePlan): void {
+  const starter = run.state.labels.started_by?.trim().toLowerCase();
+  for (const d of plan.decisions) {
+    if (!d.approved || !d.call.gate?.protected) continue;
+    const approver = d.approver?.trim();
+    if (!approver) {
+      throw new ResumeRefusedError(
+        `${d.id} changes a protected path, and the two-person rule needs the approver's name (airlock.approverName, --approver). Nothing ran; it is still pending.`,
+      );
+    }
+    if (starter && approver.toLowerCase() === starter) {
+      throw new ResumeRefusedError(
+        `${d.id} changes a protected path: under the two-person rule someone other than ${approver}, who started run ${run.runId}, approves it. Nothing ran; it is still pending.`,
+      );
+    }
+  }
 }
 
 /** Values for nested runs are checked by those runs' own rules before anything is written. */

@@ -31,6 +31,8 @@ export interface EngineConfig {
   protectedPaths: readonly string[];
   workspace: string | null;
   approvalTimeoutMs: number | null;
+  /** A protected path's gate needs an approver other than the run's starter (agent.ts). */
+  twoPersonRule: boolean;
   maxTurns: number;
   /** Bounds on each model reply (SPEC §9); unset ones are DEFAULT_MODEL_LIMITS. */
   limits?: Partial<ModelLimits>;

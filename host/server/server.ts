@@ -126,7 +126,9 @@ export function serve(connection: Connection): void {
     session = undefined;
   });
 
-  handle(StartRun, async ({ prompt }, s) => ({ run_id: await s.startRun(prompt) }));
+  handle(StartRun, async ({ prompt, started_by }, s) => ({
+    run_id: await s.startRun(prompt, started_by),
+  }));
   handle(Resume, async ({ run_id, resume }, s) => ({ run_id: await s.resume(run_id, resume) }));
   handle(CancelRun, async ({ run_id, reason }, s) => {
     await s.cancelRun(run_id, reason);

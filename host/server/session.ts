@@ -24,6 +24,7 @@ import { parseRunState } from '../runtime/run-state.js';
 import type { RunStream } from '../runtime/run-stream.js';
 import { defaultDbPath, localDbFile, retentionOf, type Settings } from '../settings.js';
 import { openStore } from '../store/open-store.js';
+import { cleanApproverName } from '../approver.js';
 import { DeferError, deferDecisions, waiterOf } from '../runtime/deferred.js';
 import type { Store, StoreWatch } from '../store/store.js';
 import { workspaceAgent } from '../workspace-agent.js';
@@ -278,9 +279,14 @@ export class HostSession {
     });
   }
 
-  async startRun(prompt: string): Promise<string> {
+  async startRun(prompt: string, startedBy?: string): Promise<string> {
     const controller = new AbortController();
-    const stream = this.agent().run({ prompt, signal: controller.signal });
+    const name = cleanApproverName(startedBy);
+    const stream = this.agent().run({
+      prompt,
+      signal: controller.signal,
+      ...(name ? { labels: { started_by: name } } : {}),
+    });
     return this.drive(stream, controller);
   }
 

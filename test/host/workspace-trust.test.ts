@@ -353,6 +353,17 @@ void describe('loadConfig: the workspace file tightens, never loosens', () => {
     );
   });
 
+  void it('twoPersonRule: a workspace can turn it on, never off (untrusted)', () => {
+    assert.equal(merged({}, { twoPersonRule: true }).settings.twoPersonRule, true);
+    const off = merged({ twoPersonRule: true }, { twoPersonRule: false });
+    assert.equal(off.settings.twoPersonRule, true);
+    assert.match(off.status.loosening.join('\n'), /twoPersonRule: off/);
+    assert.equal(
+      merged({ twoPersonRule: true }, { twoPersonRule: false }, true).settings.twoPersonRule,
+      false,
+    );
+  });
+
   void it('maxTurns only if lower', () => {
     assert.equal(merged({}, { maxTurns: 5 }).settings.maxTurns, 5);
     const more = merged({}, { maxTurns: 500 });
