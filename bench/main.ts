@@ -11,6 +11,7 @@ import { hostRows } from './host.bench.js';
 import { notes, QUICK, rows } from './lib.js';
 import { processRows } from './process.bench.js';
 import { storeRows } from './store.bench.js';
+import { teamRows } from './team.bench.js';
 
 function versionOf(dir: string): string {
   try {
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     ['host process', () => hostRows(root)],
     ['processes and bundles', () => processRows(root)],
     ['store commits', () => storeRows()],
+    ['team store', () => teamRows()],
   ];
   // BENCH_ONLY=text: only the sections whose name holds it, printed, no results.md (a check
   // while working on one row).
