@@ -1,6 +1,6 @@
-// `airlock pending --watch` (issue 17): it stays, and prints each gate as another process opens
-// it and again as it is decided, told by the store (the database folder watched; on PostgreSQL,
-// its notifications: test/postgres/pending-watch.test.ts runs this file there).
+// Live changes (issue 17): a window's host and `airlock pending --watch` learn of a gate another
+// process opens, and of its decision, told by the store (the database folder watched; on
+// PostgreSQL, its notifications: test/postgres/pending-watch.test.ts runs this file there).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -8,10 +8,36 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI, cleanEnv, runProcess, SAMPLE } from '../support/cli-process.js';
+import { GetPending, Pending } from '../../host/protocol/rpc.js';
+import { hostProcess, initialize, scriptedOptions } from '../support/host-client.js';
 import { onCleanup, storeLocation, tempDir } from '../support/scratch.js';
 import { until } from '../support/until.js';
 
 type Line = Record<string, unknown>;
+
+void describe('a window learns of a gate another process opened', () => {
+  void it('the host tells its client (airlock/changed) and lists the gate, with no request of its own', async () => {
+    const ws = path.join(tempDir('ws'), 'sample');
+    fs.cpSync(SAMPLE, ws, { recursive: true });
+    const db = await storeLocation(path.join(tempDir('db'), 'airlock.db'));
+    const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
+    const window = hostProcess();
+    await initialize(window.client, scriptedOptions(ws, db, 'http://127.0.0.1:9/v1'));
+    const empty = Pending.parse(await window.client.connection.sendRequest(GetPending.type, {}));
+    assert.deepEqual(empty.approvals, []);
+    const before = window.client.changed;
+    const run = await runProcess(
+      process.execPath,
+      [CLI, 'run', 'fix the greeting', '--model', 'demo', '--db', db],
+      { cwd: ws, env },
+    );
+    assert.equal(run.code, 3, run.stderr);
+    await until('airlock/changed from the host', () => window.client.changed > before);
+    const pending = Pending.parse(await window.client.connection.sendRequest(GetPending.type, {}));
+    assert.equal(pending.approvals.length, 1);
+    assert.equal(pending.approvals[0]?.tool, 'edit_file');
+  });
+});
 
 void describe('airlock pending --watch', () => {
   void it('prints a gate another process opens, then its decision, and ends on Ctrl+C', async () => {
