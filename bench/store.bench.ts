@@ -55,7 +55,8 @@ function event(runId: string, i: number): Record<string, unknown> {
   };
 }
 
-function runOps(
+/** One step of a run as the engine commits it: its state, `events` events, its pending rows. */
+export function runOps(
   runId: string,
   version: number,
   status: 'running' | 'success',

@@ -12,59 +12,10 @@ import { PgBackend } from '../host/store/pg-backend.js';
 import { PgStore } from '../host/store/pg-store.js';
 import { SqlJsStore } from '../host/store/sqljs-store.js';
 import type { Store, StoreOp } from '../host/store/store.js';
+import { runOps } from './store.bench.js';
 // @ts-expect-error: a plain .mjs script
 import { postgresMissing, startPostgres } from '../scripts/postgres.mjs';
 import { addRow, cycles, fmt, interleave, notes, now, ratio, stats } from './lib.js';
-
-const STATE = {
-  v: 1,
-  kind: 'agent',
-  agent: 'agent',
-  messages: Array.from({ length: 6 }, (_, i) => ({ role: 'user', content: `m${i} `.repeat(30) })),
-  calls: [],
-  turns: 1,
-  usage: {},
-  output: null,
-  labels: {},
-  child_usage: {},
-  nested_in: null,
-};
-
-function step(runId: string, version: number): StoreOp[] {
-  const at = new Date(1_700_000_000_000 + version).toISOString();
-  return [
-    {
-      op: 'putRun',
-      expect_version: version === 1 ? null : version - 1,
-      row: {
-        run_id: runId,
-        agent: 'agent',
-        workspace: '/ws',
-        prompt: 'Fix the bug',
-        status: 'running',
-        reason: 'running',
-        message: '',
-        created_at: at,
-        updated_at: at,
-        owner: null,
-        version,
-        nested_in: null,
-      },
-      state: STATE,
-    },
-    {
-      op: 'appendEvents',
-      run_id: runId,
-      segment_id: 'seg_bench',
-      events: [0, 1].map((i) => ({
-        type: 'tool_result',
-        run_id: runId,
-        call_id: `c${i}`,
-        ok: true,
-      })),
-    },
-  ];
-}
 
 const ship = Tool({
   name: 'ship',
@@ -108,7 +59,7 @@ export async function teamRows(): Promise<void> {
     const timed = (store: Store, runId: string, v: () => number) => async () => {
       await new Promise((resolve) => setImmediate(resolve));
       const t = now();
-      const result = store.commit(step(runId, v()));
+      const result = store.commit(runOps(runId, v(), 'running', 2));
       if (!result.ok) throw new Error(JSON.stringify(result));
       return now() - t;
     };

@@ -14,7 +14,9 @@ import { CorruptDatabaseError } from './snapshot.js';
 import {
   contentBytes,
   retentionDrops,
-  rulePatterns,
+  changeValues,
+  ruleValues,
+  segmentValues,
   toChangeRow,
   toDecision,
   toPendingRow,
@@ -294,14 +296,7 @@ export class PgBackend {
         await client.query(
           `INSERT INTO airlock_segments (segment_id, run_id, parent_segment_id, kind, resume, started_at)
            VALUES ($1, $2, $3, $4, $5, $6)`,
-          [
-            s.segment_id,
-            s.run_id,
-            s.parent_segment_id,
-            s.kind,
-            s.resume ? json(s.resume) : null,
-            s.started_at,
-          ],
+          segmentValues(s),
         );
         return;
       }
@@ -346,19 +341,7 @@ export class PgBackend {
           `INSERT INTO airlock_rules (rule_id, workspace, run_id, tool, paths, action, cover,
              created_by, created_at, approval_id, reason)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (rule_id) DO NOTHING`,
-          [
-            r.rule_id,
-            r.workspace,
-            r.run_id,
-            r.tool,
-            rulePatterns(r),
-            r.action,
-            r.cover,
-            r.created_by,
-            r.created_at,
-            r.approval_id,
-            r.reason ?? null,
-          ],
+          ruleValues(r),
         );
         return;
       }
@@ -404,20 +387,7 @@ export class PgBackend {
           `INSERT INTO airlock_changes (change_id, run_id, call_id, path, kind, before, after,
              reverts, reverted_by, by, mode, at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-          [
-            c.change_id,
-            c.run_id,
-            c.call_id,
-            c.path,
-            c.kind,
-            c.before,
-            c.after,
-            c.reverts,
-            c.reverted_by,
-            c.by,
-            c.mode,
-            c.at,
-          ],
+          changeValues(c),
         );
         return;
       }

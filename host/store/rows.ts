@@ -4,6 +4,9 @@ import { StandingRule } from '../runtime/policy.js';
 import { sha256 } from '../runtime/ids.js';
 import type { ChangeRow, PendingRow, Retention, SegmentRow, StoreOp } from './store.js';
 
+/** A value as both stores bind it. */
+export type Bound = string | number | null;
+
 type Row = Readonly<Record<string, unknown>>;
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -134,4 +137,44 @@ export function retentionDrops(
         (cutoff !== null && Date.parse(r.updated_at) < cutoff),
     )
     .map((r) => r.run_id);
+}
+
+// Rows as both stores write them: the values in the column order of their INSERTs.
+
+export function segmentValues(s: SegmentRow): Bound[] {
+  const resume = s.resume ? JSON.stringify(s.resume) : null;
+  return [s.segment_id, s.run_id, s.parent_segment_id, s.kind, resume, s.started_at];
+}
+
+export function ruleValues(r: StandingRule): Bound[] {
+  return [
+    r.rule_id,
+    r.workspace,
+    r.run_id,
+    r.tool,
+    rulePatterns(r),
+    r.action,
+    r.cover,
+    r.created_by,
+    r.created_at,
+    r.approval_id,
+    r.reason ?? null,
+  ];
+}
+
+export function changeValues(c: ChangeRow): Bound[] {
+  return [
+    c.change_id,
+    c.run_id,
+    c.call_id,
+    c.path,
+    c.kind,
+    c.before,
+    c.after,
+    c.reverts,
+    c.reverted_by,
+    c.by,
+    c.mode,
+    c.at,
+  ];
 }

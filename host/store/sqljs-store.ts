@@ -45,7 +45,9 @@ import type {
 import { toRunRow } from './store.js';
 import {
   contentBytes,
-  rulePatterns,
+  changeValues,
+  ruleValues,
+  segmentValues,
   toChangeRow,
   toDecision,
   toPendingRow,
@@ -729,14 +731,7 @@ export class SqlJsStore implements Store {
         const s = op.row;
         this.run(
           'INSERT INTO segments (segment_id, run_id, parent_segment_id, kind, resume, started_at) VALUES (?, ?, ?, ?, ?, ?)',
-          [
-            s.segment_id,
-            s.run_id,
-            s.parent_segment_id,
-            s.kind,
-            s.resume ? json(s.resume) : null,
-            s.started_at,
-          ],
+          segmentValues(s),
         );
         return;
       }
@@ -781,19 +776,7 @@ export class SqlJsStore implements Store {
         this.run(
           `INSERT OR IGNORE INTO rules (rule_id, workspace, run_id, tool, paths, action, cover,
              created_by, created_at, approval_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            r.rule_id,
-            r.workspace,
-            r.run_id,
-            r.tool,
-            rulePatterns(r),
-            r.action,
-            r.cover,
-            r.created_by,
-            r.created_at,
-            r.approval_id,
-            r.reason ?? null,
-          ],
+          ruleValues(r),
         );
         return;
       }
@@ -839,20 +822,7 @@ export class SqlJsStore implements Store {
         this.run(
           `INSERT INTO changes (change_id, run_id, call_id, path, kind, before, after, reverts,
              reverted_by, by, mode, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            c.change_id,
-            c.run_id,
-            c.call_id,
-            c.path,
-            c.kind,
-            c.before,
-            c.after,
-            c.reverts,
-            c.reverted_by,
-            c.by,
-            c.mode,
-            c.at,
-          ],
+          changeValues(c),
         );
         return;
       }
