@@ -14,7 +14,6 @@ export {
 } from './policy.js';
 export { approvalId, interactionId, canonicalJson } from './ids.js';
 export { SqlJsStore } from '../store/sqljs-store.js';
-export { PgStore } from '../store/pg-store.js';
 export { openStore, type OpenOptions } from '../store/open-store.js';
 export type { Store } from '../store/store.js';
 export type { Model, ModelTurn, ChatMessage } from '../model/model.js';

@@ -1,7 +1,6 @@
 // Opens the store a database location names (location.ts): a team's PostgreSQL server or a
 // sql.js database file.
 import { isPostgresUrl } from './location.js';
-import { PgStore } from './pg-store.js';
 import { SqlJsStore } from './sqljs-store.js';
 import type { Store } from './store.js';
 
@@ -10,8 +9,12 @@ export interface OpenOptions {
   password?: string;
 }
 
-export function openStore(location: string, options: OpenOptions = {}): Promise<Store> {
-  return isPostgresUrl(location)
-    ? PgStore.open({ url: location, ...(options.password ? { password: options.password } : {}) })
-    : SqlJsStore.open(location);
+export async function openStore(location: string, options: OpenOptions = {}): Promise<Store> {
+  if (!isPostgresUrl(location)) return SqlJsStore.open(location);
+  // Loaded on first use: most processes never talk to PostgreSQL.
+  const { PgStore } = await import('./pg-store.js');
+  return PgStore.open({
+    url: location,
+    ...(options.password ? { password: options.password } : {}),
+  });
 }

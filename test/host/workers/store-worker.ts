@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import {
   runTool,
-  PgStore,
+  openStore,
   SqlJsStore,
   type Store,
   Tool,
@@ -99,7 +99,7 @@ async function drain(stream: RunStream, claimIds: string[] | null): Promise<stri
 /** `db` is a file or, in the conformance suite's PostgreSQL pass, a server's URL. */
 function open(db: string, snapshotEvery?: number): Promise<Store> {
   return isPostgresUrl(db)
-    ? PgStore.open({ url: db })
+    ? openStore(db)
     : SqlJsStore.open(db, snapshotEvery === undefined ? {} : { snapshotEvery });
 }
 
