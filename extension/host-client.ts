@@ -147,6 +147,11 @@ export class HostClient implements HostApi, vscode.Disposable {
     return this.starting;
   }
 
+  /** The options the running host was initialized with; undefined when none runs. */
+  startedWith(): HostOptions | undefined {
+    return this.sync.startedWith();
+  }
+
   /** "Airlock: Restart Host": a new process and a new connection, with a fresh restart budget. */
   async restart(): Promise<void> {
     this.halted = undefined;

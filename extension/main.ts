@@ -52,6 +52,15 @@ export function start(context: vscode.ExtensionContext): AirlockWindow {
     () => readHostOptions(context.secrets),
     documents,
   );
+  // A new database (or password) needs a new host: the store is opened once. A change that
+  // leaves it as the running host opened it restarts nothing.
+  const relocate = async () => {
+    const running = client.startedWith();
+    const wanted = await readHostOptions(context.secrets);
+    if (running && (running.db !== wanted.db || running.dbPassword !== wanted.dbPassword)) {
+      await client.restart();
+    }
+  };
   const model = new PendingModel(async () => {
     const [pending, { runs }] = await Promise.all([
       client.request(GetPending, {}),
@@ -140,7 +149,7 @@ export function start(context: vscode.ExtensionContext): AirlockWindow {
     reverts,
     run: commandRunner({ context, host: client, actions, model, sidebar, proposals, trust }),
     reconfigure: () => reconfigureHost(client),
-    relocate: () => void client.restart().catch(report),
+    relocate: () => void relocate().catch(report),
     trustGranted: () => trust.granted(),
     stop: () => client.stop(),
   };

@@ -19,6 +19,7 @@ export class OptionsSync<O> {
   private latest: O | undefined;
   /** The options the running host holds (as JSON); undefined when unknown or none runs. */
   private held: string | undefined;
+  private started: O | undefined;
   /** Counts changes of `latest`, so a slower read never replaces a newer one. */
   private version = 0;
 
@@ -27,7 +28,13 @@ export class OptionsSync<O> {
   /** The options a starting host is initialized with; from then on it holds them. */
   initializing(): O | undefined {
     this.held = this.latest === undefined ? undefined : JSON.stringify(this.latest);
+    this.started = this.latest;
     return this.latest;
+  }
+
+  /** The options the running host was initialized with (later configures aside). */
+  startedWith(): O | undefined {
+    return this.held === undefined ? undefined : this.started;
   }
 
   /** The host stopped: nothing holds any options until one starts. */
