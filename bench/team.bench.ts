@@ -128,7 +128,57 @@ export async function teamRows(): Promise<void> {
       target: '— (side by side)',
     });
 
-    // 3. The library's pause→resume cycle (a gated tool, no model) through each store.
+    // 3. Live: a commit by one store until another store's watch is told (PostgreSQL's
+    //    NOTIFY on a listening connection; the file's folder watched).
+    const watcherPg = await PgStore.open({ url: server.url });
+    const watcherFile = await SqlJsStore.open(path.join(dir, 'airlock.db'));
+    stores.push(watcherPg, watcherFile);
+    let told: () => void = () => undefined;
+    const listen = (store: Store) => {
+      let ready: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => (ready = resolve));
+      let first = true;
+      const watch = store.watch(() => {
+        if (first) {
+          first = false;
+          ready();
+        } else told();
+      });
+      return { watch, started };
+    };
+    const pgWatch = listen(watcherPg);
+    await pgWatch.started; // PostgreSQL's watch calls once when it listens
+    const fileWatch = watcherFile.watch(() => told());
+    let vl = 0;
+    let vm = 0;
+    const notified = (store: Store, runId: string, v: () => number) => async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      const heard = new Promise<void>((resolve) => (told = resolve));
+      const t = now();
+      store.commit(runOps(runId, v(), 'running', 2));
+      await heard;
+      return now() - t;
+    };
+    const live = await interleave(
+      cycles(200, 30),
+      10,
+      notified(pg, 'run_live_pg', () => ++vl),
+      notified(file, 'run_live_file', () => ++vm),
+    );
+    pgWatch.watch.close();
+    fileWatch.close();
+    const lp = stats(live.a);
+    const lf = stats(live.b);
+    addRow({
+      measure:
+        "team mode: a commit until another store's watch is told (a window, `pending --watch`)",
+      airlock: `PostgreSQL LISTEN/NOTIFY ${fmt(lp)}`,
+      peer: `sql.js file, its folder watched ${fmt(lf)}`,
+      ratio: `p50 ${ratio(lp.p50, lf.p50)}`,
+      target: 'a fraction of a second',
+    });
+
+    // 4. The library's pause→resume cycle (a gated tool, no model) through each store.
     const cyc = await interleave(
       cycles(200, 30),
       20,
