@@ -478,6 +478,13 @@ async function waitRun(command: Extract<Command, { cmd: 'wait' }>, io: Io): Prom
         if (!command.json) io.stdout.write(`Run ${command.runId} ended: ${row.reason}.\n`);
         return output ? exitCodeOf(output) : EXIT.error;
       }
+      if (status === 'interrupted') {
+        // Its process died mid-step: continuing it is a developer's call, as anywhere else.
+        io.stderr(
+          `airlock: run ${command.runId} was interrupted (its process died mid-step); continue it with \`airlock resume ${command.runId}${dbFlag(command)}\`, then wait again.\n`,
+        );
+        return EXIT.error;
+      }
       const decided = status === 'paused' ? readyDecisions(store, command.runId) : undefined;
       if (decided) {
         const ids = Object.keys(decided);

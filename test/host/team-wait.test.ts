@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { Resume } from '../../host/protocol/rpc.js';
@@ -166,7 +167,8 @@ void describe('airlock wait: a CI job and two developers', () => {
   void it('--timeout ends the wait with 3 while the run still waits; an unknown run is a usage error', async () => {
     const ci = path.join(tempDir('ci'), 'repo');
     fs.cpSync(SAMPLE, ci, { recursive: true });
-    const db = await storeLocation(path.join(tempDir('db'), 'airlock.db'));
+    const dbFile = path.join(tempDir('db'), 'airlock.db');
+    const db = await storeLocation(dbFile);
     const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
     const airlock = (...args: string[]) =>
       runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd: ci, env });
@@ -176,6 +178,29 @@ void describe('airlock wait: a CI job and two developers', () => {
     const timedOut = await airlock('wait', runId, '--timeout', '1');
     assert.equal(timedOut.code, 3, timedOut.stderr);
     assert.match(timedOut.stdout, /Gave up waiting \(--timeout\); the run is still paused\./);
+    // A run whose process died mid-step is not continued behind the developer's back.
+    const store = await openStore(dbFile);
+    const row = store.getRun(runId)!;
+    const version = row.row.version;
+    assert.deepEqual(
+      store.commit([
+        {
+          op: 'putRun',
+          row: {
+            ...row.row,
+            status: 'running',
+            owner: `${os.hostname()}:999999999`,
+            version: version + 1,
+          },
+          expect_version: version,
+          state: row.state,
+        },
+      ]),
+      { ok: true },
+    );
+    const interrupted = await airlock('wait', runId);
+    assert.equal(interrupted.code, 1);
+    assert.match(interrupted.stderr, /was interrupted .* continue it with `airlock resume/);
     const unknown = await airlock('wait', 'run_nope');
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /No run run_nope/);
