@@ -42,7 +42,8 @@ type Async<T> = T extends (...args: infer A) => Promise<infer R> ? (...args: A) 
 
 export class PgStore implements Store {
   readonly warnings: string[] = [];
-  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  /** Set to 1 by the worker when its answer is on the port. */
+  private readonly flag: Int32Array;
   private closed = false;
 
   private constructor(
@@ -77,7 +78,7 @@ export class PgStore implements Store {
       store.close();
       throw err;
     }
-    return Promise.resolve(store);
+    return store;
   }
 
   private call<M extends keyof PgBackend>(
