@@ -9,7 +9,7 @@ import type { Model } from '../model/model.js';
 import { OutputEvent, type ResumeMap, type RunEvent } from '../protocol/events.js';
 import { asRead, interruptedOutput, retryable } from '../runtime/run-status.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
-import { parseRunState } from '../runtime/run-state.js';
+import { parseRunState, startedOnOf } from '../runtime/run-state.js';
 import { defaultDbPath, localDbFile, retentionOf } from '../settings.js';
 import { shownLocation } from '../store/location.js';
 import {
@@ -311,6 +311,13 @@ async function drive(
     // Team mode: while `airlock wait` continues this run elsewhere, the decision is its to apply.
     const waiter = waiterOf(store, command.runId);
     if (waiter) return deferToWaiter(store, waiter, command, workspace, io);
+    // Its tools work in its own machine's folder, never in one of the same path here.
+    const on = startedOnOf(existing.state);
+    if (on !== undefined && on !== os.hostname()) {
+      throw new UsageError(
+        `Run ${command.runId} runs on ${on}: continue it there (\`airlock resume\`, or \`airlock wait ${command.runId}\` there, which then takes decisions made here).`,
+      );
+    }
     workspace = workspaceOf(command, existing.row.workspace);
     modelName ??= parseRunState(existing.state, command.runId).labels.model;
     runId = command.runId;

@@ -1,4 +1,5 @@
 // `Agent({...})` and direct tool runs: configuration around the shared run loop.
+import { hostname } from 'node:os';
 import type { ResumeMap } from '../protocol/events.js';
 import { ModelError, type Model, type ModelLimits } from '../model/model.js';
 import type { Store } from '../store/store.js';
@@ -142,7 +143,11 @@ export class Agent {
             turns: 0,
             usage: emptyUsage(),
             output: null,
-            labels: options.labels ?? {},
+            // Where it runs: its tools work in this machine's folder (tools/workspace.ts worksIn).
+            labels: {
+              ...(config.workspace ? { started_on: hostname() } : {}),
+              ...options.labels,
+            },
             child_usage: {},
             nested_in: options.nestedIn ?? null,
           };

@@ -129,3 +129,11 @@ export function parseRunState(value: unknown, runId: string): RunStateDoc {
   }
   return parsed.data;
 }
+
+const Labels = z.object({ labels: z.record(z.string(), z.string()) });
+
+/** The machine a run was started on (its `started_on` label), read from any stored state. */
+export function startedOnOf(state: unknown): string | undefined {
+  const parsed = Labels.safeParse(state);
+  return parsed.success ? parsed.data.labels.started_on : undefined;
+}

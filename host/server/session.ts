@@ -20,7 +20,7 @@ import type {
 import { sharedRedactor, type Redactor } from '../runtime/redact.js';
 import { ResumeRefusedError } from '../runtime/resume-plan.js';
 import { asRead } from '../runtime/engine.js';
-import { parseRunState } from '../runtime/run-state.js';
+import { parseRunState, startedOnOf } from '../runtime/run-state.js';
 import type { RunStream } from '../runtime/run-stream.js';
 import { defaultDbPath, localDbFile, retentionOf, type Settings } from '../settings.js';
 import { openStore } from '../store/open-store.js';
@@ -308,9 +308,10 @@ export class HostSession {
     }
     // A run of another folder (a shared database, a team's server) never goes on in this one:
     // its tools would change these files.
-    if (!worksIn(run.row.workspace, this.root)) {
+    const startedOn = startedOnOf(run.state);
+    if (!worksIn(run.row.workspace, this.root, startedOn)) {
       throw new ResumeRefusedError(
-        `Run ${runId} works in ${run.row.workspace}, not in this folder: continue it there (its window, \`airlock resume ${runId}\`, or \`airlock wait ${runId}\`, which then takes decisions made here).`,
+        `Run ${runId} works in ${run.row.workspace}${startedOn ? ` on ${startedOn}` : ''}, not in this folder: continue it there (its window, \`airlock resume ${runId}\`, or \`airlock wait ${runId}\`, which then takes decisions made here).`,
       );
     }
     const controller = new AbortController();

@@ -15,6 +15,7 @@ import { standingChanges } from '../protocol/change-chain.js';
 import type { ChangeInfo } from '../protocol/rpc.js';
 import { readCurrent, type Current } from './files.js';
 import { worksIn, type Workspace } from './workspace.js';
+import { startedOnOf } from '../runtime/run-state.js';
 
 export interface RevertDeps {
   store: Store;
@@ -59,7 +60,7 @@ export async function revert(
   const run = store.getRun(runId);
   if (!run) throw new UnknownChangeError(`There is no run ${runId}.`);
   // Its paths are relative to its own workspace: never applied to another one (a shared database).
-  if (!worksIn(run.row.workspace, deps.workspace.root)) {
+  if (!worksIn(run.row.workspace, deps.workspace.root, startedOnOf(run.state))) {
     throw new UnknownChangeError(
       `Run ${runId} changed files in ${run.row.workspace}, not in ${deps.workspace.root}: revert it from that folder's window, or with \`airlock revert ${runId}\`.`,
     );

@@ -2,16 +2,23 @@
 // `resolve`, which refuses `..` escapes, absolute paths elsewhere, symlinks (at any component,
 // dangling ones included) whose target leaves the root, and the repository's `.git/` internals.
 import { lstatSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../runtime/tool.js';
 import { NO_BUFFERS, type OpenBuffers } from './open-buffers.js';
 
 /**
- * Whether a run recorded in `runWorkspace` works in the workspace at `root` (realpath'd): its
- * paths are relative to its own folder, never to be applied to another one (a shared database,
- * a team's server). A run with no recorded folder (the library's) goes anywhere.
+ * Whether a run recorded in `runWorkspace` works in the workspace at `root` (realpath'd) of this
+ * machine: its paths are relative to its own folder, never to be applied to another one (a shared
+ * database, a team's server), nor to a folder of the same path on another machine (`startedOn`,
+ * the run's `started_on` label). A run with no recorded folder (the library's) goes anywhere.
  */
-export function worksIn(runWorkspace: string | null, root: string): boolean {
+export function worksIn(
+  runWorkspace: string | null,
+  root: string,
+  startedOn: string | undefined,
+): boolean {
+  if (startedOn !== undefined && startedOn !== hostname()) return false;
   if (runWorkspace === null) return true;
   let real: string;
   try {

@@ -164,6 +164,64 @@ void describe('airlock wait: a CI job and two developers', () => {
     );
   });
 
+  void it('a run started on another machine goes on only there, even in a folder of the same path', async () => {
+    const ci = path.join(tempDir('ci'), 'repo');
+    fs.cpSync(SAMPLE, ci, { recursive: true });
+    const dbFile = path.join(tempDir('db'), 'airlock.db');
+    const db = await storeLocation(dbFile);
+    const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
+    const started = await runProcess(
+      process.execPath,
+      [CLI, 'run', 'fix the greeting', '--model', 'demo', '--json', '--db', db],
+      { cwd: ci, env },
+    );
+    assert.equal(started.code, 3, started.stderr);
+    const runId = String((JSON.parse(started.stdout.trim().split('\n').at(-1)!) as Json).run_id);
+    const store = await openStore(dbFile);
+    const { row, state } = store.getRun(runId)!;
+    assert.equal((state as { labels: Json }).labels.started_on, os.hostname(), 'recorded at start');
+    // As if the CI job that started it ran on another machine (with the same checkout path).
+    const moved = {
+      ...(state as Json),
+      labels: { ...(state as { labels: Json }).labels, started_on: 'ci-runner-7' },
+    };
+    assert.deepEqual(
+      store.commit([
+        {
+          op: 'putRun',
+          row: { ...row, version: row.version + 1 },
+          expect_version: row.version,
+          state: moved,
+        },
+      ]),
+      { ok: true },
+    );
+    const gate = store.pending(runId)[0]!;
+
+    const cli = await runProcess(
+      process.execPath,
+      [CLI, 'resume', runId, '--approve', gate.id, '--db', db],
+      { cwd: ci, env },
+    );
+    assert.equal(cli.code, 2, cli.stdout + cli.stderr);
+    assert.match(cli.stderr, /runs on ci-runner-7: continue it there/);
+    const window = hostProcess();
+    await initialize(window.client, scriptedOptions(ci, db, 'http://127.0.0.1:9/v1'));
+    await assert.rejects(
+      window.client.connection.sendRequest(Resume.type, {
+        run_id: runId,
+        resume: { [gate.id]: true },
+      }),
+      /on ci-runner-7, not in this folder/,
+    );
+    assert.match(
+      fs.readFileSync(path.join(ci, 'src/greet.js'), 'utf8'),
+      /'Helo, '/,
+      'nothing ran here',
+    );
+    assert.equal(store.pending(runId).length, 1);
+  });
+
   void it('--timeout ends the wait with 3 while the run still waits; an unknown run is a usage error', async () => {
     const ci = path.join(tempDir('ci'), 'repo');
     fs.cpSync(SAMPLE, ci, { recursive: true });
