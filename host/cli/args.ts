@@ -118,13 +118,20 @@ function count(flag: string, text: string | undefined): number | undefined {
   return n;
 }
 
-/** A timeout in seconds: more than 0, at most what Node's fetch waits anyway. */
-function seconds(flag: string, text: string | undefined): number | undefined {
+/** `airlock wait --timeout`: how long a pipeline waits for its reviewers, up to a week. */
+const MAX_WAIT = 7 * 86_400;
+
+/** A timeout in seconds: more than 0, at most `max` (a model request's: what Node's fetch waits anyway). */
+function seconds(
+  flag: string,
+  text: string | undefined,
+  max = MAX_REQUEST_TIMEOUT,
+): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || n > MAX_REQUEST_TIMEOUT) {
+  if (!Number.isFinite(n) || n <= 0 || n > max) {
     throw new UsageError(
-      `${flag} takes a number of seconds above 0 and up to ${MAX_REQUEST_TIMEOUT}, got "${text}".`,
+      `${flag} takes a number of seconds above 0 and up to ${max}, got "${text}".`,
     );
   }
   return n;
@@ -152,7 +159,10 @@ export function parseCommand(argv: string[]): Command {
     model: values.model,
     baseURL: values['base-url'],
     config: values.config,
-    timeout: seconds('--timeout', values.timeout),
+    timeout:
+      positionals[0] === 'wait'
+        ? seconds('--timeout', values.timeout, MAX_WAIT)
+        : seconds('--timeout', values.timeout),
   };
   const [cmd, ...rest] = positionals;
   const one = (what: string): string => {

@@ -259,6 +259,9 @@ void describe('airlock wait: a CI job and two developers', () => {
     const interrupted = await airlock('wait', runId);
     assert.equal(interrupted.code, 1);
     assert.match(interrupted.stderr, /was interrupted .* continue it with `airlock resume/);
+    const tooLong = await airlock('wait', runId, '--timeout', String(8 * 86_400));
+    assert.equal(tooLong.code, 2);
+    assert.match(tooLong.stderr, /--timeout takes a number of seconds above 0 and up to 604800/);
     const unknown = await airlock('wait', 'run_nope');
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /No run run_nope/);
