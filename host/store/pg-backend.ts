@@ -15,6 +15,7 @@ import {
   contentBytes,
   retentionDrops,
   changeValues,
+  RUN_TABLES,
   ruleValues,
   segmentValues,
   toChangeRow,
@@ -353,17 +354,7 @@ export class PgBackend {
         );
         return;
       case 'deleteRuns':
-        for (const table of [
-          'runs',
-          'segments',
-          'events',
-          'pending',
-          'decisions',
-          'claims',
-          'rules',
-          'changes',
-          'deferred',
-        ]) {
+        for (const table of RUN_TABLES) {
           await client.query(`DELETE FROM airlock_${table} WHERE run_id = ANY($1)`, [op.run_ids]);
         }
         // Undo data goes with its run: contents no remaining change names are freed.

@@ -139,6 +139,19 @@ export function retentionDrops(
     .map((r) => r.run_id);
 }
 
+/** The tables whose rows belong to a run (by `run_id`): a dropped run leaves none behind. */
+export const RUN_TABLES = [
+  'runs',
+  'segments',
+  'events',
+  'pending',
+  'decisions',
+  'claims',
+  'rules',
+  'changes',
+  'deferred',
+] as const;
+
 // Rows as both stores write them: the values in the column order of their INSERTs.
 
 export function segmentValues(s: SegmentRow): Bound[] {

@@ -46,6 +46,7 @@ import { toRunRow } from './store.js';
 import {
   contentBytes,
   changeValues,
+  RUN_TABLES,
   ruleValues,
   segmentValues,
   toChangeRow,
@@ -787,17 +788,7 @@ export class SqlJsStore implements Store {
         );
         return;
       case 'deleteRuns':
-        for (const table of [
-          'runs',
-          'segments',
-          'events',
-          'pending',
-          'decisions',
-          'claims',
-          'rules',
-          'changes',
-          'deferred',
-        ]) {
+        for (const table of RUN_TABLES) {
           for (const id of op.run_ids) this.run(`DELETE FROM ${table} WHERE run_id = ?`, [id]);
         }
         // Undo data goes with its run: contents no remaining change names are freed.

@@ -16,20 +16,28 @@ import { hostProcess, initialize, scriptedOptions } from '../support/host-client
 import { onCleanup, openStore, storeLocation, tempDir } from '../support/scratch.js';
 import { until } from '../support/until.js';
 
+/**
+ * The CI job's side: a checkout of the sample, a database, and `airlock run` (the demo model)
+ * stopped at its first gate (exit 3). `airlock(cwd, ...args)` runs the CLI on that database.
+ */
+async function ciJobAtGate() {
+  const ci = path.join(tempDir('ci'), 'repo');
+  fs.cpSync(SAMPLE, ci, { recursive: true });
+  const dbFile = path.join(tempDir('db'), 'airlock.db');
+  const db = await storeLocation(dbFile);
+  const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
+  const airlock = (cwd: string, ...args: string[]) =>
+    runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd, env });
+  const started = await airlock(ci, 'run', 'fix the greeting', '--model', 'demo', '--json');
+  assert.equal(started.code, 3, started.stderr);
+  const runId = String((JSON.parse(started.stdout.trim().split('\n').at(-1)!) as Json).run_id);
+  return { ci, dbFile, db, env, airlock, runId };
+}
+
 void describe('airlock wait: a CI job and two developers', () => {
   void it('the run goes on where it waits, once per decision, and wait exits with its code', async () => {
-    const ci = path.join(tempDir('ci'), 'repo');
-    fs.cpSync(SAMPLE, ci, { recursive: true });
-    const dbFile = path.join(tempDir('db'), 'airlock.db');
-    const db = await storeLocation(dbFile);
-    const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
-    const airlock = (cwd: string, ...args: string[]) =>
-      runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd, env });
-
     // The CI job: the agent stops at its first gate.
-    const started = await airlock(ci, 'run', 'fix the greeting', '--model', 'demo', '--json');
-    assert.equal(started.code, 3, started.stderr);
-    const runId = String((JSON.parse(started.stdout.trim().split('\n').at(-1)!) as Json).run_id);
+    const { ci, dbFile, db, env, airlock, runId } = await ciJobAtGate();
 
     const waiter = spawn(process.execPath, [CLI, 'wait', runId, '--db', db], {
       cwd: ci,
@@ -112,18 +120,7 @@ void describe('airlock wait: a CI job and two developers', () => {
   });
 
   void it('a window of another folder never continues the run itself; with a waiter its approval is recorded for it', async () => {
-    const ci = path.join(tempDir('ci'), 'repo');
-    fs.cpSync(SAMPLE, ci, { recursive: true });
-    const dbFile = path.join(tempDir('db'), 'airlock.db');
-    const db = await storeLocation(dbFile);
-    const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
-    const started = await runProcess(
-      process.execPath,
-      [CLI, 'run', 'fix the greeting', '--model', 'demo', '--json', '--db', db],
-      { cwd: ci, env },
-    );
-    assert.equal(started.code, 3, started.stderr);
-    const runId = String((JSON.parse(started.stdout.trim().split('\n').at(-1)!) as Json).run_id);
+    const { ci, dbFile, db, env, runId } = await ciJobAtGate();
     const store = await openStore(dbFile);
     const gate = store.pending(runId)[0]!;
 
@@ -165,18 +162,7 @@ void describe('airlock wait: a CI job and two developers', () => {
   });
 
   void it('a run started on another machine goes on only there, even in a folder of the same path', async () => {
-    const ci = path.join(tempDir('ci'), 'repo');
-    fs.cpSync(SAMPLE, ci, { recursive: true });
-    const dbFile = path.join(tempDir('db'), 'airlock.db');
-    const db = await storeLocation(dbFile);
-    const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
-    const started = await runProcess(
-      process.execPath,
-      [CLI, 'run', 'fix the greeting', '--model', 'demo', '--json', '--db', db],
-      { cwd: ci, env },
-    );
-    assert.equal(started.code, 3, started.stderr);
-    const runId = String((JSON.parse(started.stdout.trim().split('\n').at(-1)!) as Json).run_id);
+    const { ci, dbFile, db, env, runId } = await ciJobAtGate();
     const store = await openStore(dbFile);
     const { row, state } = store.getRun(runId)!;
     assert.equal((state as { labels: Json }).labels.started_on, os.hostname(), 'recorded at start');
@@ -223,16 +209,8 @@ void describe('airlock wait: a CI job and two developers', () => {
   });
 
   void it('--timeout ends the wait with 3 while the run still waits; an unknown run is a usage error', async () => {
-    const ci = path.join(tempDir('ci'), 'repo');
-    fs.cpSync(SAMPLE, ci, { recursive: true });
-    const dbFile = path.join(tempDir('db'), 'airlock.db');
-    const db = await storeLocation(dbFile);
-    const env = cleanEnv({ XDG_CONFIG_HOME: tempDir('xdg') });
-    const airlock = (...args: string[]) =>
-      runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd: ci, env });
-    const started = await airlock('run', 'fix the greeting', '--model', 'demo', '--json');
-    assert.equal(started.code, 3, started.stderr);
-    const runId = String((JSON.parse(started.stdout.trim().split('\n').at(-1)!) as Json).run_id);
+    const { ci, dbFile, airlock: cli, runId } = await ciJobAtGate();
+    const airlock = (...args: string[]) => cli(ci, ...args);
     const timedOut = await airlock('wait', runId, '--timeout', '1');
     assert.equal(timedOut.code, 3, timedOut.stderr);
     assert.match(timedOut.stdout, /Gave up waiting \(--timeout\); the run is still paused\./);
