@@ -16,6 +16,7 @@ import {
   retentionDrops,
   changeValues,
   RUN_TABLES,
+  runValues,
   ruleValues,
   segmentValues,
   toChangeRow,
@@ -255,21 +256,7 @@ export class PgBackend {
     } else {
       state = json(op.state);
     }
-    const values = [
-      r.run_id,
-      r.agent,
-      r.workspace,
-      r.prompt,
-      r.status,
-      r.reason,
-      r.message,
-      r.created_at,
-      r.updated_at,
-      r.owner,
-      r.version,
-      Buffer.from(state, 'utf8'),
-      r.nested_in,
-    ];
+    const bytes = Buffer.from(state, 'utf8');
     if (!stored) {
       // Two writers creating one run: the second finds the key taken and loses, as on a version.
       const inserted = await client.query(
@@ -277,7 +264,7 @@ export class PgBackend {
            created_at, updated_at, owner, version, state, nested_in)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (run_id) DO NOTHING`,
-        values,
+        runValues(r, bytes),
       );
       return inserted.rowCount === 1;
     }
@@ -285,7 +272,7 @@ export class PgBackend {
     await client.query(
       `UPDATE airlock_runs SET status = $2, reason = $3, message = $4, updated_at = $5,
          owner = $6, version = $7, state = $8 WHERE run_id = $1`,
-      [r.run_id, r.status, r.reason, r.message, r.updated_at, r.owner, r.version, values[11]],
+      [r.run_id, r.status, r.reason, r.message, r.updated_at, r.owner, r.version, bytes],
     );
     return true;
   }

@@ -2,7 +2,7 @@
 // per row type, so the two stores cannot drift apart in what they return.
 import { StandingRule } from '../runtime/policy.js';
 import { sha256 } from '../runtime/ids.js';
-import type { ChangeRow, PendingRow, Retention, SegmentRow, StoreOp } from './store.js';
+import type { ChangeRow, PendingRow, Retention, RunRow, SegmentRow, StoreOp } from './store.js';
 
 /** A value as both stores bind it. */
 export type Bound = string | number | null;
@@ -153,6 +153,25 @@ export const RUN_TABLES = [
 ] as const;
 
 // Rows as both stores write them: the values in the column order of their INSERTs.
+
+/** A run's row with its state (JSON bytes), as both stores' INSERT names the columns. */
+export function runValues(r: RunRow, state: Uint8Array): (Bound | Uint8Array)[] {
+  return [
+    r.run_id,
+    r.agent,
+    r.workspace,
+    r.prompt,
+    r.status,
+    r.reason,
+    r.message,
+    r.created_at,
+    r.updated_at,
+    r.owner,
+    r.version,
+    state,
+    r.nested_in,
+  ];
+}
 
 export function segmentValues(s: SegmentRow): Bound[] {
   const resume = s.resume ? JSON.stringify(s.resume) : null;

@@ -47,6 +47,7 @@ import {
   contentBytes,
   changeValues,
   RUN_TABLES,
+  runValues,
   ruleValues,
   segmentValues,
   toChangeRow,
@@ -710,21 +711,7 @@ export class SqlJsStore implements Store {
            ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, reason = excluded.reason,
              message = excluded.message, updated_at = excluded.updated_at, owner = excluded.owner,
              version = excluded.version, state = excluded.state`,
-          [
-            r.run_id,
-            r.agent,
-            r.workspace,
-            r.prompt,
-            r.status,
-            r.reason,
-            r.message,
-            r.created_at,
-            r.updated_at,
-            r.owner,
-            r.version,
-            new TextEncoder().encode(state),
-            r.nested_in,
-          ],
+          runValues(r, new TextEncoder().encode(state)),
         );
         return;
       }
