@@ -441,7 +441,7 @@ async function deferToWaiter(
       command.runId,
       keyCancel(await namedDecisions(command, workspace), store, command.runId),
     );
-    const where = waiter.split(':').slice(0, 2).join(' pid ');
+    const where = one(waiter.split(':').slice(0, 2).join(' pid '));
     if (command.json) {
       io.stdout.write(`${JSON.stringify({ deferred: ids, run_id: command.runId, waiter })}\n`);
     } else {
