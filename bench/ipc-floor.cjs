@@ -1,6 +1,7 @@
 // Row 5's floor: a bare vscode-jsonrpc peer over node IPC in a child process, doing the least a
 // host does per step: fetch from a loopback HTTP server then notify, or reply then notify, or
 // write a file durably then reply and notify.
+const fs = require('node:fs');
 const fsp = require('node:fs/promises');
 const http = require('node:http');
 const path = require('node:path');
@@ -20,6 +21,22 @@ connection.onNotification('floor/fetch', ({ url }) => {
     let body = '';
     res.setEncoding('utf8').on('data', (d) => (body += d));
     res.on('end', () => connection.sendNotification('floor/fetched', { body }));
+  });
+  req.end('{}');
+});
+// The same, with the pause made durable before the client is told (as a gate must be: it
+// survives a crash): the reply appended to a record file and fdatasync'd, then the notification.
+let records = null;
+connection.onNotification('floor/fetch-durable', ({ url, file }) => {
+  const req = http.request(url, { method: 'POST', agent }, (res) => {
+    let body = '';
+    res.setEncoding('utf8').on('data', (d) => (body += d));
+    res.on('end', () => {
+      records ??= fs.openSync(file, 'a', 0o600);
+      fs.writeSync(records, `${body}\n`);
+      fs.fdatasyncSync(records);
+      connection.sendNotification('floor/fetched', { body });
+    });
   });
   req.end('{}');
 });
