@@ -1,7 +1,7 @@
 // The built-in file tools (SPEC §4). Reads run freely; writes, edits and deletes sit behind the
 // approval gate with a diff preview, check that the file still has the approved hash, and are
 // idempotent so a handler re-run after a crash never applies a change twice.
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
@@ -69,9 +69,16 @@ export async function readCurrent(
   const text = state === 'open' ? await ws.buffers.read(target.rel) : null;
   // The file on disk is checked either way (a regular file); its bytes are read only without a
   // buffer, whose text stands in for them under the same size bound.
-  const info = await changeTarget(target, text === null ? null : Buffer.byteLength(text, 'utf8'));
-  if (!info) return null;
-  const bytes = text === null ? await readFile(target.abs) : Buffer.from(text, 'utf8');
+  let info: Stats | null;
+  let bytes: Buffer;
+  const small = text === null ? readInPlace(target) : undefined;
+  if (small === null) return null;
+  if (small) ({ info, bytes } = small);
+  else {
+    info = await changeTarget(target, text === null ? null : Buffer.byteLength(text, 'utf8'));
+    if (!info) return null;
+    bytes = text === null ? await readFile(target.abs) : Buffer.from(text, 'utf8');
+  }
   return {
     bytes,
     text: text ?? contentText(bytes),
@@ -79,6 +86,40 @@ export async function readCurrent(
     mode: info.mode & 0o7777,
     ...(text === null ? {} : { unsaved: true as const }),
   };
+}
+
+/**
+ * Files up to this size are read in place, synchronously: every asynchronous fs call is a round
+ * trip through libuv's thread pool (0.3 to 1 ms each on a busy 2-core machine, where a stat and a
+ * readFile were 40% of the time from the model's tool call to the gate), while reading 1 MiB in
+ * place costs about one such trip. Larger files go through the pool, so no file stalls the event
+ * loop for long.
+ */
+const READ_IN_PLACE_BYTES = 1024 * 1024;
+
+/**
+ * A small file's bytes and stats, read through one descriptor (the checks and the read see the
+ * same file: a FIFO swapped in after a check cannot block the event loop); null when nothing is
+ * there, undefined when the file is too large to read in place.
+ */
+function readInPlace(target: ResolvedPath): { info: Stats; bytes: Buffer } | null | undefined {
+  let fd: number;
+  try {
+    // O_NONBLOCK: opening a FIFO returns at once (it is refused below, as not a regular file).
+    fd = openSync(target.abs, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    if (isMissing(error)) return null;
+    if (error instanceof Error && 'code' in error && error.code === 'EISDIR') {
+      throw new ToolError(`${target.rel} is a directory, not a file.`);
+    }
+    throw error;
+  }
+  try {
+    const info = checkedTarget(target, fstatSync(fd), null);
+    return info.size > READ_IN_PLACE_BYTES ? undefined : { info, bytes: readFileSync(fd) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -93,6 +134,10 @@ async function changeTarget(target: ResolvedPath, size: number | null): Promise<
     if (isMissing(error)) return null;
     throw error;
   }
+  return checkedTarget(target, info, size);
+}
+
+function checkedTarget(target: ResolvedPath, info: Stats, size: number | null): Stats {
   if (info.isDirectory()) throw new ToolError(`${target.rel} is a directory, not a file.`);
   if (!info.isFile()) throw new ToolError(`${target.rel} is not a regular file.`);
   const bytes = size ?? info.size;

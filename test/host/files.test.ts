@@ -1,6 +1,7 @@
 // The built-in file and question tools against real temp directories: confinement, exact edits,
 // previews, idempotent re-runs, stale bases, and suspend/resume of the question tools.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { realpathSync, truncateSync } from 'node:fs';
 import {
   chmod,
@@ -416,6 +417,23 @@ void describe('previews', () => {
     ]) {
       await rejectsWith(Promise.resolve(preview()), ToolError, /1073741824 bytes; Airlock writes/);
     }
+  });
+  void it('a FIFO is refused by every change tool, without waiting for a writer', async () => {
+    // A FIFO that nobody writes: a read that opened it blocking would never return (and, read
+    // in place, would stop the host's event loop).
+    execFileSync('mkfifo', [file('pipe')]);
+    for (const preview of [
+      () => writeFileTool(ws).preview?.({ path: 'pipe', content: 'x' }),
+      () => editFileTool(ws).preview?.({ path: 'pipe', old_string: 'a', new_string: 'b' }),
+      () => deleteFileTool(ws).preview?.({ path: 'pipe' }),
+    ]) {
+      await rejectsWith(Promise.resolve(preview()), ToolError, /pipe is not a regular file/);
+    }
+    await rejectsWith(
+      writeFileTool(ws).handler({ path: 'pipe', content: 'x' }, ctx()),
+      ToolError,
+      /pipe is not a regular file/,
+    );
   });
 });
 
