@@ -1,8 +1,9 @@
 // The database schema and its migrations. `SCHEMA_VERSION` is what this Airlock writes; an
 // older database is migrated forward on open, a newer one is refused untouched.
-import type { Database } from 'sql.js';
+import type { Database, SqlValue } from 'sql.js';
+import { PACKED_EVENTS_TABLE, packEvents, type SqlRunner } from './packed-events.js';
 
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /** Undo (issue 16): every applied file change and revert, with the contents they name. */
 const UNDO_TABLES = `
@@ -54,10 +55,10 @@ CREATE TABLE rules (
   action TEXT NOT NULL, cover TEXT NOT NULL, created_by TEXT, created_at TEXT NOT NULL,
   approval_id TEXT, revoked_at TEXT, revoked_by TEXT, reason TEXT);
 CREATE INDEX rules_workspace ON rules (workspace);
-${UNDO_TABLES}${DEFERRED_TABLE}`;
+${UNDO_TABLES}${DEFERRED_TABLE}${PACKED_EVENTS_TABLE}`;
 
 /** MIGRATIONS[n] takes a database from schema n to n + 1. */
-const MIGRATIONS: Record<number, string> = {
+const MIGRATIONS: Record<number, string | ((db: Database) => void)> = {
   // 2: nested runs are listed under their parent; retention scans by age; segments by run.
   1: `
 ALTER TABLE runs ADD COLUMN nested_in TEXT;
@@ -94,7 +95,34 @@ CREATE INDEX rules_workspace ON rules (workspace);
   6: UNDO_TABLES,
   // 8: team mode's deferred decisions (issue 17).
   7: DEFERRED_TABLE,
+  // Finished runs' events, packed (packed-events.ts): the runs finished before it, packed now.
+  8: (db) => {
+    db.exec(PACKED_EVENTS_TABLE);
+    const sql = runnerOf(db);
+    const finished = sql.all(
+      "SELECT DISTINCT e.run_id FROM events e JOIN runs r ON r.run_id = e.run_id WHERE r.status IN ('success', 'error', 'cancelled')",
+    );
+    for (const r of finished) packEvents(sql, String(r.run_id));
+  },
 };
+
+function runnerOf(db: Database): SqlRunner {
+  return {
+    all(sql: string, params: SqlValue[] = []) {
+      const stmt = db.prepare(sql, params);
+      try {
+        const rows: Record<string, SqlValue>[] = [];
+        while (stmt.step()) rows.push(stmt.getAsObject());
+        return rows;
+      } finally {
+        stmt.free();
+      }
+    },
+    run(sql: string, params: SqlValue[]) {
+      db.run(sql, params);
+    },
+  };
+}
 
 export function schemaVersionOf(db: Database): number {
   const hasMeta = db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
@@ -128,12 +156,18 @@ export function migrate(db: Database, file: string): number {
   if (from === SCHEMA_VERSION) return from;
   db.exec('BEGIN');
   try {
-    for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    for (let v = from; v < SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS[v]!;
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
+    }
     setVersion(db, SCHEMA_VERSION);
     db.exec('COMMIT');
   } catch (err) {
     db.exec('ROLLBACK');
     throw err;
   }
+  // The rows packing freed, given back: the snapshot written next is that much smaller.
+  if (from < 9) db.exec('VACUUM');
   return from;
 }

@@ -14,6 +14,7 @@ import { fsyncDir, makePrivateDir, OWNER_ONLY, tightenMode } from './durable-fil
 import { decodeOps, encodeOps } from './journal-codec.js';
 import { applyStateDelta, StateDeltaError } from './state-delta.js';
 import { createSchema, migrate, SCHEMA_VERSION } from './schema.js';
+import { packedBlobRefs, packedEvents, packEvents, type SqlRunner } from './packed-events.js';
 import {
   CorruptDatabaseError,
   installSnapshot,
@@ -321,7 +322,7 @@ export class SqlJsStore implements Store {
         }
         if (!open) this.db.exec('BEGIN');
         open = true;
-        for (const op of this.decode(record.ops)) this.apply(op);
+        this.applyBatch(this.decode(record.ops));
         this.seq = record.seq;
         applied.push([record.seq, payload.length + RECORD_HEADER]);
       }
@@ -376,7 +377,7 @@ export class SqlJsStore implements Store {
   private applyAll(ops: StoreOp[]): void {
     this.db.exec('BEGIN');
     try {
-      for (const op of this.decode(ops)) this.apply(op);
+      this.applyBatch(this.decode(ops));
       this.db.exec('COMMIT');
     } catch (err) {
       this.db.exec('ROLLBACK');
@@ -412,7 +413,7 @@ export class SqlJsStore implements Store {
       const stored = this.externalize(encodeOps(ops));
       this.db.exec('BEGIN');
       try {
-        for (const op of this.decode(stored)) this.apply(op);
+        this.applyBatch(this.decode(stored));
         if (this.file) this.append(stored, sync);
         this.db.exec('COMMIT');
       } catch (err) {
@@ -697,6 +698,18 @@ export class SqlJsStore implements Store {
     return undefined;
   }
 
+  /**
+   * One commit's operations, then the events of each run the commit ended packed into one row
+   * (packed-events.ts): after the whole batch, so the commit's own last events are packed too.
+   */
+  private applyBatch(ops: StoreOp[]): void {
+    for (const op of ops) this.apply(op);
+    for (const op of ops) {
+      if (op.op === 'putRun' && TERMINAL.includes(op.row.status))
+        packEvents(this.sql, op.row.run_id);
+    }
+  }
+
   private apply(op: StoreOp): void {
     switch (op.op) {
       case 'putRun': {
@@ -775,7 +788,7 @@ export class SqlJsStore implements Store {
         );
         return;
       case 'deleteRuns':
-        for (const table of RUN_TABLES) {
+        for (const table of [...RUN_TABLES, 'packed_events']) {
           for (const id of op.run_ids) this.run(`DELETE FROM ${table} WHERE run_id = ?`, [id]);
         }
         // Undo data goes with its run: contents no remaining change names are freed.
@@ -902,6 +915,12 @@ export class SqlJsStore implements Store {
     }
   }
 
+  /** The cached statements, for packed-events.ts. */
+  private readonly sql: SqlRunner = {
+    all: (sql, params) => this.all(sql, params),
+    run: (sql, params) => this.run(sql, params),
+  };
+
   private resetStatements(): void {
     for (const stmt of this.statements.values()) stmt.free();
     this.statements.clear();
@@ -972,12 +991,22 @@ export class SqlJsStore implements Store {
   }
 
   events(runId: string): EventRow[] {
-    return this.query('SELECT * FROM events WHERE run_id = ? ORDER BY seq', [runId]).map((r) => ({
-      seq: Number(r.seq),
-      run_id: String(r.run_id),
-      segment_id: String(r.segment_id),
-      event: this.body(r.body),
-    }));
+    const rows = this.query('SELECT * FROM events WHERE run_id = ? ORDER BY seq', [runId]);
+    // A finished run's events are packed; any appended after it finished follow them.
+    return [
+      ...packedEvents(this.sql, runId).map(([seq, segment, , body]) => ({
+        seq,
+        run_id: runId,
+        segment_id: segment,
+        event: this.body(body),
+      })),
+      ...rows.map((r) => ({
+        seq: Number(r.seq),
+        run_id: String(r.run_id),
+        segment_id: String(r.segment_id),
+        event: this.body(r.body),
+      })),
+    ];
   }
 
   segments(runId: string): SegmentRow[] {
@@ -1098,6 +1127,7 @@ export class SqlJsStore implements Store {
       const ref = JSON.parse(String(r.body)) as unknown;
       if (isBlobRef(ref)) keep.add(ref.$blob);
     }
+    for (const hash of packedBlobRefs(this.sql)) keep.add(hash);
     for (const r of this.query('SELECT hash FROM contents WHERE in_file = 1')) {
       keep.add(String(r.hash));
     }

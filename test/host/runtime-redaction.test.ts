@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import path from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { SqlJsStore, Tool } from '../../host/runtime/index.js';
@@ -40,6 +41,16 @@ async function readableColumns(dbFile: string): Promise<string[]> {
   try {
     const out: string[] = [];
     const tables = db.exec("SELECT name FROM sqlite_master WHERE type = 'table'")[0]?.values ?? [];
+    // A finished run's events are one deflated row (packed_events): read as the text they hold.
+    for (const result of db.exec('SELECT body FROM packed_events')) {
+      for (const [body] of result.values) {
+        for (const [, , , text] of JSON.parse(
+          inflateRawSync(body as Uint8Array).toString('utf8'),
+        ) as string[][]) {
+          out.push(`events: ${text}`);
+        }
+      }
+    }
     for (const [name] of tables) {
       for (const result of db.exec(`SELECT * FROM "${String(name)}"`)) {
         for (const row of result.values) {

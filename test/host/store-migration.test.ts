@@ -116,6 +116,23 @@ void describe('migrating a schema-1 database', () => {
       store.events(DONE).map((e) => e.event.type),
       ['start', 'tool_result', 'output'],
     );
+    // Schema 9 packs finished runs' events into one row each (the paused run keeps its rows).
+    const SQL = await loadSqlJs();
+    const migrated = new SQL.Database(fs.readFileSync(file));
+    const eventRows = (id: string) =>
+      Number(
+        migrated.exec('SELECT count(*) FROM events WHERE run_id = ?', [id])[0]?.values[0]?.[0],
+      );
+    assert.equal(eventRows(DONE), 0);
+    assert.ok(eventRows(PAUSED) > 0);
+    assert.equal(
+      migrated
+        .exec('SELECT run_id FROM packed_events')[0]
+        ?.values.map((v) => v[0])
+        .join(),
+      DONE,
+    );
+    migrated.close();
     const pending = store.pending();
     assert.deepEqual(
       pending.map((p) => [p.run_id, p.id]),
