@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
+import { BlobStore } from '../host/store/blobs.js';
 import { SqlJsStore } from '../host/store/sqljs-store.js';
 import { CURRENT_SCHEMA } from '../host/store/schema.js';
 import type { StoreOp } from '../host/store/store.js';
@@ -120,6 +121,8 @@ function ms(ns: bigint): number {
 export async function buildStore(file: string, size: number): Promise<void> {
   const memory = await SqlJsStore.open();
   for (let i = 0; i < size; i++) memory.commit(runOps(`run_${i}`, 1, 'success', 8));
+  // As the snapshot worker leaves a database: finished runs' packed events in payload files.
+  memory.movePackedOut(new BlobStore(`${file}.blobs`));
   memory.writeTo(file);
   memory.close();
 }

@@ -39,15 +39,23 @@ export class BlobStore {
   /** Stores the text and returns its hash; a blob already present is not rewritten. */
   put(text: string | Buffer): string {
     const hash = createHash('sha256').update(text).digest('hex');
+    this.putAs(hash, typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
+    return hash;
+  }
+
+  /**
+   * Stores bytes under a name the caller computed (packed events are named by their text's hash,
+   * their file holds it deflated); a file already there is kept.
+   */
+  putAs(hash: string, bytes: Uint8Array): void {
     const target = this.file(hash);
-    if (fs.existsSync(target)) return hash;
+    if (fs.existsSync(target)) return;
     const dir = path.dirname(target);
     makePrivateDir(dir);
     const tmp = `${target}.tmp-${process.pid}`;
-    writeDurably(tmp, text);
+    writeDurably(tmp, bytes);
     fs.renameSync(tmp, target);
     fsyncDir(dir);
-    return hash;
   }
 
   get(hash: string): string {

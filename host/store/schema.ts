@@ -102,7 +102,7 @@ CREATE INDEX rules_workspace ON rules (workspace);
     const finished = sql.all(
       "SELECT DISTINCT e.run_id FROM events e JOIN runs r ON r.run_id = e.run_id WHERE r.status IN ('success', 'error', 'cancelled')",
     );
-    for (const r of finished) packEvents(sql, String(r.run_id));
+    for (const r of finished) packEvents(sql, String(r.run_id), undefined);
   },
 };
 

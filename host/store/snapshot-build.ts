@@ -32,6 +32,9 @@ export async function buildSnapshot(request: WorkerRequest): Promise<SnapshotOut
     if (replica.at < seq) {
       return { tag: 'failed', message: `the journal ${journal} ends before commit ${seq}` };
     }
+    // Finished runs' packed events go to payload files (written durably before the snapshot
+    // that names them is put in place): opening loads a short row per finished run.
+    replica.movePackedOut();
     const snapshot = prepareSnapshot(request.snapshotTmp, replica.exportAt(), seq);
     // Crash tests: killed with the snapshot written but not in place (the fault point
     // 'snapshot-before', counted by the thread that asked).

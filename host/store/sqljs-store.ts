@@ -14,7 +14,13 @@ import { fsyncDir, makePrivateDir, OWNER_ONLY, tightenMode } from './durable-fil
 import { decodeOps, encodeOps } from './journal-codec.js';
 import { applyStateDelta, StateDeltaError } from './state-delta.js';
 import { createSchema, migrate, SCHEMA_VERSION } from './schema.js';
-import { packedBlobRefs, packedEvents, packEvents, type SqlRunner } from './packed-events.js';
+import {
+  movePackedOut,
+  packedEvents,
+  packedPayloadHashes,
+  packEvents,
+  type SqlRunner,
+} from './packed-events.js';
 import {
   CorruptDatabaseError,
   installSnapshot,
@@ -180,7 +186,7 @@ export class SqlJsStore implements Store {
   private unsynced = false;
   private readonly lock: FileLock | undefined;
   private readonly journal: string;
-  private readonly blobs: BlobStore | undefined;
+  private blobs: BlobStore | undefined;
   private readonly trigger: SnapshotTrigger;
   private readonly inlineUnder: number;
   /** The snapshot a worker thread is writing, if any (snapshot-job.ts). */
@@ -614,7 +620,19 @@ export class SqlJsStore implements Store {
     store.db = tuned(new SQL.Database(bytes));
     migrate(store.db, file);
     store.seq = seq;
+    // Packed events already in payload files are read back when a run packs again.
+    store.blobs = new BlobStore(`${file}.blobs`);
     return store;
+  }
+
+  /**
+   * Moves packed events into payload files before this copy is exported (packed-events.ts), and
+   * gives back the pages they took: the snapshot keeps a short row per finished run.
+   */
+  movePackedOut(payloads: BlobStore | undefined = this.blobs): void {
+    if (!payloads || movePackedOut(this.sql, payloads) === 0) return;
+    this.resetStatements();
+    this.db.exec('VACUUM');
   }
 
   /** The commit this copy is at. */
@@ -706,7 +724,7 @@ export class SqlJsStore implements Store {
     for (const op of ops) this.apply(op);
     for (const op of ops) {
       if (op.op === 'putRun' && TERMINAL.includes(op.row.status))
-        packEvents(this.sql, op.row.run_id);
+        packEvents(this.sql, op.row.run_id, this.blobs);
     }
   }
 
@@ -994,7 +1012,7 @@ export class SqlJsStore implements Store {
     const rows = this.query('SELECT * FROM events WHERE run_id = ? ORDER BY seq', [runId]);
     // A finished run's events are packed; any appended after it finished follow them.
     return [
-      ...packedEvents(this.sql, runId).map(([seq, segment, , body]) => ({
+      ...packedEvents(this.sql, runId, this.blobs).map(([seq, segment, , body]) => ({
         seq,
         run_id: runId,
         segment_id: segment,
@@ -1127,7 +1145,7 @@ export class SqlJsStore implements Store {
       const ref = JSON.parse(String(r.body)) as unknown;
       if (isBlobRef(ref)) keep.add(ref.$blob);
     }
-    for (const hash of packedBlobRefs(this.sql)) keep.add(hash);
+    for (const hash of packedPayloadHashes(this.sql)) keep.add(hash);
     for (const r of this.query('SELECT hash FROM contents WHERE in_file = 1')) {
       keep.add(String(r.hash));
     }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { loadManifest } from '../../host/store/snapshot.js';
 import { loadSqlJs } from '../../host/store/sqljs-store.js';
 import type { RunRow, Store, StoredStatus, StoreOp } from '../../host/store/store.js';
 import { onPostgres } from '../support/postgres.js';
@@ -13,7 +14,7 @@ import { openStore, tempDir } from '../support/scratch.js';
 
 const FILE_ONLY = { skip: onPostgres && 'the file store only' };
 
-function row(id: string, status: StoredStatus, version: number): RunRow {
+function row(id: string, status: StoredStatus, version: number, minute = 0): RunRow {
   return {
     run_id: id,
     agent: 'packed',
@@ -23,7 +24,7 @@ function row(id: string, status: StoredStatus, version: number): RunRow {
     reason: status,
     message: '',
     created_at: '2026-01-01T00:00:00.000Z',
-    updated_at: `2026-01-01T00:00:0${version}.000Z`,
+    updated_at: `2026-01-01T00:${String(minute).padStart(2, '0')}:0${version}.000Z`,
     owner: null,
     version,
     nested_in: null,
@@ -52,11 +53,12 @@ function step(
   status: StoredStatus,
   version: number,
   added: Record<string, unknown>[],
+  minute = 0,
 ): void {
   const ops: StoreOp[] = [
     {
       op: 'putRun',
-      row: row(id, status, version),
+      row: row(id, status, version, minute),
       expect_version: version === 1 ? null : version - 1,
       state: { v: version },
     },
@@ -147,5 +149,51 @@ void describe('finished runs, packed', FILE_ONLY, () => {
     );
     assert.equal(new Set(seqs).size, seqs.length);
     assert.deepEqual((await openStore(file)).events('run_b'), all);
+  });
+
+  void it('the snapshot worker moves packed events to payload files: a new process reads them there; a dropped run takes its file along', async () => {
+    const dir = tempDir('packed-out');
+    const file = path.join(dir, 'airlock.db');
+    const store = await openStore(file, { snapshotInlineUnder: 0, snapshotEvery: 4 });
+    const ids = ['run_1', 'run_2', 'run_3', 'run_4'];
+    ids.forEach((id, i) => {
+      step(store, id, 'running', 1, events(id, 0, 10), i);
+      step(store, id, 'success', 2, events(id, 10, 1), i);
+    });
+    const expected = new Map(ids.map((id) => [id, store.events(id)]));
+    // Eight commits, made while the worker wrote the snapshot due at 4; then four more (a live
+    // run's), so the next one, due at once, holds every finished run.
+    const snapshotAt = async (seq: number) => {
+      for (let i = 0; (loadManifest(file)?.current?.seq ?? 0) < seq; i++) {
+        if (i > 24_000) assert.fail(`no snapshot at commit ${seq} after two minutes`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    await snapshotAt(4);
+    for (let v = 1; v <= 4; v++) step(store, 'run_live', 'running', v, events('run_live', v, 1));
+    await snapshotAt(8);
+    const SQL = await loadSqlJs();
+    const snapshot = new SQL.Database(fs.readFileSync(file));
+    const count = (sql: string) => Number(snapshot.exec(sql)[0]?.values[0]?.[0]);
+    assert.equal(count('SELECT count(*) FROM packed_events'), 4);
+    assert.equal(count('SELECT count(*) FROM packed_events WHERE body IS NOT NULL'), 0);
+    snapshot.close();
+    const payloads = () =>
+      fs
+        .readdirSync(`${file}.blobs`, { recursive: true })
+        .filter((f) => /[0-9a-f]{64}$/.test(String(f)));
+    assert.equal(payloads().length, 4, 'one payload file per finished run');
+
+    const fresh = await openStore(file);
+    assert.deepEqual(fresh.warnings, []);
+    for (const id of ids) assert.deepEqual(fresh.events(id), expected.get(id), id);
+
+    // Retention drops the two oldest; their files go once they are past the sweep's grace.
+    const old = new Date(Date.now() - 10 * 60_000);
+    for (const f of payloads()) fs.utimesSync(path.join(`${file}.blobs`, String(f)), old, old);
+    assert.equal(fresh.compact({ keepRuns: 2 }), 2);
+    assert.equal(payloads().length, 2);
+    for (const id of ['run_3', 'run_4']) assert.deepEqual(fresh.events(id), expected.get(id));
+    assert.deepEqual(fresh.events('run_1'), []);
   });
 });
