@@ -97,6 +97,15 @@ export async function readCurrent(
  */
 const READ_IN_PLACE_BYTES = 1024 * 1024;
 
+/** A failed open of a target: null when nothing is there; a directory or other error thrown. */
+function nothingThere(target: ResolvedPath, error: unknown): null {
+  if (isMissing(error)) return null;
+  if (error instanceof Error && 'code' in error && error.code === 'EISDIR') {
+    throw new ToolError(`${target.rel} is a directory, not a file.`);
+  }
+  throw error;
+}
+
 /**
  * A small file's bytes and stats, read through one descriptor (the checks and the read see the
  * same file: a FIFO swapped in after a check cannot block the event loop); null when nothing is
@@ -108,11 +117,7 @@ function readInPlace(target: ResolvedPath): { info: Stats; bytes: Buffer } | nul
     // O_NONBLOCK: opening a FIFO returns at once (it is refused below, as not a regular file).
     fd = openSync(target.abs, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
-    if (isMissing(error)) return null;
-    if (error instanceof Error && 'code' in error && error.code === 'EISDIR') {
-      throw new ToolError(`${target.rel} is a directory, not a file.`);
-    }
-    throw error;
+    return nothingThere(target, error);
   }
   try {
     const info = checkedTarget(target, fstatSync(fd), null);
@@ -162,11 +167,7 @@ async function readHead(
     // O_NONBLOCK: a FIFO planted in the workspace must not hang the open (it is refused below).
     handle = await open(target.abs, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
-    if (isMissing(error)) return null;
-    if (error instanceof Error && 'code' in error && error.code === 'EISDIR') {
-      throw new ToolError(`${target.rel} is a directory, not a file.`);
-    }
-    throw error;
+    return nothingThere(target, error);
   }
   try {
     const info = await handle.stat();
