@@ -1,7 +1,7 @@
 // The built-in file tools (SPEC §4). Reads run freely; writes, edits and deletes sit behind the
 // approval gate with a diff preview, check that the file still has the approved hash, and are
 // idempotent so a handler re-run after a crash never applies a change twice.
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
@@ -69,16 +69,14 @@ export async function readCurrent(
   const text = state === 'open' ? await ws.buffers.read(target.rel) : null;
   // The file on disk is checked either way (a regular file); its bytes are read only without a
   // buffer, whose text stands in for them under the same size bound.
-  let info: Stats | null;
-  let bytes: Buffer;
   const small = text === null ? readInPlace(target) : undefined;
   if (small === null) return null;
-  if (small) ({ info, bytes } = small);
-  else {
-    info = await changeTarget(target, text === null ? null : Buffer.byteLength(text, 'utf8'));
-    if (!info) return null;
-    bytes = text === null ? await readFile(target.abs) : Buffer.from(text, 'utf8');
-  }
+  const info =
+    small?.info ??
+    (await changeTarget(target, text === null ? null : Buffer.byteLength(text, 'utf8')));
+  if (!info) return null;
+  const bytes =
+    small?.bytes ?? (text === null ? await readFile(target.abs) : Buffer.from(text, 'utf8'));
   return {
     bytes,
     text: text ?? contentText(bytes),
@@ -121,7 +119,16 @@ function readInPlace(target: ResolvedPath): { info: Stats; bytes: Buffer } | nul
   }
   try {
     const info = checkedTarget(target, fstatSync(fd), null);
-    return info.size > READ_IN_PLACE_BYTES ? undefined : { info, bytes: readFileSync(fd) };
+    if (info.size > READ_IN_PLACE_BYTES) return undefined;
+    // The size fstat gave, no more: readFileSync(fd) would read on while a process appends.
+    const bytes = Buffer.alloc(info.size);
+    let got = 0;
+    while (got < bytes.length) {
+      const n = readSync(fd, bytes, got, bytes.length - got, got);
+      if (n === 0) break; // the file shrank meanwhile
+      got += n;
+    }
+    return { info, bytes: bytes.subarray(0, got) };
   } finally {
     closeSync(fd);
   }
