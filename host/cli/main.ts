@@ -313,7 +313,7 @@ async function drive(
     if (waiter) return deferToWaiter(store, waiter, command, workspace, io);
     // Its tools work in its own machine's folder, never in one of the same path here.
     const on = startedOnOf(existing.state);
-    if (on !== undefined && on !== os.hostname()) {
+    if (!(await import('../tools/workspace.js')).startedHere(on)) {
       throw new UsageError(
         `Run ${command.runId} runs on ${on}: continue it there (\`airlock resume\`, or \`airlock wait ${command.runId}\` there, which then takes decisions made here).`,
       );

@@ -27,7 +27,7 @@ import {
   upgradeRule,
   type LegacyRule,
 } from './rows.js';
-import { toRunRow } from './store.js';
+import { FINISHED_STATUSES, toRunRow } from './store.js';
 import type {
   ChangeRow,
   CommitResult,
@@ -72,8 +72,6 @@ const OWNER_ALIVE = (column: string) => `EXISTS (
   SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
     AND l.classid = ${LOCK_CLASS}::oid
     AND l.objid = ((('x' || substr(md5(${column}), 1, 8))::bit(32)::int) & 2147483647)::oid)`;
-
-const TERMINAL = ['success', 'error', 'cancelled'];
 
 type Row = Record<string, unknown>;
 type Queryable = pg.ClientBase;
@@ -543,7 +541,7 @@ export class PgBackend {
       await this.read<{ run_id: string; updated_at: string }>(
         `SELECT run_id, updated_at FROM airlock_runs WHERE status = ANY($1) AND nested_in IS NULL
          ORDER BY updated_at DESC, run_id`,
-        [TERMINAL],
+        [FINISHED_STATUSES],
       ),
       retention,
     );

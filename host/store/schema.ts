@@ -1,7 +1,8 @@
 // The database schema and its migrations. `SCHEMA_VERSION` is what this Airlock writes; an
 // older database is migrated forward on open, a newer one is refused untouched.
-import type { Database, SqlValue } from 'sql.js';
+import type { Database, SqlValue, Statement } from 'sql.js';
 import { PACKED_EVENTS_TABLE, packEvents, type SqlRunner } from './packed-events.js';
+import { FINISHED_STATUSES } from './store.js';
 
 export const SCHEMA_VERSION = 9;
 
@@ -95,25 +96,32 @@ CREATE INDEX rules_workspace ON rules (workspace);
   6: UNDO_TABLES,
   // 8: team mode's deferred decisions (issue 17).
   7: DEFERRED_TABLE,
-  // Finished runs' events, packed (packed-events.ts): the runs finished before it, packed now.
+  // 9: finished runs' events, packed (packed-events.ts): those of runs already finished, now.
   8: (db) => {
     db.exec(PACKED_EVENTS_TABLE);
     const sql = runnerOf(db);
     const finished = sql.all(
-      "SELECT DISTINCT e.run_id FROM events e JOIN runs r ON r.run_id = e.run_id WHERE r.status IN ('success', 'error', 'cancelled')",
+      `SELECT DISTINCT e.run_id FROM events e JOIN runs r ON r.run_id = e.run_id
+       WHERE r.status IN (${FINISHED_STATUSES.map(() => '?').join(', ')})`,
+      [...FINISHED_STATUSES],
     );
     for (const r of finished) packEvents(sql, String(r.run_id), undefined);
   },
 };
+
+/** Every row a bound statement yields, as objects. */
+export function rowsOf(stmt: Statement): Record<string, SqlValue>[] {
+  const rows: Record<string, SqlValue>[] = [];
+  while (stmt.step()) rows.push(stmt.getAsObject());
+  return rows;
+}
 
 function runnerOf(db: Database): SqlRunner {
   return {
     all(sql: string, params: SqlValue[] = []) {
       const stmt = db.prepare(sql, params);
       try {
-        const rows: Record<string, SqlValue>[] = [];
-        while (stmt.step()) rows.push(stmt.getAsObject());
-        return rows;
+        return rowsOf(stmt);
       } finally {
         stmt.free();
       }

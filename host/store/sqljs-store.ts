@@ -13,7 +13,7 @@ import { frame, intactAfter, JournalWriter, readFrom, readRecords, truncate } fr
 import { fsyncDir, makePrivateDir, OWNER_ONLY, tightenMode } from './durable-file.js';
 import { decodeOps, encodeOps } from './journal-codec.js';
 import { applyStateDelta, StateDeltaError } from './state-delta.js';
-import { createSchema, migrate, SCHEMA_VERSION } from './schema.js';
+import { createSchema, migrate, rowsOf, SCHEMA_VERSION } from './schema.js';
 import {
   movePackedOut,
   packedEvents,
@@ -49,7 +49,7 @@ import type {
   StoreOp,
   StoreWatch,
 } from './store.js';
-import { toRunRow } from './store.js';
+import { FINISHED_STATUSES, toRunRow } from './store.js';
 import {
   contentBytes,
   changeValues,
@@ -111,8 +111,6 @@ const SNAPSHOT_AT_CLOSE_UNDER = 16 * 1024 * 1024;
 const BACKPRESSURE = 2;
 /** A journal record's header (length, checksum): counted in its bytes. */
 const RECORD_HEADER = 8;
-
-const TERMINAL = ['success', 'error', 'cancelled'];
 
 /**
  * The journal makes commits durable, so SQLite's own rollback journal need not be a file in
@@ -723,7 +721,7 @@ export class SqlJsStore implements Store {
   private applyBatch(ops: StoreOp[]): void {
     for (const op of ops) this.apply(op);
     for (const op of ops) {
-      if (op.op === 'putRun' && TERMINAL.includes(op.row.status))
+      if (op.op === 'putRun' && FINISHED_STATUSES.includes(op.row.status))
         packEvents(this.sql, op.row.run_id, this.blobs);
     }
   }
@@ -925,9 +923,7 @@ export class SqlJsStore implements Store {
     const stmt = this.prepared(sql);
     try {
       stmt.bind(params);
-      const rows: Record<string, SqlValue>[] = [];
-      while (stmt.step()) rows.push(stmt.getAsObject());
-      return rows;
+      return rowsOf(stmt);
     } finally {
       stmt.reset();
     }
@@ -1094,9 +1090,9 @@ export class SqlJsStore implements Store {
   compact(retention: Retention): number {
     const drop = retentionDrops(
       this.query(
-        `SELECT run_id, updated_at FROM runs WHERE status IN (${TERMINAL.map(() => '?').join(', ')})
+        `SELECT run_id, updated_at FROM runs WHERE status IN (${FINISHED_STATUSES.map(() => '?').join(', ')})
          AND nested_in IS NULL ORDER BY updated_at DESC, run_id`,
-        TERMINAL,
+        [...FINISHED_STATUSES],
       ).map((r) => ({ run_id: String(r.run_id), updated_at: String(r.updated_at) })),
       retention,
     );

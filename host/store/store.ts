@@ -27,6 +27,9 @@ export interface RunRow {
   nested_in: string | null;
 }
 
+/** A run in one of these has ended: retention may drop it; its events are packed (file store). */
+export const FINISHED_STATUSES: readonly StoredStatus[] = ['success', 'error', 'cancelled'];
+
 const STORED_STATUSES: readonly StoredStatus[] = [
   'running',
   'paused',

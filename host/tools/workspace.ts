@@ -7,6 +7,11 @@ import path from 'node:path';
 import { ToolError } from '../runtime/tool.js';
 import { NO_BUFFERS, type OpenBuffers } from './open-buffers.js';
 
+/** Whether a run whose `started_on` label is `startedOn` was started on this machine (none: yes). */
+export function startedHere(startedOn: string | undefined): boolean {
+  return startedOn === undefined || startedOn === hostname();
+}
+
 /**
  * Whether a run recorded in `runWorkspace` works in the workspace at `root` (realpath'd) of this
  * machine: its paths are relative to its own folder, never to be applied to another one (a shared
@@ -18,7 +23,7 @@ export function worksIn(
   root: string,
   startedOn: string | undefined,
 ): boolean {
-  if (startedOn !== undefined && startedOn !== hostname()) return false;
+  if (!startedHere(startedOn)) return false;
   if (runWorkspace === null) return true;
   let real: string;
   try {

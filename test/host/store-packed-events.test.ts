@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadManifest } from '../../host/store/snapshot.js';
-import { loadSqlJs } from '../../host/store/sqljs-store.js';
-import type { RunRow, Store, StoredStatus, StoreOp } from '../../host/store/store.js';
+import { loadSqlJs, type SqlJsStore } from '../../host/store/sqljs-store.js';
+import type { RunRow, StoredStatus, StoreOp } from '../../host/store/store.js';
 import { onPostgres } from '../support/postgres.js';
-import { openStore, tempDir } from '../support/scratch.js';
+import { openFileStore, tempDir } from '../support/scratch.js';
 
 const FILE_ONLY = { skip: onPostgres && 'the file store only' };
 
@@ -48,7 +48,7 @@ function events(id: string, from: number, count: number): Record<string, unknown
 }
 
 function step(
-  store: Store,
+  store: SqlJsStore,
   id: string,
   status: StoredStatus,
   version: number,
@@ -82,9 +82,9 @@ function step(
 }
 
 /** Rows of the `events` table and bytes of the packed row for a run, in a copy of the database. */
-async function storedAs(store: Store, id: string, dir: string) {
+async function storedAs(store: SqlJsStore, id: string, dir: string) {
   const copy = path.join(dir, `copy-${Date.now()}-${Math.random()}.db`);
-  (store as unknown as { writeTo(file: string): void }).writeTo(copy);
+  store.writeTo(copy);
   const SQL = await loadSqlJs();
   const db = new SQL.Database(fs.readFileSync(copy));
   try {
@@ -102,7 +102,7 @@ void describe('finished runs, packed', FILE_ONLY, () => {
   void it('a finished run reads back the same events, here and in a new process, from a fraction of the bytes', async () => {
     const dir = tempDir('packed');
     const file = path.join(dir, 'airlock.db');
-    const store = await openStore(file);
+    const store = await openFileStore(file);
     step(store, 'run_a', 'running', 1, events('run_a', 0, 20));
     step(store, 'run_a', 'running', 2, events('run_a', 20, 20));
     const live = store.events('run_a');
@@ -121,7 +121,7 @@ void describe('finished runs, packed', FILE_ONLY, () => {
       `packed ${stored.packed} B, under a fifth of the ${plain} B of its events`,
     );
 
-    const fresh = await openStore(file);
+    const fresh = await openFileStore(file);
     assert.deepEqual(fresh.warnings, []);
     assert.deepEqual(fresh.events('run_a'), done);
   });
@@ -129,7 +129,7 @@ void describe('finished runs, packed', FILE_ONLY, () => {
   void it('a run that goes on after it ended appends after its packed events, in order', async () => {
     const dir = tempDir('packed-resumed');
     const file = path.join(dir, 'airlock.db');
-    const store = await openStore(file);
+    const store = await openFileStore(file);
     step(store, 'run_b', 'running', 1, events('run_b', 0, 3));
     step(store, 'run_b', 'error', 2, events('run_b', 3, 1));
     step(store, 'run_b', 'running', 3, events('run_b', 4, 2));
@@ -148,13 +148,13 @@ void describe('finished runs, packed', FILE_ONLY, () => {
       [...seqs].sort((a, b) => a - b),
     );
     assert.equal(new Set(seqs).size, seqs.length);
-    assert.deepEqual((await openStore(file)).events('run_b'), all);
+    assert.deepEqual((await openFileStore(file)).events('run_b'), all);
   });
 
   void it('the snapshot worker moves packed events to payload files: a new process reads them there; a dropped run takes its file along', async () => {
     const dir = tempDir('packed-out');
     const file = path.join(dir, 'airlock.db');
-    const store = await openStore(file, { snapshotInlineUnder: 0, snapshotEvery: 4 });
+    const store = await openFileStore(file, { snapshotInlineUnder: 0, snapshotEvery: 4 });
     const ids = ['run_1', 'run_2', 'run_3', 'run_4'];
     ids.forEach((id, i) => {
       step(store, id, 'running', 1, events(id, 0, 10), i);
@@ -184,7 +184,7 @@ void describe('finished runs, packed', FILE_ONLY, () => {
         .filter((f) => /[0-9a-f]{64}$/.test(String(f)));
     assert.equal(payloads().length, 4, 'one payload file per finished run');
 
-    const fresh = await openStore(file);
+    const fresh = await openFileStore(file);
     assert.deepEqual(fresh.warnings, []);
     for (const id of ids) assert.deepEqual(fresh.events(id), expected.get(id), id);
 
