@@ -263,6 +263,9 @@ void describe('undo from the CLI: airlock revert', () => {
     );
     const statuses = results.map((r) => {
       const [line] = jsonLines(r.stdout);
+      // A process that printed no result is named with what it said, so a failure here on a
+      // busy machine says why (a lock wait that ran out, a crash) instead of a TypeError.
+      assert.ok(line, `exit ${r.code}, no JSON on stdout: ${r.stdout}\nstderr: ${r.stderr}`);
       const [outcome] = (line as { results: { status: string }[] }).results;
       return [outcome!.status, r.code];
     });
