@@ -5,34 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { englishOnlyZod } from './scripts/esbuild-plugins.mjs';
 
 const require = createRequire(import.meta.url);
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
-
-/**
- * zod's namespace re-exports all of its locales (`z.locales`, ~250 KB), and esbuild cannot drop
- * members of a namespace object. Every message Airlock shows is English, so each bundle gets a
- * locales module holding `en` only (the one zod configures itself with).
- */
-const englishOnlyZod = {
-  name: 'zod-english-only',
-  setup(build) {
-    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]/.test(args.importer)
-        ? {
-            path: path.join(path.dirname(args.importer), '..', 'locales', 'index.js'),
-            namespace: 'zod-en',
-          }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({
-      contents: "export { default as en } from './en.js';\n",
-      resolveDir: path.dirname(args.path),
-      loader: 'js',
-    }));
-  },
-};
 
 /**
  * tree-sitter and its bash grammar (170 KB) are a bundle of their own, dist/bash-grammar.js, that

@@ -6,6 +6,7 @@ export default tseslint.config(
     ignores: [
       '.scratch/**',
       '**/*.cjs',
+      'bench/*.mjs',
       'dist/**',
       'out/**',
       'node_modules/**',

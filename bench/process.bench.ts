@@ -1,5 +1,6 @@
 // Rows 4, 7 and 8: what whole processes pay. The CLI's `run` + `resume` pair beside two bare
 // node processes; requiring and activating dist/extension.js beside an empty module; bundle sizes.
+import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,6 +8,7 @@ import { ScriptedModelServer } from '../host/model/scripted-server.js';
 import { runProcess, type Result } from '../test/support/cli-process.js';
 import { cycleScript } from './cycle.js';
 import { CLI } from './host-process.js';
+import { englishOnlyZod } from '../scripts/esbuild-plugins.mjs';
 import { addRow, cycles, fmt, interleave, notes, now, ratio, stats } from './lib.js';
 
 /** A node process with these arguments, run to its end. */
@@ -64,6 +66,18 @@ async function cliRow(root: string): Promise<void> {
       await run(['-e', '0']);
       return now() - t0;
     };
+    // The floor with the product's parts (bench/cli-floor.mjs): what is left above it is
+    // Airlock's own code.
+    const floorScript = await bundleFloor(root);
+    const wasm = path.resolve('node_modules/sql.js/dist/sql-wasm.wasm');
+    const floorPair = async (): Promise<number> => {
+      const t0 = now();
+      for (const phase of ['run', 'resume']) {
+        const out = await run([floorScript, phase, env.AIRLOCK_DB!, server.baseURL, ws, wasm]);
+        if (out.code !== 0) throw new Error(`the CLI floor failed: ${out.stderr}`);
+      }
+      return now() - t0;
+    };
     const r = await interleave(cycles(30, 4), 2, pair, bare);
     const a = stats(r.a);
     const b = stats(r.b);
@@ -74,10 +88,38 @@ async function cliRow(root: string): Promise<void> {
       ratio: `p50 ${ratio(a.p50, b.p50)}`,
       target: '≤ 2.5×',
     });
+    const f = await interleave(cycles(30, 4), 2, pair, floorPair);
+    const fa = stats(f.a);
+    const fb = stats(f.b);
+    addRow({
+      measure:
+        "CLI pair, floor with the product's parts: 2 node processes loading sql.js (the store's snapshot, one statement), zod and the openai client (one streamed request), a record fdatasync'd; the second also the tool's durable write",
+      airlock: fmt(fa),
+      peer: `floor ${fmt(fb)}`,
+      ratio: `p50 ${ratio(fa.p50, fb.p50)}`,
+      target: 'the least the row above can reach',
+    });
   } finally {
     await server.close();
     fs.rmSync(ws, { recursive: true, force: true });
   }
+}
+
+/** bench/cli-floor.mjs bundled and minified as dist/cli.js is (esbuild.mjs --production). */
+async function bundleFloor(root: string): Promise<string> {
+  const outfile = path.join(root, 'cli-floor.js');
+  await esbuild.build({
+    entryPoints: ['bench/cli-floor.mjs'],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    logLevel: 'warning',
+    plugins: [englishOnlyZod],
+  });
+  return outfile;
 }
 
 async function activateRow(): Promise<void> {
