@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import OpenAI from 'openai';
+import type { SqlJsStatic } from 'sql.js';
 import { z } from 'zod';
 import {
   Agent as PeerAgent,
@@ -21,7 +22,7 @@ import {
   type ScriptRequest,
 } from '../host/model/scripted-server.js';
 import { Agent } from '../host/runtime/agent.js';
-import { SqlJsStore } from '../host/store/sqljs-store.js';
+import { loadSqlJs, SqlJsStore } from '../host/store/sqljs-store.js';
 import { readRecords } from '../host/store/journal.js';
 import { replaceDurably } from '../host/store/durable-file.js';
 import { writeFileTool } from '../host/tools/files.js';
@@ -231,8 +232,22 @@ export function peerSide(baseURL: string, dir: string): Side & { last: CycleMeas
  * fdatasync'd at the pause and at the end (the durability Airlock promises: a pause survives a
  * crash, and so does a decision's outcome).
  */
-export function floorSide(baseURL: string, dir: string): Side {
+/**
+ * The least a cycle can cost; with `reopen`, also the least opening a store per phase can: the
+ * database's snapshot read and loaded into sql.js, one statement run on it.
+ */
+export function floorSide(
+  baseURL: string,
+  dir: string,
+  reopen?: { SQL: SqlJsStatic; file: string },
+): Side {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'floor-bench-ws-'));
+  const load = (): void => {
+    if (!reopen) return;
+    const db = new reopen.SQL.Database(fs.readFileSync(reopen.file));
+    db.exec('SELECT count(*) FROM runs');
+    db.close();
+  };
   const client = new OpenAI({ baseURL, apiKey: 'bench', maxRetries: 0 });
   const fd = fs.openSync(path.join(dir, 'floor.journal'), 'w', 0o600);
   const record = Buffer.alloc(3700, 0x61);
@@ -255,8 +270,10 @@ export function floorSide(baseURL: string, dir: string): Side {
   return {
     async cycle() {
       const t0 = now();
+      load();
       await request([{ role: 'user', content: 'Write notes.txt' }]);
       await durable();
+      load();
       await replaceDurably(path.join(ws, 'notes.txt'), `cycle ${counter}\n`);
       await request([
         { role: 'user', content: 'Write notes.txt' },
@@ -349,6 +366,7 @@ export async function cycleRows(root: string): Promise<void> {
     a.close();
 
     // Row 3: the store reopened for each phase, on an empty database and on one of 10k runs.
+    const SQL = await loadSqlJs();
     for (const size of sizes) {
       const file = files.get(size)!;
       const ra = await airlockSide(server.baseURL, file, true);
@@ -367,6 +385,24 @@ export async function cycleRows(root: string): Promise<void> {
         peer: `@openai/agents fromString path ${fmt(y)}`,
         ratio: `p50 ${ratio(x.p50, y.p50)}`,
         target: '≤ 2×',
+      });
+      // What loading the database per phase costs by itself: the floor with the snapshot
+      // loaded into sql.js at each phase, against the same peer.
+      const rf = floorSide(server.baseURL, path.dirname(file), { SQL, file });
+      const fres = await interleave(
+        m,
+        cycles(5, 2),
+        () => rf.cycle(),
+        () => b.cycle(),
+      );
+      rf.close();
+      const fx = stats(fres.a);
+      addRow({
+        measure: `the reopened cycle's floor at ${size} runs: the cycle's floor with the database's snapshot loaded into sql.js at each phase (one statement run)`,
+        airlock: `floor ${fmt(fx)}; Airlock in the row above ${ratio(x.p50, fx.p50)} of it`,
+        peer: `@openai/agents fromString path ${fmt(stats(fres.b))}`,
+        ratio: `p50 ${ratio(fx.p50, stats(fres.b).p50)}`,
+        target: 'the least the row above can reach',
       });
       ra.close();
     }

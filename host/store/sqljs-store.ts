@@ -90,7 +90,7 @@ export interface StoreOptions {
   /** Commits after which a commit starts a new snapshot (2,000). */
   snapshotEvery?: number;
   /**
-   * Bytes of journal records after which a commit starts a new snapshot. Unset: a sixteenth of
+   * Bytes of journal records after which a commit starts a new snapshot. Unset: a sixty-fourth of
    * the database, at least 64 KiB and at most 8 MiB (snapshot-trigger.ts).
    */
   snapshotBytes?: number;
@@ -494,7 +494,7 @@ export class SqlJsStore implements Store {
     const since = () => Math.max(this.manifest.current?.seq ?? 0, this.failedAt);
     const size = () => this.databaseBytes();
     if (this.job) {
-      // Against the fixed limits only: a journal grown by a sixteenth of a small database is no
+      // Against the fixed limits only: a journal grown by a sixty-fourth of a small database is no
       // reason to make a commit wait for the worker.
       if (!this.trigger.due(this.job.seq, this.seq, BACKPRESSURE)) return;
       this.finishSnapshot();
