@@ -25,6 +25,26 @@ function lastJson(out: Result): Record<string, unknown> {
   }
 }
 
+/** Airlock's process beside its peer or floor, 30 samples interleaved after 2 of each: a row. */
+async function processRow(
+  measure: string,
+  peer: string,
+  target: string,
+  airlock: () => Promise<number>,
+  other: () => Promise<number>,
+): Promise<void> {
+  const r = await interleave(cycles(30, 4), 2, airlock, other);
+  const a = stats(r.a);
+  const b = stats(r.b);
+  addRow({
+    measure,
+    airlock: fmt(a),
+    peer: `${peer} ${fmt(b)}`,
+    ratio: `p50 ${ratio(a.p50, b.p50)}`,
+    target,
+  });
+}
+
 /** Nothing inherited that could pick another model, database or config folder. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -78,27 +98,20 @@ async function cliRow(root: string): Promise<void> {
       }
       return now() - t0;
     };
-    const r = await interleave(cycles(30, 4), 2, pair, bare);
-    const a = stats(r.a);
-    const b = stats(r.b);
-    addRow({
-      measure: 'CLI `run` + `resume` process pair (dist/cli.js, scripted model, AIRLOCK_DB)',
-      airlock: fmt(a),
-      peer: `2 × \`node -e 0\` ${fmt(b)}`,
-      ratio: `p50 ${ratio(a.p50, b.p50)}`,
-      target: '≤ 2.5×',
-    });
-    const f = await interleave(cycles(30, 4), 2, pair, floorPair);
-    const fa = stats(f.a);
-    const fb = stats(f.b);
-    addRow({
-      measure:
-        "CLI pair, floor with the product's parts: 2 node processes loading sql.js (the store's snapshot, one statement), zod and the openai client (one streamed request), a record fdatasync'd; the second also the tool's durable write",
-      airlock: fmt(fa),
-      peer: `floor ${fmt(fb)}`,
-      ratio: `p50 ${ratio(fa.p50, fb.p50)}`,
-      target: 'the least the row above can reach',
-    });
+    await processRow(
+      'CLI `run` + `resume` process pair (dist/cli.js, scripted model, AIRLOCK_DB)',
+      '2 × `node -e 0`',
+      '≤ 2.5×',
+      pair,
+      bare,
+    );
+    await processRow(
+      "CLI pair, floor with the product's parts: 2 node processes loading sql.js (the store's snapshot, one statement), zod and the openai client (one streamed request), a record fdatasync'd; the second also the tool's durable write",
+      'floor',
+      'the least the row above can reach',
+      pair,
+      floorPair,
+    );
   } finally {
     await server.close();
     fs.rmSync(ws, { recursive: true, force: true });
@@ -135,22 +148,13 @@ async function activateRow(): Promise<void> {
   const ext = path.resolve('dist/extension.js');
   const empty = path.resolve('bench/empty-extension.cjs');
   try {
-    const r = await interleave(
-      cycles(30, 4),
-      2,
+    await processRow(
+      "`require('dist/extension.js')` + `activate()` (production bundle, stand-in `vscode`)",
+      'empty module',
+      'activation ≤ 15 ms',
       () => once(ext),
       () => once(empty),
     );
-    const a = stats(r.a);
-    const b = stats(r.b);
-    addRow({
-      measure:
-        "`require('dist/extension.js')` + `activate()` (production bundle, stand-in `vscode`)",
-      airlock: fmt(a),
-      peer: `empty module ${fmt(b)}`,
-      ratio: `p50 ${ratio(a.p50, b.p50)}`,
-      target: 'activation ≤ 15 ms',
-    });
   } catch (err) {
     notes.push(`activation row not measured: ${err instanceof Error ? err.message : String(err)}`);
     console.error(err);
