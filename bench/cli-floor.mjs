@@ -4,7 +4,7 @@
 // sql.js and open the store's snapshot (SQLite compiled to WebAssembly; its first statement
 // compiles the functions it runs), load zod and parse the arguments, make one streamed request
 // through the openai client (Node's fetch), append a record and fdatasync it; `resume` also makes
-// the tool's durable write (temp file, fsync, rename, folder fsync).
+// the tool's durable write (replaceDurably: temp file, fsync, rename, folder fsync).
 //
 // Bundled and minified as dist/cli.js is (bench/process.bench.ts), ES imports as Airlock's
 // sources, so both load alike.
@@ -16,6 +16,8 @@ import { setFlagsFromString } from 'node:v8';
 import OpenAI from 'openai';
 import initSqlJs from 'sql.js';
 import { z } from 'zod';
+// The tool's own durable write, as the library cycle's floor makes it (bench/cycle.ts).
+import { replaceDurably } from '../host/store/durable-file.ts';
 
 // As dist/cli.js runs: sql.js's wasm from V8's baseline compiler only (host/cli/main.ts says why).
 setFlagsFromString('--liftoff-only');
@@ -34,16 +36,7 @@ async function main() {
   const messages = [{ role: 'user', content: 'Write notes.txt' }];
   if (phase === 'resume') {
     messages.push({ role: 'tool', tool_call_id: 'call_1', content: 'Wrote notes.txt' });
-    const file = path.join(ws, 'notes.txt');
-    const temp = `${file}.floor.tmp`;
-    const fd = fs.openSync(temp, 'w', 0o600);
-    fs.writeSync(fd, 'floor\n');
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(temp, file);
-    const dir = fs.openSync(ws, 'r');
-    fs.fsyncSync(dir);
-    fs.closeSync(dir);
+    await replaceDurably(path.join(ws, 'notes.txt'), 'floor\n');
   }
   const stream = await client.chat.completions.create({
     model: 'scripted',

@@ -230,11 +230,8 @@ export function peerSide(baseURL: string, dir: string): Side & { last: CycleMeas
  * What any durable, streamed pause→resume cycle must do, and nothing else: the same two model
  * requests streamed through the `openai` client, the same durable write, and a record appended and
  * fdatasync'd at the pause and at the end (the durability Airlock promises: a pause survives a
- * crash, and so does a decision's outcome).
- */
-/**
- * The least a cycle can cost; with `reopen`, also the least opening a store per phase can: the
- * database's snapshot read and loaded into sql.js, one statement run on it.
+ * crash, and so does a decision's outcome). With `reopen`, also the least opening a store per
+ * phase can: the database's snapshot read and loaded into sql.js, one statement run on it.
  */
 export function floorSide(
   baseURL: string,
@@ -397,11 +394,12 @@ export async function cycleRows(root: string): Promise<void> {
       );
       rf.close();
       const fx = stats(fres.a);
+      const fy = stats(fres.b);
       addRow({
         measure: `the reopened cycle's floor at ${size} runs: the cycle's floor with the database's snapshot loaded into sql.js at each phase (one statement run)`,
         airlock: `floor ${fmt(fx)}; Airlock in the row above ${ratio(x.p50, fx.p50)} of it`,
-        peer: `@openai/agents fromString path ${fmt(stats(fres.b))}`,
-        ratio: `p50 ${ratio(fx.p50, stats(fres.b).p50)}`,
+        peer: `@openai/agents fromString path ${fmt(fy)}`,
+        ratio: `p50 ${ratio(fx.p50, fy.p50)}`,
         target: 'the least the row above can reach',
       });
       ra.close();
