@@ -16,6 +16,14 @@ const REPLAY_FLOOR = 64 * 1024;
 /** The journal may grow to this share of the database before a snapshot is due. */
 const REPLAY_SHARE = 1 / 64;
 
+/**
+ * Free pages a snapshot keeps for the commits until the next one: twice the journal a snapshot
+ * is due at (the pages those commits add take about a third of their records' bytes, measured).
+ */
+export function snapshotReserve(databaseBytes: number): number {
+  return 2 * Math.max(REPLAY_FLOOR, databaseBytes * REPLAY_SHARE);
+}
+
 /** Journal records after the newest snapshot, by sequence number and size. */
 export class SnapshotTrigger {
   private seqs: number[] = [];
