@@ -18,10 +18,11 @@ export function fault(point: string): void {
 /**
  * `AIRLOCK_HOLD=point:FILE` (tests only): execution reaching `point` creates `FILE.reached` and
  * waits until FILE exists, so a test can act while, say, a snapshot is half written. Read when
- * reached, not at load: a worker thread sees the environment it was started with.
+ * reached, not at load; `setting` is the variable as the thread that asked saw it (a worker
+ * thread sees the environment it was started with, which may be long before).
  */
-export function hold(point: string): void {
-  const spec = process.env.AIRLOCK_HOLD?.match(/^([a-z-]+):(.+)$/);
+export function hold(point: string, setting = process.env.AIRLOCK_HOLD): void {
+  const spec = setting?.match(/^([a-z-]+):(.+)$/);
   if (!spec || spec[1] !== point) return;
   const gate = spec[2]!;
   fs.writeFileSync(`${gate}.reached`, '');

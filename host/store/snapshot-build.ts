@@ -39,7 +39,7 @@ export async function buildSnapshot(request: WorkerRequest): Promise<SnapshotOut
     // Crash tests: killed with the snapshot written but not in place (the fault point
     // 'snapshot-before', counted by the thread that asked).
     if (request.killMidway) process.kill(process.pid, 'SIGKILL');
-    hold('snapshot-written'); // tests: commits go on while a snapshot is half written
+    hold('snapshot-written', request.hold); // tests: commits go on while a snapshot is half written
     return {
       tag: 'ready',
       snapshot,

@@ -20,6 +20,8 @@ export interface SnapshotRequest {
   seq: number;
   /** Crash tests: the process is killed once the snapshot's temp file is written. */
   killMidway: boolean;
+  /** Tests: `AIRLOCK_HOLD` as the asking thread sees it (faults.ts). */
+  hold: string | undefined;
 }
 
 /** A job's request as the worker gets it, with the temp files it writes. */
@@ -44,7 +46,7 @@ export type SnapshotOutcome =
   | { tag: 'superseded'; reason: string }
   | { tag: 'failed'; message: string };
 
-/** What the main thread hands the worker (`workerData`). */
+/** What the main thread hands the worker, one message per job. */
 export interface WorkerInput {
   request: WorkerRequest;
   port: MessagePort;
@@ -55,12 +57,69 @@ export interface WorkerInput {
 /** Jobs started by this process: each writes temp files of its own (two stores may share a file). */
 let jobs = 0;
 
+/**
+ * A thread whose last snapshot was under this (bytes) is kept for the next one. Starting a thread
+ * costs about 200 ms of CPU here (an isolate, the bundle, sql.js's WebAssembly compiled anew):
+ * more than writing a small snapshot, so a store snapshotting every few commits spent most of
+ * its CPU starting threads (the bench's library cycle: 39 → 22 ms of CPU a cycle). A thread that
+ * wrote a larger one goes: its sql.js heap, as large as the database, is never given back.
+ */
+const KEEP_THREAD_UNDER = 8 * 1024 * 1024;
+/** An idle thread is stopped after this long without a job (ms). */
+const KEEP_THREAD_FOR = 30_000;
+
+/** The thread kept for the next snapshot of any store of this process, with its idle timer. */
+let idle: { worker: Worker; timer: NodeJS.Timeout } | null = null;
+
+function startThread(): Worker | null {
+  if (idle) {
+    const { worker, timer } = idle;
+    idle = null;
+    clearTimeout(timer);
+    return worker;
+  }
+  const script = workerScript('snapshot-worker');
+  if (!script) return null;
+  try {
+    const worker = new Worker(script.code, {
+      eval: script.eval,
+      // Under tsx the parent's --import does not load in a worker; the eval'd script does it.
+      execArgv: [],
+    });
+    // A thread never keeps the process alive: a process that exits abandons the snapshot, and its
+    // temp files are removed by the next snapshot written.
+    worker.unref();
+    worker.on('error', () => undefined); // its exit follows; a job it had then 'failed'
+    return worker;
+  } catch {
+    return null; // no thread to be had: the store writes the snapshot in place
+  }
+}
+
+/** A thread done with its job: kept for the next one if it is light, else stopped. */
+function releaseThread(worker: Worker, outcome: SnapshotOutcome | null): void {
+  const light = outcome?.tag === 'ready' && outcome.snapshot.info.size < KEEP_THREAD_UNDER;
+  if (!light || idle) {
+    void worker.terminate();
+    return;
+  }
+  const timer = setTimeout(() => {
+    if (idle?.worker !== worker) return;
+    idle = null;
+    void worker.terminate();
+  }, KEEP_THREAD_FOR);
+  timer.unref();
+  idle = { worker, timer };
+}
+
 /** One snapshot being written by a worker thread. */
 export class SnapshotJob {
   private outcome: SnapshotOutcome | null = null;
   private readonly flag: Int32Array;
   /** The worker exited (seen on this thread's event loop): with no outcome, it failed. */
   private gone = false;
+  /** The thread has no more to do for this job: kept for another, or stopped. */
+  private released = false;
 
   private constructor(
     readonly request: WorkerRequest,
@@ -72,13 +131,12 @@ export class SnapshotJob {
   }
 
   /**
-   * Starts a worker for `request`; `onDone` runs (on this thread's event loop) once it has an
-   * outcome. The worker never keeps the process alive: a process that exits abandons the
-   * snapshot, and its temp files are removed by the next snapshot written.
+   * Gives `request` to a worker thread (the one kept idle, or a new one); `onDone` runs (on this
+   * thread's event loop) once it has an outcome.
    */
   static start(asked: SnapshotRequest, onDone: () => void): SnapshotJob | null {
-    const script = workerScript('snapshot-worker');
-    if (!script) return null;
+    const worker = startThread();
+    if (!worker) return null;
     // Named like every temp file of the store (`FILE.….tmp-<pid>`): removed once its process is gone.
     const n = ++jobs;
     const request: WorkerRequest = {
@@ -89,31 +147,32 @@ export class SnapshotJob {
     const channel = new MessageChannel();
     const done = new SharedArrayBuffer(4);
     const input: WorkerInput = { request, port: channel.port2, done };
-    let worker: Worker;
-    try {
-      worker = new Worker(script.code, {
-        eval: script.eval,
-        workerData: input,
-        transferList: [channel.port2],
-        // Under tsx the parent's --import does not load in a worker; the eval'd script does it.
-        execArgv: [],
-      });
-    } catch {
-      channel.port1.close();
-      return null; // no thread to be had: the store writes the snapshot in place
-    }
-    worker.unref();
     channel.port1.unref();
     const job = new SnapshotJob(request, worker, channel.port1, done);
-    // The worker says it is done on its default port as well: its exit can come much later
-    // (tearing down a heap the size of the database).
-    worker.once('message', onDone);
-    worker.once('exit', () => {
-      job.gone = true;
+    // The worker says it is done on its default port as well, which wakes this event loop.
+    const onMessage = (): void => {
+      worker.off('exit', onExit);
+      job.poll();
+      job.release();
       onDone();
-    });
-    worker.once('error', () => undefined); // its exit follows; the outcome is then 'failed'
+    };
+    const onExit = (): void => {
+      worker.off('message', onMessage);
+      job.gone = true;
+      job.released = true;
+      onDone();
+    };
+    worker.once('message', onMessage);
+    worker.once('exit', onExit);
+    worker.postMessage(input, [channel.port2]);
     return job;
+  }
+
+  /** Hands the thread back once the outcome is in (kept for the next job, or stopped). */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    releaseThread(this.worker, this.outcome);
   }
 
   get seq(): number {
@@ -156,9 +215,12 @@ export class SnapshotJob {
     }
   }
 
-  /** Stops the worker; whatever it wrote is removed. */
+  /** Stops the worker (unless it is done and kept for another job); whatever it wrote is removed. */
   abandon(): void {
-    void this.worker.terminate();
+    if (!this.released) {
+      this.released = true;
+      void this.worker.terminate();
+    }
     this.port.close();
     fs.rmSync(this.request.snapshotTmp, { force: true });
     fs.rmSync(this.request.journalTmp, { force: true });

@@ -1,12 +1,11 @@
-// The thread that writes a snapshot (see snapshot-job.ts): everything slow about a snapshot
-// (loading, replaying, exporting the database, writing and fsyncing it) happens here, never on
-// the thread that commits. It changes no file the store reads: it only writes two temp files.
+// The thread that writes snapshots (see snapshot-job.ts), one job per message: everything slow
+// about a snapshot (loading, replaying, exporting the database, writing and fsyncing it) happens
+// here, never on the thread that commits. It changes no file the store reads: it only writes two
+// temp files per job.
 import * as os from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { buildSnapshot } from './snapshot-build.js';
 import type { SnapshotOutcome, WorkerInput } from './snapshot-job.js';
-
-const input = workerData as WorkerInput;
 
 // A lower CPU priority, for this thread only (Linux sets nice values per thread): on a busy
 // machine the thread that commits gets the CPU first. Not the lowest: a worker starved by other
@@ -16,16 +15,20 @@ try {
 } catch {
   // not permitted here: the snapshot just competes as an equal
 }
-const flag = new Int32Array(input.done);
-
-function finish(outcome: SnapshotOutcome): void {
+function finish(input: WorkerInput, outcome: SnapshotOutcome): void {
   input.port.postMessage(outcome);
   input.port.close();
+  const flag = new Int32Array(input.done);
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
   parentPort?.postMessage('done'); // wakes the store's event loop to put the snapshot in place
 }
 
-buildSnapshot(input.request).then(finish, (err: unknown) =>
-  finish({ tag: 'failed', message: err instanceof Error ? err.message : String(err) }),
-);
+// One job at a time: the store gives this thread another only once it said 'done'.
+parentPort?.on('message', (input: WorkerInput) => {
+  buildSnapshot(input.request).then(
+    (outcome) => finish(input, outcome),
+    (err: unknown) =>
+      finish(input, { tag: 'failed', message: err instanceof Error ? err.message : String(err) }),
+  );
+});

@@ -505,7 +505,12 @@ export class SqlJsStore implements Store {
     if (!this.trigger.due(since(), this.seq, 1, size)) return;
     if (this.databaseBytes() < this.inlineUnder) return this.snapshot();
     const job = SnapshotJob.start(
-      { file: this.file!, seq: this.seq, killMidway: faultArmed('snapshot-before') },
+      {
+        file: this.file!,
+        seq: this.seq,
+        killMidway: faultArmed('snapshot-before'),
+        hold: process.env.AIRLOCK_HOLD,
+      },
       () => this.jobDone(job),
     );
     if (job) this.job = job;
