@@ -9,7 +9,14 @@ import { peekSnapshot, prepareSnapshot, removeDeadTempFiles, writeInSteps } from
 import type { SnapshotOutcome, TrimmedJournal, WorkerRequest } from './snapshot-job.js';
 import { loadSqlJs, SqlJsStore } from './sqljs-store.js';
 
-export async function buildSnapshot(request: WorkerRequest): Promise<SnapshotOutcome> {
+/**
+ * `held.bytes` is raised to the largest database this job held in memory: sql.js never gives its
+ * heap back, so the thread that ran it knows whether it is worth keeping.
+ */
+export async function buildSnapshot(
+  request: WorkerRequest,
+  held: { bytes: number },
+): Promise<SnapshotOutcome> {
   const { file, seq } = request;
   const SQL = await loadSqlJs();
   // Temp files of snapshots that crashed or exiting processes left: up to a database's size each.
@@ -19,6 +26,7 @@ export async function buildSnapshot(request: WorkerRequest): Promise<SnapshotOut
   if (found.seq >= seq) return { tag: 'superseded', reason: `a snapshot at ${found.seq} exists` };
   const journal = `${file}.journal`;
   const { ino, read } = readJournal(journal);
+  held.bytes = Math.max(held.bytes, found.bytes.length);
   const replica = SqlJsStore.replica(SQL, found.bytes, found.seq, file);
   const kept: Buffer[] = [];
   try {
@@ -35,7 +43,9 @@ export async function buildSnapshot(request: WorkerRequest): Promise<SnapshotOut
     // Finished runs' packed events go to payload files (written durably before the snapshot
     // that names them is put in place): opening loads a short row per finished run.
     replica.movePackedOut();
-    const snapshot = prepareSnapshot(request.snapshotTmp, replica.exportAt(), seq);
+    const bytes = replica.exportAt();
+    held.bytes = Math.max(held.bytes, bytes.length);
+    const snapshot = prepareSnapshot(request.snapshotTmp, bytes, seq);
     // Crash tests: killed with the snapshot written but not in place (the fault point
     // 'snapshot-before', counted by the thread that asked).
     if (request.killMidway) process.kill(process.pid, 'SIGKILL');

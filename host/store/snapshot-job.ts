@@ -54,15 +54,21 @@ export interface WorkerInput {
   done: SharedArrayBuffer;
 }
 
+/** What the worker says on its default port once a job's outcome is on the job's port. */
+export interface WorkerDone {
+  /** The largest database it has held: its sql.js heap, never given back, is at least that. */
+  heldBytes: number;
+}
+
 /** Jobs started by this process: each writes temp files of its own (two stores may share a file). */
 let jobs = 0;
 
 /**
- * A thread whose last snapshot was under this (bytes) is kept for the next one. Starting a thread
- * costs about 200 ms of CPU here (an isolate, the bundle, sql.js's WebAssembly compiled anew):
- * more than writing a small snapshot, so a store snapshotting every few commits spent most of
- * its CPU starting threads (the bench's library cycle: 39 → 22 ms of CPU a cycle). A thread that
- * wrote a larger one goes: its sql.js heap, as large as the database, is never given back.
+ * A thread that never held a database over this (bytes) is kept for the next snapshot. Starting a
+ * thread costs about 200 ms of CPU here (an isolate, the bundle, sql.js's WebAssembly compiled
+ * anew): more than writing a small snapshot, so a store snapshotting every few commits spent most
+ * of its CPU starting threads (the bench's library cycle: 39 → 23 ms of CPU a cycle). One that
+ * held a larger database goes: its sql.js heap, at least that large, is never given back.
  */
 const KEEP_THREAD_UNDER = 8 * 1024 * 1024;
 /** An idle thread is stopped after this long without a job (ms). */
@@ -97,9 +103,8 @@ function startThread(): Worker | null {
 }
 
 /** A thread done with its job: kept for the next one if it is light, else stopped. */
-function releaseThread(worker: Worker, outcome: SnapshotOutcome | null): void {
-  const light = outcome?.tag === 'ready' && outcome.snapshot.info.size < KEEP_THREAD_UNDER;
-  if (!light || idle) {
+function releaseThread(worker: Worker, heldBytes: number): void {
+  if (heldBytes >= KEEP_THREAD_UNDER || idle) {
     void worker.terminate();
     return;
   }
@@ -120,6 +125,8 @@ export class SnapshotJob {
   private gone = false;
   /** The thread has no more to do for this job: kept for another, or stopped. */
   private released = false;
+  /** Nobody will put the outcome in place: its temp files go once it is in. */
+  private dropped = false;
 
   private constructor(
     readonly request: WorkerRequest,
@@ -150,10 +157,12 @@ export class SnapshotJob {
     channel.port1.unref();
     const job = new SnapshotJob(request, worker, channel.port1, done);
     // The worker says it is done on its default port as well, which wakes this event loop.
-    const onMessage = (): void => {
+    const onMessage = (said: unknown): void => {
       worker.off('exit', onExit);
       job.poll();
-      job.release();
+      if (job.dropped) job.discard();
+      const heldBytes = (said as Partial<WorkerDone> | null)?.heldBytes;
+      job.release(typeof heldBytes === 'number' ? heldBytes : Infinity);
       onDone();
     };
     const onExit = (): void => {
@@ -169,10 +178,10 @@ export class SnapshotJob {
   }
 
   /** Hands the thread back once the outcome is in (kept for the next job, or stopped). */
-  private release(): void {
+  private release(heldBytes: number): void {
     if (this.released) return;
     this.released = true;
-    releaseThread(this.worker, this.outcome);
+    releaseThread(this.worker, heldBytes);
   }
 
   get seq(): number {
@@ -224,6 +233,17 @@ export class SnapshotJob {
     this.port.close();
     fs.rmSync(this.request.snapshotTmp, { force: true });
     fs.rmSync(this.request.journalTmp, { force: true });
+  }
+
+  /**
+   * Nobody will put this snapshot in place (its store wrote one itself, closing): its temp files
+   * are removed once the worker is done, and the thread, which has its sql.js ready, is kept for
+   * the next job. Stopping it instead cost the next snapshot a new thread: a store opened and
+   * closed per command (a second window, the bench's reopened cycle) started one per snapshot.
+   */
+  drop(): void {
+    this.dropped = true;
+    if (this.poll()) this.discard();
   }
 
   /** Removes the temp files of an outcome that will not be put in place. */

@@ -1236,7 +1236,7 @@ export class SqlJsStore implements Store {
           // (snapshotInlineUnder 0 asks for the worker's path always.)
           const small = this.inlineUnder > 0 && this.databaseBytes() < SNAPSHOT_AT_CLOSE_UNDER;
           if (!job.poll() && small) {
-            job.abandon();
+            job.drop();
             this.job = null;
             this.catchUp(true);
             this.refreshManifest();

@@ -176,6 +176,48 @@ void describe('snapshots written off the commit path', () => {
     }
   });
 
+  void it('a store closed while its worker writes a snapshot writes its own, and the worker’s temp files go once it is done; the next stores’ snapshots still come from a worker', async () => {
+    const dir = tempDir('snap-drop');
+    const db = path.join(dir, 'airlock.db');
+    const gate = path.join(dir, 'gate');
+    // Any database takes the worker's path while open; closing, a small one is written in place.
+    const options: StoreOptions = { snapshotInlineUnder: 1, snapshotEvery: 3 };
+    const expected: string[] = [];
+    const first = await openFileStore(db, options);
+    process.env.AIRLOCK_HOLD = `snapshot-written:${gate}`;
+    try {
+      for (let i = 1; i <= 3; i++) {
+        assert.deepEqual(first.commit(newRun(`d${i}`)), { ok: true });
+        expected.push(`d${i}`);
+      }
+    } finally {
+      delete process.env.AIRLOCK_HOLD;
+    }
+    await until(() => fs.existsSync(`${gate}.reached`), 'the worker to be mid-snapshot');
+    const temp = () => fs.readdirSync(dir).filter((n) => /\.tmp-\d+$/.test(n));
+    assert.notDeepEqual(temp(), [], 'the worker has written its temp file');
+    first.close();
+    assert.equal(snapshotSeq(db), 3, 'closing wrote the snapshot in place');
+    fs.writeFileSync(gate, '');
+    await until(() => temp().length === 0, 'the dropped snapshot’s temp files to be removed');
+    assert.equal(snapshotSeq(db), 3);
+
+    // Stores opened afterwards in this process still get their snapshots written off the commit.
+    for (let round = 0; round < 2; round++) {
+      const store = await openFileStore(db, options);
+      const before = snapshotSeq(db);
+      for (let i = 0; i < 3; i++) {
+        const id = `e${round}_${i}`;
+        assert.deepEqual(store.commit(newRun(id)), { ok: true });
+        expected.push(id);
+      }
+      await until(() => snapshotSeq(db) > before, `round ${round}: the worker's snapshot`);
+      store.close();
+    }
+    assert.deepEqual(temp(), []);
+    assert.deepEqual(await reopened(db), { runs: expected.sort(), warnings: [] });
+  });
+
   void it('large records: a snapshot every snapshotBytes of journal, so opening replays a bounded journal however few the commits', async () => {
     const dir = tempDir('snap-bytes');
     const db = path.join(dir, 'airlock.db');
