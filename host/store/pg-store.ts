@@ -88,10 +88,18 @@ export class PgStore implements Store {
     if (this.closed) throw new Error('The PostgreSQL store is closed.');
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage({ method, args } satisfies PgCall);
-    if (Atomics.wait(this.flag, 0, 0, CALL_CEILING_MS) === 'timed-out') {
-      throw new Error(
-        `PostgreSQL at ${shownLocation(this.connection.url)} did not answer within ${CALL_CEILING_MS / 1000} s. Check the server and the network; nothing was acknowledged.`,
-      );
+    // Woken is not answered: the worker sets the flag, then notifies, and the notify of the
+    // previous call can come late, into this call's wait (seen in CI under load, as "woke
+    // without an answer"). Only the flag says the reply is on the port.
+    const deadline = Date.now() + CALL_CEILING_MS;
+    while (Atomics.load(this.flag, 0) === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(
+          `PostgreSQL at ${shownLocation(this.connection.url)} did not answer within ${CALL_CEILING_MS / 1000} s. Check the server and the network; nothing was acknowledged.`,
+        );
+      }
+      Atomics.wait(this.flag, 0, 0, left);
     }
     const reply = receiveMessageOnPort(this.port)?.message as PgReply | undefined;
     if (!reply) throw new Error('The PostgreSQL worker woke without an answer.');
