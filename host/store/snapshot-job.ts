@@ -121,6 +121,7 @@ function releaseThread(worker: Worker, heldBytes: number): void {
 export class SnapshotJob {
   private outcome: SnapshotOutcome | null = null;
   private readonly flag: Int32Array;
+  readonly startedAt = Date.now();
   /** The worker exited (seen on this thread's event loop): with no outcome, it failed. */
   private gone = false;
   /** The thread has no more to do for this job: kept for another, or stopped. */
