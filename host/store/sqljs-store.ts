@@ -114,7 +114,7 @@ const BACKPRESSURE = 2;
  * (snapshot-trigger.ts) waits until WORKER_REST × T has passed: the worker is busy a fifth of the
  * time at most. At 10,000 runs a snapshot takes the worker about a second, a burst of commits
  * makes the share due again within it, and back to back the worker's flushes delayed the
- * commits' own (bench, 5,000 commits: p99 3.0–4.4 → 0.9–1.8 ms, p99.9 6.5–11.6 → 3.9–7.6 ms).
+ * commits' own (bench, 5,000 commits: p99 3.0–4.4 → 1.1–2.4 ms, p99.9 6.5–11.6 → 3.9–8.0 ms).
  * Due by `snapshotEvery` / `snapshotBytes`, it starts at once.
  */
 const WORKER_REST = 4;
@@ -1243,9 +1243,9 @@ export class SqlJsStore implements Store {
       try {
         this.lock!.with(() => {
           const job = this.job!;
-          // A worker still at work on a database this small would take longer (it starts a
-          // thread and loads sql.js first) than writing the snapshot here: a CLI closing its
-          // store after a few commits would wait for it.
+          // A worker still at work on a database this small would take longer (a new one starts
+          // a thread and loads sql.js first) than writing the snapshot here: a CLI closing its
+          // store after a few commits would wait for it. Its job is dropped, its thread kept.
           // (snapshotInlineUnder 0 asks for the worker's path always.)
           const small = this.inlineUnder > 0 && this.databaseBytes() < SNAPSHOT_AT_CLOSE_UNDER;
           if (!job.poll() && small) {
