@@ -10,6 +10,7 @@ import { BLOB_THRESHOLD, BlobStore, isBlobRef } from './blobs.js';
 import { fault, faultArmed } from './faults.js';
 import { FileLock, processAlive } from './file-lock.js';
 import { frame, intactAfter, JournalWriter, readFrom, readRecords, truncate } from './journal.js';
+import { crc32 } from 'node:zlib';
 import { fsyncDir, makePrivateDir, OWNER_ONLY, tightenMode } from './durable-file.js';
 import { decodeOps, encodeOps } from './journal-codec.js';
 import { applyStateDelta, StateDeltaError } from './state-delta.js';
@@ -33,6 +34,14 @@ import {
   type Manifest,
 } from './snapshot.js';
 import { SnapshotJob, type SnapshotOutcome, type TrimmedJournal } from './snapshot-job.js';
+import {
+  cachePath,
+  isLastRecord,
+  readReplayCache,
+  removeReplayCache,
+  writeReplayCache,
+  type LastRecord,
+} from './replay-cache.js';
 import { snapshotReserve, SnapshotTrigger } from './snapshot-trigger.js';
 import type {
   ChangeRow,
@@ -118,6 +127,15 @@ const BACKPRESSURE = 2;
  * Due by `snapshotEvery` / `snapshotBytes`, it starts at once.
  */
 const WORKER_REST = 4;
+/**
+ * A closing store leaves a replay cache (replay-cache.ts) once the journal grown since the last
+ * one (or the snapshot), J bytes, reaches √(CACHE_BALANCE × D) for a database of D bytes. Each
+ * open replays J/2 on average, at r ≈ 0.13 ms per KB here; each cache costs c·D to write
+ * (export, checksum, write: c ≈ 3 ms per MB) and serves the opens until the next, one per b bytes
+ * of journal (a CLI command or a window's phase: b ≈ 4 KB). Per open that is c·D·b/J + r·J/2,
+ * least at J = √(2·c·b/r · D): 10 KB for a database of 0.5 MB, 31 KB for 5 MB.
+ */
+const CACHE_BALANCE = 192;
 /** A journal record's header (length, checksum): counted in its bytes. */
 const RECORD_HEADER = 8;
 
@@ -135,6 +153,14 @@ function tuned(db: Database): Database {
     'PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA secure_delete = ON;',
   );
   return db;
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return -1;
+  }
 }
 
 function json(value: unknown): string {
@@ -185,6 +211,11 @@ export class SqlJsStore implements Store {
    */
   private tail: { fd: number; ino: number } | null = null;
   private journalPos = 0;
+  /** The journal record this database holds last, when known: what a replay cache names. */
+  private lastRecord: LastRecord | null = null;
+  /** The commit of the replay cache this process loaded or left, if any. */
+  private cachedAt = 0;
+  private closed = false;
   private manifest: Manifest = { current: null, prev: null };
   private readonly statements = new Map<string, Statement>();
   /** Kept open between commits; reopened when the journal file is replaced. */
@@ -227,7 +258,7 @@ export class SqlJsStore implements Store {
     // Raw run state lives in these files while its run is live: the folder Airlock creates is
     // the owner's alone, and files an older Airlock left readable to others are made so too.
     makePrivateDir(path.dirname(file));
-    for (const own of [file, prevPath(file), `${file}.manifest`, this.journal]) {
+    for (const own of [file, prevPath(file), `${file}.manifest`, this.journal, cachePath(file)]) {
       tightenMode(own, OWNER_ONLY);
     }
     try {
@@ -257,9 +288,13 @@ export class SqlJsStore implements Store {
     return new SqlJsStore(SQL, resolved, options);
   }
 
-  /** Loads the newest good snapshot, migrates it, and replays the journal since it. */
+  /**
+   * Loads the newest good snapshot, migrates it, and replays the journal since it; or, when the
+   * replay cache proves itself against the journal, loads the cache instead.
+   */
   private recover(): void {
     const file = this.file!;
+    if (this.recoverFromCache(file)) return this.catchUp(true);
     const loaded = loadSnapshot(file);
     this.warnings.push(...loaded.warnings);
     this.manifest = loaded.manifest;
@@ -317,6 +352,7 @@ export class SqlJsStore implements Store {
     // replay's time): all of them or, when one fails, none, and this store stays where it was.
     const from = this.seq;
     const applied: [seq: number, size: number][] = [];
+    let last: Buffer | null = null;
     let open = false;
     try {
       for (const payload of read.records) {
@@ -340,9 +376,11 @@ export class SqlJsStore implements Store {
         this.applyBatch(this.decode(record.ops));
         this.seq = record.seq;
         applied.push([record.seq, payload.length + RECORD_HEADER]);
+        last = payload;
       }
       if (open) this.db.exec('COMMIT');
       open = false;
+      if (last) this.lastRecord = { seq: this.seq, length: last.length, crc: crc32(last) };
     } catch (err) {
       if (open) {
         this.db.exec('ROLLBACK');
@@ -367,6 +405,71 @@ export class SqlJsStore implements Store {
     }
   }
 
+  /**
+   * Opens from the replay cache (replay-cache.ts) when the journal, read from its start with every
+   * checksum good, reaches the very record the cache holds last; false to open as without one.
+   * The snapshot is not read (opening from the cache is for the many opens of a CLI or a second
+   * window): one whose size no longer matches its manifest sends opening the long way, where a
+   * corrupt snapshot is found and set aside.
+   */
+  private recoverFromCache(file: string): boolean {
+    const manifest = loadManifest(file);
+    const current = manifest?.current;
+    if (!manifest || !current || fileSize(file) !== current.size) return false;
+    const cache = readReplayCache(file, SCHEMA_VERSION, current.seq);
+    if (!cache || !this.openTail()) return false;
+    const read = readFrom(this.tail!.fd, 0);
+    let end = 0;
+    const counted: [seq: number, size: number][] = [];
+    for (const payload of read.records) {
+      const seq = recordSeq(payload, this.journal);
+      end += RECORD_HEADER + payload.length;
+      if (seq > current.seq) counted.push([seq, RECORD_HEADER + payload.length]);
+      if (seq < cache.last.seq) continue;
+      if (!isLastRecord(cache.last, seq, payload)) break;
+      let db: Database | undefined;
+      try {
+        db = tuned(new this.SQL.Database(cache.bytes));
+        migrate(db, file);
+      } catch {
+        db?.close();
+        this.closeJournal();
+        return false; // not a database this Airlock reads: the snapshot and the journal are
+      }
+      this.resetStatements();
+      this.db.close();
+      this.db = db;
+      this.manifest = manifest;
+      this.seq = seq;
+      this.journalPos = end; // catchUp goes on from the record after it
+      this.lastRecord = cache.last;
+      this.cachedAt = seq;
+      this.trigger.recordAll(counted);
+      return true;
+    }
+    this.closeJournal();
+    return false;
+  }
+
+  /**
+   * At close: leaves the database as a replay cache when the journal the next opener would
+   * replay is worth it (CACHE_BALANCE). Best effort: without it, opening replays as before.
+   */
+  private leaveReplayCache(): void {
+    const last = this.lastRecord;
+    if (!this.file || !last || last.seq !== this.seq) return;
+    const base = Math.max(this.manifest.current?.seq ?? 0, this.cachedAt);
+    if (this.seq <= base) return;
+    const journal = this.trigger.bytesAfter(base);
+    if (journal * journal < CACHE_BALANCE * this.databaseBytes()) return;
+    try {
+      writeReplayCache(this.file, SCHEMA_VERSION, last, this.exportAt());
+      this.cachedAt = this.seq;
+    } catch {
+      // Best effort (a full disk, say): a cache half written fails its checksum when read.
+    }
+  }
+
   /** Replaces the in-memory database with the snapshot on disk if it reaches `needed`. */
   private reloadSnapshot(needed: number): boolean {
     const found = peekSnapshot(this.file!);
@@ -382,6 +485,7 @@ export class SqlJsStore implements Store {
     this.db.close();
     this.db = db;
     this.seq = found.seq;
+    this.lastRecord = null;
     this.manifest = found.manifest;
     this.journalPos = 0;
     this.trigger.reset();
@@ -466,6 +570,7 @@ export class SqlJsStore implements Store {
       process.kill(process.pid, 'SIGKILL');
     }
     this.journalPos = this.writer.append(payload, this.journalPos, sync);
+    this.lastRecord = { seq: this.seq + 1, length: payload.length, crc: crc32(payload) };
     this.unsynced = !sync;
     this.trigger.record(this.seq + 1, payload.length + RECORD_HEADER);
     fault('after-append');
@@ -1170,6 +1275,8 @@ export class SqlJsStore implements Store {
       if (!this.file) return;
       this.snapshot();
       this.snapshot();
+      removeReplayCache(this.file);
+      this.cachedAt = 0;
       this.blobs!.tighten();
       removeDeadTempFiles(this.file);
     };
@@ -1237,6 +1344,8 @@ export class SqlJsStore implements Store {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (this.job) {
       // A store closed in order finishes the snapshot being written, so its files are what a
       // snapshot written in place left. A process that exits without closing abandons it.
@@ -1262,6 +1371,7 @@ export class SqlJsStore implements Store {
         this.warnings.push(`A snapshot could not be put in place: ${String(err)}`);
       }
     }
+    this.leaveReplayCache();
     this.lock?.release();
     this.lock?.beforeRelease.delete(this.growJournal);
     this.closeJournal();
