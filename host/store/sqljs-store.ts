@@ -458,7 +458,10 @@ export class SqlJsStore implements Store {
   private leaveReplayCache(): void {
     const last = this.lastRecord;
     if (!this.file || !last || last.seq !== this.seq) return;
-    const base = Math.max(this.manifest.current?.seq ?? 0, this.cachedAt);
+    // The snapshot on disk, not the one this store last saw: a store left behind by another
+    // process's `compact` must not leave its older database (dropped runs included) on disk.
+    const snapshotAt = loadManifest(this.file)?.current?.seq ?? 0;
+    const base = Math.max(snapshotAt, this.manifest.current?.seq ?? 0, this.cachedAt);
     if (this.seq <= base) return;
     const journal = this.trigger.bytesAfter(base);
     if (journal * journal < CACHE_BALANCE * this.databaseBytes()) return;

@@ -152,6 +152,20 @@ void describe('the replay cache', () => {
     assert.deepEqual(await opened(db), { prompt: null, runs: ['r1', 'r2', 'r3', 'r4'] });
   });
 
+  void it('a store left behind by another store’s scrub leaves no cache of its older database when it closes', async () => {
+    const db = `${tempDir('replay-cache')}/a.db`;
+    await closedWith(db, 3);
+    const behind = await SqlJsStore.open(db);
+    assert.deepEqual(behind.commit(newRun('r4')), { ok: true });
+    const other = await SqlJsStore.open(db);
+    assert.deepEqual(other.commit(newRun('r5')), { ok: true });
+    other.scrub();
+    other.close();
+    assert.equal(fs.existsSync(cachePath(db)), false);
+    behind.close();
+    assert.equal(fs.existsSync(cachePath(db)), false, 'no cache of the database before the scrub');
+  });
+
   void it('scrub removes the cache: no copy of the database it did not rewrite stays', async () => {
     const db = `${tempDir('replay-cache')}/a.db`;
     await closedWith(db, 3);
