@@ -93,6 +93,11 @@ export function readReplayCache(file: string, schema: number, seq: number): Repl
   return { last: header.data.last, bytes };
 }
 
+/** How a cache names journal record `seq` (its payload): what opening looks for. */
+export function recordMark(seq: number, payload: Buffer): LastRecord {
+  return { seq, length: payload.length, crc: crc32(payload) };
+}
+
 /** True when `payload` (a journal record's) is the record the cache names. */
 export function isLastRecord(last: LastRecord, seq: number, payload: Buffer): boolean {
   return seq === last.seq && payload.length === last.length && crc32(payload) === last.crc;

@@ -75,13 +75,14 @@ const KEEP_THREAD_UNDER = 8 * 1024 * 1024;
 const KEEP_THREAD_FOR = 30_000;
 
 /** The thread kept for the next snapshot of any store of this process, with its idle timer. */
-let idle: { worker: Worker; timer: NodeJS.Timeout } | null = null;
+let idle: { worker: Worker; timer: NodeJS.Timeout; onExit: () => void } | null = null;
 
 function startThread(): Worker | null {
   if (idle) {
-    const { worker, timer } = idle;
+    const { worker, timer, onExit } = idle;
     idle = null;
     clearTimeout(timer);
+    worker.off('exit', onExit);
     return worker;
   }
   const script = workerScript('snapshot-worker');
@@ -114,7 +115,15 @@ function releaseThread(worker: Worker, heldBytes: number): void {
     void worker.terminate();
   }, KEEP_THREAD_FOR);
   timer.unref();
-  idle = { worker, timer };
+  // A kept thread that dies while idle (a late error of its last job) is forgotten: given a job,
+  // it would never answer, and the store would wait for it until its ceiling.
+  const onExit = (): void => {
+    if (idle?.worker !== worker) return;
+    clearTimeout(idle.timer);
+    idle = null;
+  };
+  worker.once('exit', onExit);
+  idle = { worker, timer, onExit };
 }
 
 /** One snapshot being written by a worker thread. */

@@ -10,7 +10,6 @@ import { BLOB_THRESHOLD, BlobStore, isBlobRef } from './blobs.js';
 import { fault, faultArmed } from './faults.js';
 import { FileLock, processAlive } from './file-lock.js';
 import { frame, intactAfter, JournalWriter, readFrom, readRecords, truncate } from './journal.js';
-import { crc32 } from 'node:zlib';
 import { fsyncDir, makePrivateDir, OWNER_ONLY, tightenMode } from './durable-file.js';
 import { decodeOps, encodeOps } from './journal-codec.js';
 import { applyStateDelta, StateDeltaError } from './state-delta.js';
@@ -38,9 +37,9 @@ import {
   cachePath,
   isLastRecord,
   readReplayCache,
+  recordMark,
   removeReplayCache,
   writeReplayCache,
-  type LastRecord,
 } from './replay-cache.js';
 import { snapshotReserve, SnapshotTrigger } from './snapshot-trigger.js';
 import type {
@@ -211,8 +210,11 @@ export class SqlJsStore implements Store {
    */
   private tail: { fd: number; ino: number } | null = null;
   private journalPos = 0;
-  /** The journal record this database holds last, when known: what a replay cache names. */
-  private lastRecord: LastRecord | null = null;
+  /**
+   * The journal record this database holds last, when known: what a replay cache names. Its
+   * checksum is taken only when a cache is written, never on the commit path.
+   */
+  private lastRecord: { seq: number; payload: Buffer } | null = null;
   /** The commit of the replay cache this process loaded or left, if any. */
   private cachedAt = 0;
   private closed = false;
@@ -380,7 +382,7 @@ export class SqlJsStore implements Store {
       }
       if (open) this.db.exec('COMMIT');
       open = false;
-      if (last) this.lastRecord = { seq: this.seq, length: last.length, crc: crc32(last) };
+      if (last) this.lastRecord = { seq: this.seq, payload: last };
     } catch (err) {
       if (open) {
         this.db.exec('ROLLBACK');
@@ -442,7 +444,7 @@ export class SqlJsStore implements Store {
       this.manifest = manifest;
       this.seq = seq;
       this.journalPos = end; // catchUp goes on from the record after it
-      this.lastRecord = cache.last;
+      this.lastRecord = { seq, payload };
       this.cachedAt = seq;
       this.trigger.recordAll(counted);
       return true;
@@ -466,7 +468,12 @@ export class SqlJsStore implements Store {
     const journal = this.trigger.bytesAfter(base);
     if (journal * journal < CACHE_BALANCE * this.databaseBytes()) return;
     try {
-      writeReplayCache(this.file, SCHEMA_VERSION, last, this.exportAt());
+      writeReplayCache(
+        this.file,
+        SCHEMA_VERSION,
+        recordMark(last.seq, last.payload),
+        this.exportAt(),
+      );
       this.cachedAt = this.seq;
     } catch {
       // Best effort (a full disk, say): a cache half written fails its checksum when read.
@@ -573,7 +580,7 @@ export class SqlJsStore implements Store {
       process.kill(process.pid, 'SIGKILL');
     }
     this.journalPos = this.writer.append(payload, this.journalPos, sync);
-    this.lastRecord = { seq: this.seq + 1, length: payload.length, crc: crc32(payload) };
+    this.lastRecord = { seq: this.seq + 1, payload };
     this.unsynced = !sync;
     this.trigger.record(this.seq + 1, payload.length + RECORD_HEADER);
     fault('after-append');
