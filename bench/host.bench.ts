@@ -38,7 +38,7 @@ function arrivals(host: ReturnType<typeof startHost>) {
 
 export async function hostRows(root: string): Promise<void> {
   notes.push(
-    "Host rows: dist/host.js forked with --node-ipc as vscode-languageclient starts it. Tool call → approval runs from the scripted server handing over its tool-call reply to the approval notification's arrival; its floor is a bare vscode-jsonrpc child that POSTs to a loopback HTTP server and notifies when the reply arrives (timed from the reply). Approve → tool_result runs from sending airlock/resume to the notification; its floor is a request answered with a reply and a notification. Host ready + pending: fork → initialize → airlock/pending reply, at 10k runs (a database of 10k finished runs) against an empty one; peak RSS is the host's VmHWM.",
+    "Host rows: dist/host.js forked with --node-ipc as vscode-languageclient starts it. Tool call → approval runs from the scripted server handing over its tool-call reply to the approval notification's arrival; its floors are a bare vscode-jsonrpc child that POSTs to a loopback HTTP server and notifies when the reply arrives (timed from the reply), the same with the reply appended and fdatasync'd first, and the same durable pause with the scripted model's streamed reply read through the openai client (timed, like Airlock, from the script handing over its tool call). Approve → tool_result runs from sending airlock/resume to the notification; its floor is a request answered with a reply and a notification. Host ready + pending: fork → initialize → airlock/pending reply, at 10k runs (a database of 10k finished runs) against an empty one; peak RSS is the host's VmHWM.",
   );
   let toolCallAt = 0;
   const server = await ScriptedModelServer.start((request) => {
@@ -88,6 +88,7 @@ export async function hostRows(root: string): Promise<void> {
     };
     const toFetched: number[] = [];
     const toFetchedDurable: number[] = [];
+    const toModelDurable: number[] = [];
     const toPong: number[] = [];
     let fetched: (() => void) | null = null;
     let ponged: (() => void) | null = null;
@@ -115,6 +116,16 @@ export async function hostRows(root: string): Promise<void> {
         });
       });
       await new Promise<void>((resolve) => {
+        fetched = () => {
+          toModelDurable.push(now() - toolCallAt);
+          resolve();
+        };
+        void floor.connection.sendNotification('floor/model-durable', {
+          baseURL: server.baseURL,
+          file: path.join(ws, 'floor.records'),
+        });
+      });
+      await new Promise<void>((resolve) => {
         const t0 = now();
         ponged = () => {
           toPong.push(now() - t0);
@@ -138,13 +149,14 @@ export async function hostRows(root: string): Promise<void> {
     const n = cycles(200, 20);
     await interleave(n, cycles(10, 3), hostCycle, floorCycle);
     const w = cycles(10, 3); // drop the warm-up samples
-    const [a1, b1, c1, a2, b2, c2] = [
+    const [a1, b1, c1, a2, b2, c2, d1] = [
       toGate,
       toFetched,
       toFetchedDurable,
       toResult,
       toPong,
       toWritten,
+      toModelDurable,
     ].map((xs) => stats(xs.slice(w)));
     addRow({
       measure: "host: model's tool call → approval notification at the client",
@@ -161,6 +173,16 @@ export async function hostRows(root: string): Promise<void> {
       peer: `bare vscode-jsonrpc child: loopback HTTP reply → record appended + fdatasync → notification ${fmt(c1!)}`,
       ratio: `p50 ${ratio(a1!.p50, c1!.p50)}`,
       target: '≤ 3×',
+    });
+    // The model's reply as it really comes: a stream of server-sent events read through the
+    // openai client, not one small JSON body. The least any host using that client pays.
+    addRow({
+      measure:
+        "host: model's tool call → approval notification, floor with the streamed reply through the openai client and the durable pause",
+      airlock: fmt(a1!),
+      peer: `bare vscode-jsonrpc child: the same scripted reply streamed through the openai client, its tool call assembled → record appended + fdatasync → notification ${fmt(d1!)}`,
+      ratio: `p50 ${ratio(a1!.p50, d1!.p50)}`,
+      target: 'the least the row above can reach',
     });
     addRow({
       measure: 'host: approve request → tool_result notification',

@@ -40,6 +40,34 @@ connection.onNotification('floor/fetch-durable', ({ url, file }) => {
   });
   req.end('{}');
 });
+// The same durable pause with the model's reply as Airlock receives it: streamed (server-sent
+// events) through the openai client from the bench's scripted model, its tool call assembled
+// from the chunks and its arguments parsed.
+let client = null;
+connection.onNotification('floor/model-durable', async ({ baseURL, file }) => {
+  const { default: OpenAI } = require('openai');
+  client ??= new OpenAI({ baseURL, apiKey: 'bench', maxRetries: 0 });
+  const stream = await client.chat.completions.create({
+    model: 'scripted',
+    messages: [{ role: 'user', content: 'Write notes.txt' }],
+    tools: [{ type: 'function', function: { name: 'write_file', parameters: { type: 'object' } } }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  const calls = [];
+  for await (const chunk of stream) {
+    for (const part of chunk.choices[0]?.delta?.tool_calls ?? []) {
+      const call = (calls[part.index] ??= { id: part.id, name: '', arguments: '' });
+      call.name += part.function?.name ?? '';
+      call.arguments += part.function?.arguments ?? '';
+    }
+  }
+  const body = JSON.stringify(calls.map((c) => ({ ...c, arguments: JSON.parse(c.arguments) })));
+  records ??= fs.openSync(file, 'a', 0o600);
+  fs.writeSync(records, `${body}\n`);
+  fs.fdatasyncSync(records);
+  connection.sendNotification('floor/fetched', { body });
+});
 connection.onRequest('floor/ping', (params) => {
   connection.sendNotification('floor/pong', params);
   return { ok: true };
