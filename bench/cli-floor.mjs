@@ -6,7 +6,7 @@
 // through the openai client (Node's fetch), append a record and fdatasync it; `resume` also makes
 // the tool's durable write (replaceDurably: temp file, fsync, rename, folder fsync).
 //
-// Bundled and minified as dist/cli.js is (bench/process.bench.ts), ES imports as Airlock's
+// Bundled and minified as dist/cli-main.js is (bench/process.bench.ts), ES imports as Airlock's
 // sources, so both load alike.
 //
 // usage: node cli-floor.js run|resume DB_FILE BASE_URL WORKSPACE SQL_WASM
@@ -19,7 +19,7 @@ import { z } from 'zod';
 // The tool's own durable write, as the library cycle's floor makes it (bench/cycle.ts).
 import { replaceDurably } from '../host/store/durable-file.ts';
 
-// As dist/cli.js runs: sql.js's wasm from V8's baseline compiler only (host/cli/main.ts says why).
+// As dist/cli.js runs: sql.js's wasm from V8's baseline compiler only (host/cli/launch.ts says why).
 setFlagsFromString('--liftoff-only');
 
 const args = z

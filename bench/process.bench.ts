@@ -63,6 +63,9 @@ async function cliRow(root: string): Promise<void> {
     OPENAI_BASE_URL: server.baseURL,
     AIRLOCK_MODEL: 'scripted',
     XDG_CONFIG_HOME: path.join(root, 'cli', 'config'),
+    // Its own code cache (host/cli/launch.ts), made by the warm-up: a user's from the second
+    // command on.
+    XDG_CACHE_HOME: path.join(root, 'cli', 'cache'),
   });
   try {
     const pair = async (): Promise<number> => {

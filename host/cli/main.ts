@@ -4,7 +4,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import type { Model } from '../model/model.js';
 import { OutputEvent, type ResumeMap, type RunEvent } from '../protocol/events.js';
 import { asRead, interruptedOutput, retryable } from '../runtime/run-status.js';
@@ -794,12 +793,8 @@ export async function cli(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  // One short command per process: sql.js's wasm runs as V8's baseline compiler (Liftoff) makes
-  // it. By default V8 also optimises the whole module on background threads, which compete with
-  // the command for the CPU and which the process waits for before it exits: most of a short
-  // command's time on a busy two-core machine. Set before the store compiles the module.
-  setFlagsFromString('--liftoff-only');
+/** The command line's command, run by dist/cli.js (launch.ts). */
+export function runCommandLine(): void {
   void cli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

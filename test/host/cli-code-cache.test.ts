@@ -1,0 +1,126 @@
+// The CLI's code cache (host/cli/launch.ts, code-cache.ts): real `node dist/cli.js` processes
+// (built by `node esbuild.mjs`) on the offline demo model, each with its own cache folder
+// (XDG_CACHE_HOME). A command leaves V8's cache of what it compiled in a folder only its user
+// can change; the next command reads it; a damaged cache costs nothing but a compile, and a
+// folder others could write to is never used.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { cacheName } from '../../host/cli/code-cache.js';
+import { USAGE } from '../../host/cli/args.js';
+import { cleanEnv, CLI, runProcess, SAMPLE, type Result } from '../support/cli-process.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A workspace copy, its database and config, and `cache` as XDG_CACHE_HOME. */
+function sandbox(): { dir: string; cache: string; airlock: (args: string[]) => Promise<Result> } {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-code-cache-')));
+  dirs.push(dir);
+  const ws = path.join(dir, 'ws');
+  fs.cpSync(SAMPLE, ws, { recursive: true });
+  const cache = path.join(dir, 'cache');
+  const env = cleanEnv({
+    XDG_DATA_HOME: path.join(dir, 'data'),
+    XDG_CONFIG_HOME: path.join(dir, 'config'),
+    XDG_CACHE_HOME: cache,
+  });
+  return {
+    dir,
+    cache,
+    airlock: (args) =>
+      runProcess(process.execPath, [CLI, ...args, '--db', path.join(dir, 'airlock.db')], {
+        cwd: ws,
+        env,
+      }),
+  };
+}
+
+/** The cache files in the folder, by name: their bytes. */
+function caches(folder: string): Map<string, Buffer> {
+  if (!fs.existsSync(folder)) return new Map();
+  return new Map(
+    fs
+      .readdirSync(folder)
+      .filter((f) => f.endsWith('.cache'))
+      .map((f) => [f, fs.readFileSync(path.join(folder, f))]),
+  );
+}
+
+const demoRun = ['run', 'fix the greeting', '--model', 'demo', '--json'];
+
+void describe('the CLI keeps V8 code caches in its own folder', () => {
+  void it('a command leaves its cache (0600 in a 0700 folder); the next one reads it and leaves it as it was', async () => {
+    const box = sandbox();
+    const first = await box.airlock(demoRun);
+    assert.equal(
+      first.code,
+      3,
+      `the demo run pauses at its gate\n${first.stdout}\n${first.stderr}`,
+    );
+    const folder = path.join(box.cache, 'airlock');
+    const made = caches(folder);
+    assert.equal(made.size, 1, `one cache, for \`run\`: ${[...made.keys()].join(', ')}`);
+    const [name] = [...made.keys()];
+    assert.match(name!, /^cli-[0-9a-f]{16}-run-v8-.+\.cache$/);
+    assert.equal(fs.statSync(folder).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(path.join(folder, name!)).mode & 0o777, 0o600);
+
+    const second = await box.airlock(demoRun);
+    assert.equal(second.code, 3, second.stderr);
+    assert.deepEqual(caches(folder), made, 'read, not written again');
+    const runs = await box.airlock(['runs', '--json']);
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.equal((JSON.parse(runs.stdout) as unknown[]).length, 2, 'both runs are there');
+    assert.ok(caches(folder).has(name!.replace('-run-', '-runs-')), '`runs` keeps its own');
+  });
+
+  void it('a damaged cache is compiled past and replaced; the command does what it always does', async () => {
+    const box = sandbox();
+    assert.equal((await box.airlock(demoRun)).code, 3);
+    const folder = path.join(box.cache, 'airlock');
+    const [name] = [...caches(folder).keys()];
+    const garbage = Buffer.from('not a code cache'.repeat(1000));
+    fs.writeFileSync(path.join(folder, name!), garbage);
+    const again = await box.airlock(demoRun);
+    assert.equal(again.code, 3, `${again.stdout}\n${again.stderr}`);
+    const replaced = caches(folder).get(name!);
+    assert.ok(replaced && !replaced.equals(garbage), 'the garbage was replaced by a cache');
+    assert.equal((await box.airlock(demoRun)).code, 3);
+    assert.ok(caches(folder).get(name!)?.equals(replaced), 'and that cache is read as it is');
+  });
+
+  void it('a cache folder others can write to is never read or written', async () => {
+    const box = sandbox();
+    fs.mkdirSync(box.cache, { mode: 0o777 });
+    fs.chmodSync(box.cache, 0o777); // whatever the umask made of it
+    const folder = path.join(box.cache, 'airlock');
+    // Left there by someone else: a command must not run it.
+    fs.mkdirSync(folder, { mode: 0o700 });
+    const planted = path.join(folder, cacheName('0'.repeat(16), ['run']));
+    fs.writeFileSync(planted, 'planted');
+    const r = await box.airlock(demoRun);
+    assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
+    assert.deepEqual(
+      [...caches(folder).keys()],
+      [path.basename(planted)],
+      'nothing written beside what was there',
+    );
+    assert.equal(fs.readFileSync(planted, 'utf8'), 'planted', 'and nothing there removed');
+  });
+
+  void it('every command of the usage keeps its own cache; anything else shares one', () => {
+    const commands = [...USAGE.matchAll(/^\s+airlock (\w+)/gm)].map((m) => m[1]!);
+    assert.ok(commands.length >= 8, `commands found in the usage: ${commands.join(', ')}`);
+    for (const command of new Set(commands)) {
+      assert.match(cacheName('k', [command, 'x']), new RegExp(`^cli-k-${command}-v8-`));
+    }
+    assert.match(cacheName('k', ['--help']), /^cli-k-other-v8-/);
+    assert.match(cacheName('k', ['../../etc']), /^cli-k-other-v8-/);
+    assert.match(cacheName('k', []), /^cli-k-other-v8-/);
+  });
+});
