@@ -52,16 +52,22 @@ const bundles = [
     outfile: 'dist/extension-main.js',
     external: ['vscode'],
   },
-  { ...node, entryPoints: ['host/server/main.ts'], outfile: 'dist/host.js' },
-  // The CLI in two bundles: the command, small, which runs the rest with V8's code cache.
+  // The host and the CLI in two bundles each: a small launcher, which runs the rest from V8's
+  // code cache (host/code-cache.ts). In the rest, import() is require(): V8 (Node 20) loses a
+  // script's import() callback when the script comes from its cache.
+  { ...node, entryPoints: ['host/server/launch.ts'], outfile: 'dist/host.js' },
+  {
+    ...node,
+    entryPoints: ['host/server/main.ts'],
+    outfile: 'dist/host-main.js',
+    supported: { 'dynamic-import': false },
+  },
   {
     ...node,
     entryPoints: ['host/cli/launch.ts'],
     outfile: 'dist/cli.js',
     banner: { js: '#!/usr/bin/env node' },
   },
-  // import() as require(): V8 (Node 20) loses a script's import() callback when the script comes
-  // from its code cache.
   {
     ...node,
     entryPoints: ['host/cli/main.ts'],

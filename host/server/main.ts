@@ -1,5 +1,6 @@
-// dist/host.js: the agent host process. vscode-languageclient starts it (node IPC); tests and
-// other clients can use --stdio. Nothing is written to stdout except the transport.
+// dist/host-main.js, run by dist/host.js (launch.ts): the agent host process.
+// vscode-languageclient starts it (node IPC); tests and other clients can use --stdio. Nothing is
+// written to stdout except the transport.
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { serve } from './server.js';
 

@@ -1,16 +1,23 @@
-// The CLI's code cache (host/cli/launch.ts, code-cache.ts): real `node dist/cli.js` processes
-// (built by `node esbuild.mjs`) on the offline demo model, each with its own cache folder
-// (XDG_CACHE_HOME). A command leaves V8's cache of what it compiled in a folder only its user
-// can change; the next command reads it; a damaged cache costs nothing but a compile, and a
-// folder others could write to is never used.
+// V8's code caches of the CLI and the host (host/code-cache.ts): real `node dist/cli.js`
+// processes (built by `node esbuild.mjs`) on the offline demo model and real `dist/host.js`
+// processes, each with its own cache folder (XDG_CACHE_HOME). A process leaves V8's cache of
+// what it compiled in a folder only its user can change; the next one reads it; a damaged cache
+// costs nothing but a compile, and a folder others could write to is never used.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cacheName } from '../../host/cli/code-cache.js';
+import { spawn } from 'node:child_process';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from 'vscode-jsonrpc/node';
+import { cacheName } from '../../host/cli/cache-name.js';
 import { USAGE } from '../../host/cli/args.js';
 import { cleanEnv, CLI, runProcess, SAMPLE, type Result } from '../support/cli-process.js';
+import { scriptedOptions } from '../support/host-client.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -53,7 +60,7 @@ function caches(folder: string): Map<string, Buffer> {
 
 const demoRun = ['run', 'fix the greeting', '--model', 'demo', '--json'];
 
-void describe('the CLI keeps V8 code caches in its own folder', () => {
+void describe('the CLI and the host keep V8 code caches in their own folder', () => {
   void it('a command leaves its cache (0600 in a 0700 folder); the next one reads it and leaves it as it was', async () => {
     const box = sandbox();
     const first = await box.airlock(demoRun);
@@ -122,5 +129,50 @@ void describe('the CLI keeps V8 code caches in its own folder', () => {
     assert.match(cacheName('k', ['--help']), /^cli-k-other-v8-/);
     assert.match(cacheName('k', ['../../etc']), /^cli-k-other-v8-/);
     assert.match(cacheName('k', []), /^cli-k-other-v8-/);
+  });
+
+  void it('the host keeps its own cache, written when it shuts down and read by the next one', async () => {
+    const box = sandbox();
+    /** dist/host.js over stdio: initialize, the pending list, shutdown and exit. */
+    const startAndStop = async (): Promise<number | null> => {
+      const child = spawn(process.execPath, [path.resolve('dist/host.js'), '--stdio'], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: cleanEnv({ XDG_CACHE_HOME: box.cache }),
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      const connection = createMessageConnection(
+        new StreamMessageReader(child.stdout),
+        new StreamMessageWriter(child.stdin),
+      );
+      connection.onError(() => undefined);
+      connection.onClose(() => undefined);
+      connection.listen();
+      await connection.sendRequest('initialize', {
+        processId: null,
+        rootUri: null,
+        capabilities: {},
+        initializationOptions: scriptedOptions(
+          path.join(box.dir, 'ws'),
+          path.join(box.dir, 'airlock.db'),
+          'http://127.0.0.1:9/v1',
+        ),
+      });
+      const pending = await connection.sendRequest('airlock/pending', {});
+      assert.deepEqual(pending, { approvals: [], interactions: [], interrupted: [] });
+      await connection.sendRequest('shutdown');
+      await connection.sendNotification('exit');
+      const code = await exited;
+      connection.dispose();
+      return code;
+    };
+    assert.equal(await startAndStop(), 0);
+    const folder = path.join(box.cache, 'airlock');
+    const made = caches(folder);
+    assert.deepEqual(
+      [...made.keys()].map((n) => n.replace(/^host-[0-9a-f]{16}-v8-.+\.cache$/, 'host')),
+      ['host'],
+    );
+    assert.equal(await startAndStop(), 0);
+    assert.deepEqual(caches(folder), made, 'read, not written again');
   });
 });
