@@ -5,9 +5,8 @@
 // costs nothing but a compile, and a folder others could write to is never used.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
 import {
   createMessageConnection,
@@ -18,16 +17,11 @@ import { cacheName } from '../../host/cli/cache-name.js';
 import { USAGE } from '../../host/cli/args.js';
 import { cleanEnv, CLI, runProcess, SAMPLE, type Result } from '../support/cli-process.js';
 import { scriptedOptions } from '../support/host-client.js';
-
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
+import { tempDir } from '../support/scratch.js';
 
 /** A workspace copy, its database and config, and `cache` as XDG_CACHE_HOME. */
 function sandbox(): { dir: string; cache: string; airlock: (args: string[]) => Promise<Result> } {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-code-cache-')));
-  dirs.push(dir);
+  const dir = tempDir('code-cache');
   const ws = path.join(dir, 'ws');
   fs.cpSync(SAMPLE, ws, { recursive: true });
   const cache = path.join(dir, 'cache');

@@ -20,6 +20,7 @@ import { fileTools } from '../../host/tools/files.js';
 import { interactionTools } from '../../host/tools/interact.js';
 import { cleanEnv, runProcess } from '../support/cli-process.js';
 import { onCleanup, openFileStore, tempDir } from '../support/scratch.js';
+import { runRow } from '../support/store-rows.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -457,20 +458,7 @@ void describe('state deltas', () => {
   });
 
   function row(version: number): RunRow {
-    return {
-      run_id: 'r1',
-      agent: 'a',
-      workspace: null,
-      prompt: null,
-      status: 'running',
-      reason: 'running',
-      message: '',
-      created_at: '2025-01-01T00:00:00.000Z',
-      updated_at: '2025-01-01T00:00:00.000Z',
-      owner: null,
-      version,
-      nested_in: null,
-    };
+    return runRow('r1', { status: 'running', reason: 'running', version });
   }
 
   void it('the store applies deltas on commit and on replay; a stale writer is refused; a delta made on another version is damage', async () => {

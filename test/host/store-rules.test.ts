@@ -7,8 +7,9 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { StandingRule } from '../../host/runtime/policy.js';
 import { SqlJsStore } from '../../host/store/sqljs-store.js';
-import type { RunRow, StoredStatus, StoreOp } from '../../host/store/store.js';
+import type { StoredStatus, StoreOp } from '../../host/store/store.js';
 import { tempDir } from '../support/scratch.js';
+import { runRow } from '../support/store-rows.js';
 
 function rule(rule_id: string, run_id: string | null = null): StandingRule {
   return {
@@ -26,20 +27,7 @@ function rule(rule_id: string, run_id: string | null = null): StandingRule {
 
 /** Run `r` at `version` with `status` (version 1 creates it). */
 function runAt(status: StoredStatus, version: number): StoreOp {
-  const row: RunRow = {
-    run_id: 'r',
-    agent: 'a',
-    workspace: 'w',
-    prompt: null,
-    status,
-    reason: status,
-    message: '',
-    created_at: '2025-01-01T00:00:00.000Z',
-    updated_at: '2025-01-01T00:00:00.000Z',
-    owner: null,
-    version,
-    nested_in: null,
-  };
+  const row = runRow('r', { workspace: 'w', status, reason: status, version });
   return { op: 'putRun', row, expect_version: version === 1 ? null : version - 1, state: {} };
 }
 

@@ -1,9 +1,9 @@
 // Store operations the store tests commit directly: a finished run, as small as a run row gets.
 import type { RunRow, StoreOp } from '../../host/store/store.js';
 
-/** A new finished run whose state is `{ n: runId }`. */
-export function newRunOp(runId: string): StoreOp {
-  const row: RunRow = {
+/** A run's row: finished, at version 1, unless `over` says otherwise. */
+export function runRow(runId: string, over: Partial<RunRow> = {}): RunRow {
+  return {
     run_id: runId,
     agent: 'a',
     workspace: null,
@@ -16,6 +16,11 @@ export function newRunOp(runId: string): StoreOp {
     owner: null,
     version: 1,
     nested_in: null,
+    ...over,
   };
-  return { op: 'putRun', row, expect_version: null, state: { n: runId } };
+}
+
+/** A new finished run whose state is `{ n: runId }`. */
+export function newRunOp(runId: string): StoreOp {
+  return { op: 'putRun', row: runRow(runId), expect_version: null, state: { n: runId } };
 }
