@@ -13,6 +13,7 @@ import { createRequire, wrap } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Script } from 'node:vm';
+import { crc32 } from 'node:zlib';
 
 /**
  * `$XDG_CACHE_HOME/airlock`, if it and the folder it is in are (or could be made) folders only
@@ -36,16 +37,18 @@ export function privateCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
 }
 
 /**
- * Puts a cache in place whole (temp file, rename), readable by this user only, and removes the
- * caches of the bundles this one replaced (`KIND-KEY-…`, another key). Never throws: a cache is
- * never needed.
+ * Puts a cache in place whole (temp file, rename), readable by this user only, its CRC-32 first,
+ * and removes the caches of the bundles this one replaced (`KIND-KEY-…`, another key). Never
+ * throws: a cache is never needed.
  */
 function keepCache(dir: string, name: string, bytes: Buffer): void {
   const file = path.join(dir, name);
   const temp = `${file}.tmp-${process.pid}`;
   const [kind, key] = name.split('-');
   try {
-    fs.writeFileSync(temp, bytes, { mode: 0o600 });
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32LE(crc32(bytes));
+    fs.writeFileSync(temp, Buffer.concat([sum, bytes]), { mode: 0o600 });
     fs.renameSync(temp, file);
     for (const old of fs.readdirSync(dir)) {
       const [oldKind, oldKey] = old.split('-');
@@ -55,6 +58,21 @@ function keepCache(dir: string, name: string, bytes: Buffer): void {
     }
   } catch {
     fs.rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * The cache in `file` when its checksum holds. V8 (release builds) checks a cache's header, not
+ * its body: four bytes changed in the middle of one crashed the process (V8's fatal error, or a
+ * segmentation fault), at every start until the file was removed.
+ */
+function readCache(file: string): Buffer | undefined {
+  try {
+    const data = fs.readFileSync(file);
+    const bytes = data.subarray(4);
+    return data.length > 4 && data.readUInt32LE(0) === crc32(bytes) ? bytes : undefined;
+  } catch {
+    return undefined; // none yet: compiled from source, and cached at exit
   }
 }
 
@@ -77,12 +95,7 @@ export function runWithCodeCache(
     .digest('hex')
     .slice(0, 16);
   const name = nameOf(key);
-  let cached: Buffer | undefined;
-  try {
-    if (dir) cached = fs.readFileSync(path.join(dir, name));
-  } catch {
-    // none yet: compiled from source, and cached at exit
-  }
+  const cached = dir ? readCache(path.join(dir, name)) : undefined;
   const script = new Script(wrap(source), { filename: bundle, cachedData: cached });
   if (dir && (!cached || script.cachedDataRejected)) {
     // At exit the cache holds the functions the process compiled too, not only the top level.

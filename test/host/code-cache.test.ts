@@ -85,14 +85,22 @@ void describe('the CLI and the host keep V8 code caches in their own folder', ()
     assert.equal((await box.airlock(demoRun)).code, 3);
     const folder = path.join(box.cache, 'airlock');
     const [name] = [...caches(folder).keys()];
-    const garbage = Buffer.from('not a code cache'.repeat(1000));
-    fs.writeFileSync(path.join(folder, name!), garbage);
-    const again = await box.airlock(demoRun);
-    assert.equal(again.code, 3, `${again.stdout}\n${again.stderr}`);
-    const replaced = caches(folder).get(name!);
-    assert.ok(replaced && !replaced.equals(garbage), 'the garbage was replaced by a cache');
-    assert.equal((await box.airlock(demoRun)).code, 3);
-    assert.ok(caches(folder).get(name!)?.equals(replaced), 'and that cache is read as it is');
+    const file = path.join(folder, name!);
+    const good = fs.readFileSync(file);
+    // Not a cache at all; then a real one with a few bytes changed in the middle of V8's data,
+    // which V8 alone does not notice (it crashed the process at every start).
+    const flipped = Buffer.from(good);
+    for (const at of [0.3, 0.5, 0.7, 0.9])
+      flipped.writeUInt32LE(0xffffffff, Math.floor(flipped.length * at));
+    for (const damaged of [Buffer.from('not a code cache'.repeat(1000)), flipped]) {
+      fs.writeFileSync(file, damaged);
+      const again = await box.airlock(demoRun);
+      assert.equal(again.code, 3, `${again.stdout}\n${again.stderr}`);
+      const replaced = caches(folder).get(name!);
+      assert.ok(replaced && !replaced.equals(damaged), 'the damaged file was replaced by a cache');
+      assert.equal((await box.airlock(demoRun)).code, 3);
+      assert.ok(caches(folder).get(name!)?.equals(replaced), 'and that cache is read as it is');
+    }
   });
 
   void it('a cache folder others can write to is never read or written', async () => {
