@@ -37,22 +37,32 @@ export function privateCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
 }
 
 /**
- * Puts a cache in place whole (temp file, rename), readable by this user only, its CRC-32 first,
- * and removes the caches of the bundles this one replaced (`KIND-KEY-…`, another key). Never
- * throws: a cache is never needed.
+ * A cache's file name: the bundle's kind (`cli`, `host`), its key, the variant of it a process
+ * ran (a CLI command), V8's version.
  */
-function keepCache(dir: string, name: string, bytes: Buffer): void {
+export function cacheName(kind: string, key: string, variant?: string): string {
+  return `${kind}-${key}-${variant ? `${variant}-` : ''}v8-${process.versions.v8}.cache`;
+}
+
+/**
+ * Puts a cache in place whole (temp file, rename), readable by this user only, its CRC-32 first,
+ * and removes the caches of the bundles of this kind that this one replaced (another key).
+ * Never throws: a cache is never needed.
+ */
+function keepCache(dir: string, kind: string, key: string, name: string, bytes: Buffer): void {
   const file = path.join(dir, name);
   const temp = `${file}.tmp-${process.pid}`;
-  const [kind, key] = name.split('-');
   try {
     const sum = Buffer.alloc(4);
     sum.writeUInt32LE(crc32(bytes));
     fs.writeFileSync(temp, Buffer.concat([sum, bytes]), { mode: 0o600 });
     fs.renameSync(temp, file);
     for (const old of fs.readdirSync(dir)) {
-      const [oldKind, oldKey] = old.split('-');
-      if (oldKind === kind && oldKey !== key && old.endsWith('.cache')) {
+      if (
+        old.startsWith(`${kind}-`) &&
+        !old.startsWith(`${kind}-${key}-`) &&
+        old.endsWith('.cache')
+      ) {
         fs.rmSync(path.join(dir, old), { force: true });
       }
     }
@@ -78,14 +88,15 @@ function readCache(file: string): Buffer | undefined {
 
 /**
  * Runs `bundle` (CommonJS, no import(): esbuild.mjs makes each a require(), since V8 in Node 20
- * loses a script's import() callback when the script comes from its cache) as a module, from the
- * cache named `nameOf(key)` when there is one; returns its exports. `key` is a hash of the bundle
- * and of the launcher: V8 itself checks only the source's length.
+ * loses a script's import() callback when the script comes from its cache) as a module, from its
+ * cache (`cacheName`) when there is one; returns its exports. The key is a hash of the bundle and
+ * of the launcher: V8 itself checks only the source's length.
  */
 export function runWithCodeCache(
   launcher: string,
   bundle: string,
-  nameOf: (key: string) => string,
+  kind: string,
+  variant?: string,
 ): unknown {
   const source = fs.readFileSync(bundle, 'utf8');
   const dir = privateCacheDir();
@@ -94,12 +105,12 @@ export function runWithCodeCache(
     .update(source)
     .digest('hex')
     .slice(0, 16);
-  const name = nameOf(key);
+  const name = cacheName(kind, key, variant);
   const cached = dir ? readCache(path.join(dir, name)) : undefined;
   const script = new Script(wrap(source), { filename: bundle, cachedData: cached });
   if (dir && (!cached || script.cachedDataRejected)) {
     // At exit the cache holds the functions the process compiled too, not only the top level.
-    process.once('exit', () => keepCache(dir, name, script.createCachedData()));
+    process.once('exit', () => keepCache(dir, kind, key, name, script.createCachedData()));
   }
   const module = { exports: {} };
   const run = script.runInThisContext() as (...args: unknown[]) => void;

@@ -1,4 +1,4 @@
-// The name of the CLI's code cache (host/code-cache.ts, run by host/cli/launch.ts).
+// Which of the CLI's code caches a process uses (host/code-cache.ts, run by host/cli/launch.ts).
 
 /** The commands (host/cli/args.ts): each keeps its own cache, of the functions it runs. */
 const COMMANDS: ReadonlySet<string> = new Set([
@@ -15,11 +15,9 @@ const COMMANDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The cache's file name for this bundle (`key`), V8's version and the command. A cache made at
- * exit holds the functions the command compiled: one made by `airlock --help` would leave `run`
- * compiling most of its own.
+ * The command, as the cache's variant: a cache made at exit holds the functions the command
+ * compiled, and one made by `airlock --help` would leave `run` compiling most of its own.
  */
-export function cacheName(key: string, argv: readonly string[]): string {
-  const command = argv[0] && COMMANDS.has(argv[0]) ? argv[0] : 'other';
-  return `cli-${key}-${command}-v8-${process.versions.v8}.cache`;
+export function cacheVariant(argv: readonly string[]): string {
+  return argv[0] && COMMANDS.has(argv[0]) ? argv[0] : 'other';
 }

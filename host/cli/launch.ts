@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runWithCodeCache } from '../code-cache.js';
-import { cacheName } from './cache-name.js';
+import { cacheVariant } from './cache-name.js';
 
 // One short command per process: sql.js's wasm runs as V8's baseline compiler (Liftoff) makes
 // it. By default V8 also optimises the whole module on background threads, which compete with
@@ -12,7 +12,10 @@ import { cacheName } from './cache-name.js';
 // cache only under the flags it was made with.
 setFlagsFromString('--liftoff-only');
 
-const cli = runWithCodeCache(__filename, path.join(__dirname, 'cli-main.js'), (key) =>
-  cacheName(key, process.argv.slice(2)),
+const cli = runWithCodeCache(
+  __filename,
+  path.join(__dirname, 'cli-main.js'),
+  'cli',
+  cacheVariant(process.argv.slice(2)),
 ) as { runCommandLine: () => void };
 cli.runCommandLine();

@@ -3,8 +3,4 @@
 import * as path from 'node:path';
 import { runWithCodeCache } from '../code-cache.js';
 
-runWithCodeCache(
-  __filename,
-  path.join(__dirname, 'host-main.js'),
-  (key) => `host-${key}-v8-${process.versions.v8}.cache`,
-);
+runWithCodeCache(__filename, path.join(__dirname, 'host-main.js'), 'host');

@@ -308,7 +308,7 @@ export class SqlJsStore implements Store {
     let migratedFrom = 0;
     if (loaded.bytes) {
       try {
-        this.resetStatements();
+        this.resetDerived();
         this.db = tuned(new this.SQL.Database(loaded.bytes));
         migratedFrom = migrate(this.db, file);
       } catch (err) {
@@ -443,7 +443,7 @@ export class SqlJsStore implements Store {
         this.closeJournal();
         return false; // not a database this Airlock reads: the snapshot and the journal are
       }
-      this.resetStatements();
+      this.resetDerived();
       this.db.close();
       this.db = db;
       this.manifest = manifest;
@@ -496,7 +496,7 @@ export class SqlJsStore implements Store {
       db.close();
       throw err;
     }
-    this.resetStatements();
+    this.resetDerived();
     this.db.close();
     this.db = db;
     this.seq = found.seq;
@@ -770,7 +770,7 @@ export class SqlJsStore implements Store {
    */
   movePackedOut(payloads: BlobStore | undefined = this.blobs): void {
     if (!payloads || movePackedOut(this.sql, payloads) === 0) return;
-    this.resetStatements();
+    this.resetDerived();
     this.db.exec('VACUUM');
   }
 
@@ -1101,7 +1101,7 @@ export class SqlJsStore implements Store {
   };
 
   /** Forgets what was derived from the database being replaced. */
-  private resetStatements(): void {
+  private resetDerived(): void {
     for (const stmt of this.statements.values()) stmt.free();
     this.statements.clear();
     this.activeRules.clear();
@@ -1304,7 +1304,7 @@ export class SqlJsStore implements Store {
       this.finishSnapshot();
       this.catchUp(true);
       // VACUUM rebuilds the file from live rows only (no statement may be open meanwhile).
-      this.resetStatements();
+      this.resetDerived();
       this.db.exec('VACUUM');
       if (!this.file) return;
       this.snapshot();
@@ -1409,7 +1409,7 @@ export class SqlJsStore implements Store {
     this.lock?.release();
     this.lock?.beforeRelease.delete(this.growJournal);
     this.closeJournal();
-    this.resetStatements();
+    this.resetDerived();
     this.db.close();
   }
 }

@@ -13,7 +13,8 @@ import {
   StreamMessageReader,
   StreamMessageWriter,
 } from 'vscode-jsonrpc/node';
-import { cacheName } from '../../host/cli/cache-name.js';
+import { cacheVariant } from '../../host/cli/cache-name.js';
+import { cacheName } from '../../host/code-cache.js';
 import { USAGE } from '../../host/cli/args.js';
 import { cleanEnv, CLI, runProcess, SAMPLE, type Result } from '../support/cli-process.js';
 import { scriptedOptions } from '../support/host-client.js';
@@ -110,7 +111,7 @@ void describe('the CLI and the host keep V8 code caches in their own folder', ()
     const folder = path.join(box.cache, 'airlock');
     // Left there by someone else: a command must not run it.
     fs.mkdirSync(folder, { mode: 0o700 });
-    const planted = path.join(folder, cacheName('0'.repeat(16), ['run']));
+    const planted = path.join(folder, cacheName('cli', '0'.repeat(16), cacheVariant(['run'])));
     fs.writeFileSync(planted, 'planted');
     const r = await box.airlock(demoRun);
     assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
@@ -126,11 +127,14 @@ void describe('the CLI and the host keep V8 code caches in their own folder', ()
     const commands = [...USAGE.matchAll(/^\s+airlock (\w+)/gm)].map((m) => m[1]!);
     assert.ok(commands.length >= 8, `commands found in the usage: ${commands.join(', ')}`);
     for (const command of new Set(commands)) {
-      assert.match(cacheName('k', [command, 'x']), new RegExp(`^cli-k-${command}-v8-`));
+      assert.match(
+        cacheName('cli', 'k', cacheVariant([command, 'x'])),
+        new RegExp(`^cli-k-${command}-v8-`),
+      );
     }
-    assert.match(cacheName('k', ['--help']), /^cli-k-other-v8-/);
-    assert.match(cacheName('k', ['../../etc']), /^cli-k-other-v8-/);
-    assert.match(cacheName('k', []), /^cli-k-other-v8-/);
+    assert.match(cacheName('cli', 'k', cacheVariant(['--help'])), /^cli-k-other-v8-/);
+    assert.match(cacheName('cli', 'k', cacheVariant(['../../etc'])), /^cli-k-other-v8-/);
+    assert.match(cacheName('cli', 'k', cacheVariant([])), /^cli-k-other-v8-/);
   });
 
   void it('the host keeps its own cache, written when it shuts down and read by the next one', async () => {

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { StandingRule } from '../../host/runtime/policy.js';
 import { SqlJsStore } from '../../host/store/sqljs-store.js';
 import type { StoredStatus, StoreOp } from '../../host/store/store.js';
-import { tempDir } from '../support/scratch.js';
+import { openFileStore, tempDir } from '../support/scratch.js';
 import { runRow } from '../support/store-rows.js';
 
 function rule(rule_id: string, run_id: string | null = null): StandingRule {
@@ -33,62 +33,52 @@ function runAt(status: StoredStatus, version: number): StoreOp {
 
 const ids = (store: SqlJsStore): string[] => store.rules('w').map((r) => r.rule_id);
 
+/** A store with run `r` running, a workspace rule `rule_1` and `r`'s own rule `rule_2`. */
+async function withRunAndRules(tag: string): Promise<SqlJsStore> {
+  const store = await openFileStore(path.join(tempDir(tag), 'airlock.db'));
+  store.commit([runAt('running', 1), { op: 'addRule', rule: rule('rule_1') }]);
+  store.commit([{ op: 'addRule', rule: rule('rule_2', 'r') }]);
+  assert.deepEqual(ids(store), ['rule_1', 'rule_2']);
+  return store;
+}
+
 void describe('standing rules as the store lists them', () => {
   void it("a run's own rules hold while it runs or waits, not while it has stopped on an error or after it finished", async () => {
-    const store = await SqlJsStore.open(path.join(tempDir('rules-status'), 'airlock.db'));
-    try {
-      store.commit([runAt('running', 1), { op: 'addRule', rule: rule('rule_1') }]);
-      store.commit([{ op: 'addRule', rule: rule('rule_2', 'r') }]);
-      assert.deepEqual(ids(store), ['rule_1', 'rule_2']);
-      store.commit([runAt('paused', 2)]);
-      assert.deepEqual(ids(store), ['rule_1', 'rule_2']);
-      // A failed model call: the run can be resumed, and its rules hold again then.
-      store.commit([runAt('error', 3)]);
-      assert.deepEqual(ids(store), ['rule_1']);
-      store.commit([runAt('running', 4)]);
-      assert.deepEqual(ids(store), ['rule_1', 'rule_2']);
-      store.commit([runAt('success', 5)]);
-      assert.deepEqual(ids(store), ['rule_1']);
-      assert.deepEqual(store.rules('elsewhere'), [], 'rules are per workspace');
-    } finally {
-      store.close();
-    }
+    const store = await withRunAndRules('rules-status');
+    store.commit([runAt('paused', 2)]);
+    assert.deepEqual(ids(store), ['rule_1', 'rule_2']);
+    // A failed model call: the run can be resumed, and its rules hold again then.
+    store.commit([runAt('error', 3)]);
+    assert.deepEqual(ids(store), ['rule_1']);
+    store.commit([runAt('running', 4)]);
+    assert.deepEqual(ids(store), ['rule_1', 'rule_2']);
+    store.commit([runAt('success', 5)]);
+    assert.deepEqual(ids(store), ['rule_1']);
+    assert.deepEqual(store.rules('elsewhere'), [], 'rules are per workspace');
   });
 
   void it('a rule added or revoked by another process shows in the next listing here', async () => {
     const db = path.join(tempDir('rules-shared'), 'airlock.db');
-    const here = await SqlJsStore.open(db);
-    const there = await SqlJsStore.open(db);
-    try {
-      here.commit([{ op: 'addRule', rule: rule('rule_1') }]);
-      assert.deepEqual(ids(here), ['rule_1']);
-      assert.deepEqual(ids(there), ['rule_1']);
-      there.commit([{ op: 'addRule', rule: rule('rule_2') }]);
-      assert.deepEqual(ids(here), ['rule_1', 'rule_2']);
-      there.commit([{ op: 'revokeRule', rule_id: 'rule_1', at: 'x', by: 'someone' }]);
-      assert.deepEqual(ids(here), ['rule_2']);
-      here.commit([{ op: 'revokeRule', rule_id: 'rule_2', at: 'x', by: 'me' }]);
-      assert.deepEqual(ids(here), []);
-      assert.deepEqual(ids(there), []);
-    } finally {
-      here.close();
-      there.close();
-    }
+    const here = await openFileStore(db);
+    const there = await openFileStore(db);
+    here.commit([{ op: 'addRule', rule: rule('rule_1') }]);
+    assert.deepEqual(ids(here), ['rule_1']);
+    assert.deepEqual(ids(there), ['rule_1']);
+    there.commit([{ op: 'addRule', rule: rule('rule_2') }]);
+    assert.deepEqual(ids(here), ['rule_1', 'rule_2']);
+    there.commit([{ op: 'revokeRule', rule_id: 'rule_1', at: 'x', by: 'someone' }]);
+    assert.deepEqual(ids(here), ['rule_2']);
+    here.commit([{ op: 'revokeRule', rule_id: 'rule_2', at: 'x', by: 'me' }]);
+    assert.deepEqual(ids(here), []);
+    assert.deepEqual(ids(there), []);
   });
 
   void it("dropping a run drops its rules; the workspace's stay", async () => {
-    const store = await SqlJsStore.open(path.join(tempDir('rules-dropped'), 'airlock.db'));
-    try {
-      store.commit([runAt('running', 1), { op: 'addRule', rule: rule('rule_1') }]);
-      store.commit([{ op: 'addRule', rule: rule('rule_2', 'r') }]);
-      assert.deepEqual(ids(store), ['rule_1', 'rule_2']);
-      store.commit([{ op: 'deleteRuns', run_ids: ['r'] }]);
-      assert.deepEqual(ids(store), ['rule_1']);
-      // Not just hidden: a run of the same id later does not bring it back.
-      store.commit([runAt('running', 1)]);
-      assert.deepEqual(ids(store), ['rule_1']);
-    } finally {
-      store.close();
-    }
+    const store = await withRunAndRules('rules-dropped');
+    store.commit([{ op: 'deleteRuns', run_ids: ['r'] }]);
+    assert.deepEqual(ids(store), ['rule_1']);
+    // Not just hidden: a run of the same id later does not bring it back.
+    store.commit([runAt('running', 1)]);
+    assert.deepEqual(ids(store), ['rule_1']);
   });
 });
