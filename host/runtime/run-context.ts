@@ -60,6 +60,8 @@ export class RunContext {
   /** The run did not exist before this drive. */
   fresh = false;
   readonly pendingRows = new Map<string, PendingRow>();
+  /** When the last item this drive added to `pendingRows` was made (ms). */
+  private lastPendingAt = 0;
   /** The gates open when the run was loaded, by approval id (to mask the resume map). */
   readonly openGates = new Map<string, CallState>();
   readonly masks: InputMasks;
@@ -76,12 +78,16 @@ export class RunContext {
 
   /** A gate or question this run now waits on (written with the step's commit). */
   addPending(id: string, event: ApprovalEvent | InteractionEvent): void {
+    // The pending list (the sidebar, `airlock pending`) is ordered by created_at, then by id: a
+    // turn's gates made within one millisecond would show in the order of their ids, not of the
+    // calls. Each is made at least a millisecond after the one before it.
+    this.lastPendingAt = Math.max(Date.now(), this.lastPendingAt + 1);
     this.pendingRows.set(id, {
       id,
       run_id: this.runId,
       kind: event.type,
       event,
-      created_at: new Date().toISOString(),
+      created_at: new Date(this.lastPendingAt).toISOString(),
     });
   }
 

@@ -27,6 +27,22 @@ import {
 } from '../support/agent-world.js';
 
 void describe('gate: requiresApproval and approval prompts', () => {
+  void it("a turn's gates are listed in the order of its calls, however fast they come", async () => {
+    // Twenty gates of one turn, made within a few milliseconds: many share a timestamp.
+    const ids = Array.from({ length: 20 }, (_, i) => `c_${String(i).padStart(2, '0')}`);
+    const w = await world([
+      calls(...ids.map((id, i) => call(id, 'refund', { amount: 200 + i, customer_id: id }))),
+    ]);
+    const first = await drain(agentIn(w, [refundTool().tool]).run({ prompt: 'Refund them all' }));
+    const gates = ids.map((id) => approvalFor(first, id).approval_id);
+    assertPaused(first, 'approval_required', gates);
+    assert.deepEqual(
+      w.store.pending(first.output.run_id).map((p) => p.id),
+      gates,
+      'the pending list (the sidebar, `airlock pending`) in call order',
+    );
+  });
+
   void it('gates on the validated input: $250 waits for approval, $50 runs at once', async () => {
     const w = await world([
       calls(
