@@ -265,7 +265,8 @@ export class SqlJsStore implements Store {
     // Raw run state lives in these files while its run is live: the folder Airlock creates is
     // the owner's alone, and files an older Airlock left readable to others are made so too.
     makePrivateDir(path.dirname(file));
-    for (const own of [file, prevPath(file), `${file}.manifest`, this.journal, cachePath(file)]) {
+    const owned = [file, prevPath(file), `${file}.manifest`, this.journal, cachePath(file)];
+    for (const own of [...owned, ...this.lock.files()]) {
       tightenMode(own, OWNER_ONLY);
     }
     try {
@@ -290,7 +291,16 @@ export class SqlJsStore implements Store {
       // Recovery runs holding the lock: wait for it here, asynchronously (another process's
       // commit, snapshot or compaction), so the constructor's synchronous `with` never waits.
       makePrivateDir(path.dirname(resolved));
-      await FileLock.for(`${resolved}.lock`).acquire();
+      const lock = FileLock.for(`${resolved}.lock`);
+      const hadOwnerFile = lock.files().length > 1;
+      await lock.acquire();
+      try {
+        return new SqlJsStore(SQL, resolved, options);
+      } catch (err) {
+        // A refused database is left exactly as it was: no owner file of this process either.
+        if (!hadOwnerFile) lock.dropOwnerFile();
+        throw err;
+      }
     }
     return new SqlJsStore(SQL, resolved, options);
   }
@@ -1371,7 +1381,8 @@ export class SqlJsStore implements Store {
     if (!this.file) return { close: () => undefined };
     const base = path.basename(this.file);
     const watcher = fs.watch(path.dirname(this.file), (_kind, name) => {
-      if (name && name.startsWith(base) && !name.endsWith('.lock')) listener();
+      // Not the lock, nor a process's owner file for it (file-lock.ts).
+      if (name && name.startsWith(base) && !/\.lock(-\d+)?$/.test(name)) listener();
     });
     watcher.on('error', () => undefined); // the folder went away: nothing more to watch
     return { close: () => watcher.close() };

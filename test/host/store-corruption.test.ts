@@ -75,14 +75,14 @@ async function build(dir: string, runs: number, snapshotEvery = 10_000): Promise
 }
 
 /**
- * Copies every file of `src` (not sub-folders: these databases have no blobs) into a fresh dir;
- * `journal`, when given, is written as the journal instead of copying it.
+ * Copies every file of `src` (not sub-folders: these databases have no blobs; not this process's
+ * lock owner file) into a fresh dir; `journal`, when given, is written as the journal instead.
  */
 function copyCase(src: string, root: string, name: string, journal?: Buffer): string {
   const dir = path.join(root, name);
   fs.mkdirSync(dir);
   for (const entry of fs.readdirSync(src, { withFileTypes: true })) {
-    if (!entry.isFile()) continue;
+    if (!entry.isFile() || entry.name.startsWith(`${DB}.lock`)) continue;
     const to = path.join(dir, entry.name);
     if (journal && entry.name === `${DB}.journal`) fs.writeFileSync(to, journal);
     else fs.copyFileSync(path.join(src, entry.name), to);

@@ -5,11 +5,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { FileLock } from '../../host/store/file-lock.js';
 import { SqlJsStore } from '../../host/store/sqljs-store.js';
 import type { StandingRule } from '../../host/runtime/policy.js';
 import { tempDir } from '../support/scratch.js';
+import { until } from '../support/until.js';
 
 /** A lock file naming a live process that is not this lock's holder (this very pid will do). */
 function lockedByLiveProcess(lock: string): void {
@@ -39,6 +42,37 @@ function turnCounter(): { turns: () => number; stop: () => void } {
   setImmediate(turn);
   return { turns: () => turns, stop: () => (stopped = true) };
 }
+
+/** Another process that takes `lock`, says `held`, then keeps it (`keep`) or gives it up and exits. */
+function otherProcess(lock: string, keep: boolean): { child: ChildProcess; held: Promise<void> } {
+  const lockModule = pathToFileURL(path.resolve(__dirname, '../../host/store/file-lock.ts')).href;
+  const code = `const mod = await import(${JSON.stringify(lockModule)});
+    const { FileLock } = mod.FileLock ? mod : mod.default;
+    const lock = FileLock.for(${JSON.stringify(lock)});
+    await lock.acquire();
+    console.log('held');
+    if (${keep}) setInterval(() => {}, 1000); else lock.release();`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: path.resolve(__dirname, '../..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const held = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('held')) resolve();
+    });
+    child.on('exit', (code) =>
+      out.includes('held') ? resolve() : reject(new Error(`exit ${code}`)),
+    );
+  });
+  return { child, held };
+}
+
+const exited = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 
 const rule: StandingRule = {
   rule_id: 'rule_1',
@@ -143,5 +177,38 @@ void describe('waiting for the database lock', () => {
     } finally {
       store.close();
     }
+  });
+
+  void it("a process's lock files go with it: none left when it exits, a killed one's removed by the next to take the lock", async () => {
+    const dir = tempDir('lock-files');
+    const lock = path.join(dir, 'airlock.db.lock');
+    const clean = otherProcess(lock, false);
+    await clean.held;
+    await exited(clean.child);
+    assert.deepEqual(fs.readdirSync(dir), [], 'nothing left by a process that exited');
+
+    const killed = otherProcess(lock, true);
+    await killed.held;
+    const theirs = `airlock.db.lock-${killed.child.pid}`;
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['airlock.db.lock', theirs]);
+    assert.equal(fs.readFileSync(lock, 'utf8').split(':')[1], String(killed.child.pid));
+    killed.child.kill('SIGKILL');
+    await exited(killed.child);
+
+    const mine = new FileLock(lock, 60_000);
+    await mine.acquire(); // the dead process's lock is broken at once
+    assert.equal(fs.readFileSync(lock, 'utf8').split(':')[1], String(process.pid));
+    mine.release();
+    assert.deepEqual(
+      fs.readdirSync(dir),
+      [`airlock.db.lock-${process.pid}`],
+      "only this process's own",
+    );
+    await until('the lock free again for another process', async () => {
+      const next = otherProcess(lock, false);
+      await next.held;
+      await exited(next.child);
+      return true;
+    });
   });
 });
