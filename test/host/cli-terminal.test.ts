@@ -16,7 +16,7 @@ import type { Out } from '../../host/cli/transcript.js';
 import { ScriptedModelServer, type ScriptFn } from '../../host/model/scripted-server.js';
 import { jsonSchemaOf } from '../../host/runtime/suspend.js';
 import type { PendingRow } from '../../host/store/store.js';
-import { cleanEnv, CLI, SAMPLE, type Json } from '../support/cli-process.js';
+import { CLI, SAMPLE, sandboxEnv, type Json } from '../support/cli-process.js';
 import { until, UI_TIMEOUT } from '../support/until.js';
 
 const ESC = '\x1b';
@@ -66,11 +66,9 @@ class Box {
   }
 
   env(): NodeJS.ProcessEnv {
-    return cleanEnv({
+    return sandboxEnv(this.dir, {
       OPENAI_BASE_URL: this.server.baseURL,
       OPENAI_API_KEY: 'x',
-      XDG_DATA_HOME: path.join(this.dir, 'data'),
-      XDG_CONFIG_HOME: path.join(this.dir, 'config'),
       NO_COLOR: '1',
     });
   }

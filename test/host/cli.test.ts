@@ -8,12 +8,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
-  cleanEnv,
   CLI,
   jsonLines,
   outputOf,
   runProcess,
   SAMPLE,
+  sandboxEnv,
   type Json,
   type Result,
 } from '../support/cli-process.js';
@@ -56,12 +56,7 @@ class Sandbox {
     const model: Record<string, string> = this.server
       ? { OPENAI_BASE_URL: this.server.baseURL, OPENAI_API_KEY: 'x' }
       : {};
-    // Its own config folder too: the developer's config and trust store never shape a test.
-    const folders = {
-      XDG_DATA_HOME: path.join(this.dir, 'data'),
-      XDG_CONFIG_HOME: path.join(this.dir, 'config'),
-    };
-    return cleanEnv({ ...folders, ...model, ...extra });
+    return sandboxEnv(this.dir, { ...model, ...extra });
   }
 
   /** `airlock ARGS --db DB` in the workspace, stdin not a terminal. */

@@ -16,7 +16,14 @@ import {
 import { cacheVariant } from '../../host/cli/cache-name.js';
 import { cacheName } from '../../host/code-cache.js';
 import { USAGE } from '../../host/cli/args.js';
-import { cleanEnv, CLI, runProcess, SAMPLE, type Result } from '../support/cli-process.js';
+import {
+  cleanEnv,
+  CLI,
+  runProcess,
+  SAMPLE,
+  sandboxEnv,
+  type Result,
+} from '../support/cli-process.js';
 import { scriptedOptions } from '../support/host-client.js';
 import { tempDir } from '../support/scratch.js';
 
@@ -26,11 +33,7 @@ function sandbox(): { dir: string; cache: string; airlock: (args: string[]) => P
   const ws = path.join(dir, 'ws');
   fs.cpSync(SAMPLE, ws, { recursive: true });
   const cache = path.join(dir, 'cache');
-  const env = cleanEnv({
-    XDG_DATA_HOME: path.join(dir, 'data'),
-    XDG_CONFIG_HOME: path.join(dir, 'config'),
-    XDG_CACHE_HOME: cache,
-  });
+  const env = sandboxEnv(dir, { XDG_CACHE_HOME: cache });
   return {
     dir,
     cache,

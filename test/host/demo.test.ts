@@ -9,12 +9,12 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SAMPLE_FILES } from '../../host/model/demo.js';
 import {
-  cleanEnv,
   CLI,
   jsonLines,
   outputOf,
   runProcess,
   SAMPLE,
+  sandboxEnv,
   type Json,
   type Result,
 } from '../support/cli-process.js';
@@ -54,10 +54,7 @@ void describe('the demo, run again in the same workspace', () => {
   dirs.push(dir);
   const ws = path.join(dir, 'ws');
   fs.cpSync(SAMPLE, ws, { recursive: true });
-  const env = cleanEnv({
-    XDG_DATA_HOME: path.join(dir, 'data'),
-    XDG_CONFIG_HOME: path.join(dir, 'config'),
-  });
+  const env = sandboxEnv(dir);
   const cli = (...args: string[]): Promise<Result> =>
     runProcess(process.execPath, [CLI, ...args, '--db', path.join(dir, 'airlock.db'), '--json'], {
       cwd: ws,

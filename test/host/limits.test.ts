@@ -20,7 +20,7 @@ import { fileTools, readFileTool } from '../../host/tools/files.js';
 import { workspaceAgent } from '../../host/workspace-agent.js';
 import { loadConfig } from '../../host/workspace-config.js';
 import { drain, ofType, toolResults, world, type Outcome } from '../support/agent-world.js';
-import { cleanEnv, CLI, outputOf, runProcess } from '../support/cli-process.js';
+import { cleanEnv, CLI, outputOf, runProcess, sandboxEnv } from '../support/cli-process.js';
 import { onCleanup, tempDir } from '../support/scratch.js';
 
 const KB = 1024;
@@ -436,12 +436,7 @@ void describe('model request timeout (airlock.requestTimeout, --timeout)', () =>
     fs.mkdirSync(ws);
     return runProcess(process.execPath, [CLI, ...args, '--db', path.join(dir, 'airlock.db')], {
       cwd: ws,
-      env: cleanEnv({
-        OPENAI_BASE_URL: baseURL,
-        OPENAI_API_KEY: 'x',
-        XDG_DATA_HOME: path.join(dir, 'data'),
-        XDG_CONFIG_HOME: path.join(dir, 'config'),
-      }),
+      env: sandboxEnv(dir, { OPENAI_BASE_URL: baseURL, OPENAI_API_KEY: 'x' }),
     });
   }
 

@@ -41,7 +41,7 @@ import {
   type Outcome,
   type World,
 } from '../support/agent-world.js';
-import { cleanEnv, CLI, jsonLines, outputOf, runProcess } from '../support/cli-process.js';
+import { CLI, jsonLines, outputOf, runProcess, sandboxEnv } from '../support/cli-process.js';
 import { onCleanup, openStore, tempDir } from '../support/scratch.js';
 
 const SECRET = `sk-${'Zy9Xw8Vu7T'.repeat(3)}`;
@@ -587,12 +587,7 @@ void describe('the CLI (real `node dist/cli.js` processes)', () => {
     fs.mkdirSync(ws);
     fs.writeFileSync(path.join(ws, 'a.txt'), 'alpha\n');
     const db = path.join(home, 'airlock.db');
-    const env = cleanEnv({
-      OPENAI_BASE_URL: server.baseURL,
-      OPENAI_API_KEY: 'x',
-      XDG_DATA_HOME: path.join(home, 'data'),
-      XDG_CONFIG_HOME: path.join(home, 'config'),
-    });
+    const env = sandboxEnv(home, { OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: 'x' });
     const cli = (args: string[]) =>
       runProcess(process.execPath, [CLI, ...args, '--db', db], { cwd: ws, env });
 

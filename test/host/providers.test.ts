@@ -19,12 +19,12 @@ import {
 import { modelError, streamAll } from '../support/model-stream.js';
 import { OpenAIChatModel, type OpenAIChatModelOptions } from '../../host/model/openai-model.js';
 import {
-  cleanEnv,
   CLI,
   jsonLines,
   outputOf,
   runProcess,
   SAMPLE,
+  sandboxEnv,
   type Json,
   type Result,
 } from '../support/cli-process.js';
@@ -812,9 +812,7 @@ async function driveThroughCli(s: Scenario): Promise<void> {
   fs.cpSync(SAMPLE, ws, { recursive: true });
   const server = await ReplayServer.start({ steps: s.steps, reject: s.reject });
   try {
-    const env = cleanEnv({
-      XDG_DATA_HOME: path.join(dir, 'data'),
-      XDG_CONFIG_HOME: path.join(dir, 'config'),
+    const env = sandboxEnv(dir, {
       OPENAI_BASE_URL: server.baseURL,
       OPENAI_API_KEY: 'sk-replay',
     });

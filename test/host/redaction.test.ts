@@ -36,7 +36,14 @@ import {
   toolResults,
   world,
 } from '../support/agent-world.js';
-import { CLI, cleanEnv, outputOf, runProcess, SAMPLE, type Json } from '../support/cli-process.js';
+import {
+  CLI,
+  outputOf,
+  runProcess,
+  SAMPLE,
+  sandboxEnv,
+  type Json,
+} from '../support/cli-process.js';
 import { initialize, inMemoryHost, scriptedOptions, type Client } from '../support/host-client.js';
 import { onCleanup, openStore, tempDir } from '../support/scratch.js';
 
@@ -446,9 +453,7 @@ async function cliSandbox(script: Script) {
   const dir = tempDir('cli');
   const ws = path.join(dir, 'ws');
   fs.cpSync(SAMPLE, ws, { recursive: true });
-  const env = cleanEnv({
-    XDG_DATA_HOME: path.join(dir, 'data'),
-    XDG_CONFIG_HOME: path.join(dir, 'config'),
+  const env = sandboxEnv(dir, {
     OPENAI_BASE_URL: server.baseURL,
     OPENAI_API_KEY: 'x',
   });

@@ -9,11 +9,11 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { ScriptedModelServer, type ScriptFn } from '../../host/model/scripted-server.js';
 import {
-  cleanEnv,
   CLI,
   outputOf,
   runProcess,
   SAMPLE,
+  sandboxEnv,
   type Json,
   type Result,
 } from '../support/cli-process.js';
@@ -33,9 +33,7 @@ async function sandbox(script: ScriptFn): Promise<Box> {
   const ws = path.join(dir, 'ws');
   fs.cpSync(SAMPLE, ws, { recursive: true });
   const db = path.join(dir, 'airlock.db');
-  const env = cleanEnv({
-    XDG_DATA_HOME: path.join(dir, 'data'),
-    XDG_CONFIG_HOME: path.join(dir, 'config'),
+  const env = sandboxEnv(dir, {
     OPENAI_BASE_URL: server.baseURL,
     OPENAI_API_KEY: 'x',
   });

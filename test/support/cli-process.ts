@@ -26,6 +26,18 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, NO_COLOR: '1', ...extra };
 }
 
+/**
+ * A test sandbox's environment: `cleanEnv` with the data and config folders under `dir` (its
+ * database, the developer's config and trust store never shape a test), and `extra`.
+ */
+export function sandboxEnv(dir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return cleanEnv({
+    XDG_DATA_HOME: path.join(dir, 'data'),
+    XDG_CONFIG_HOME: path.join(dir, 'config'),
+    ...extra,
+  });
+}
+
 const PROCESS_TIMEOUT = 300_000;
 
 /** Runs a process to its end with stdin closed; its exit code and whole output. */
