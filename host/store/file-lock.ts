@@ -122,13 +122,18 @@ function removeOwnerFiles(): void {
   owners.clear();
 }
 
+/** Best effort: an owner file this process may not remove (another user's) stays. */
 function removeDeadOwners(lock: string): void {
   const prefix = `${path.basename(lock)}-`;
   for (const name of fs.readdirSync(path.dirname(lock))) {
     const pid = name.startsWith(prefix) ? /^\d+$/.exec(name.slice(prefix.length))?.[0] : undefined;
     if (pid === undefined || Number(pid) === process.pid) continue;
-    if (!processAlive(`${os.hostname()}:${pid}`))
+    if (processAlive(`${os.hostname()}:${pid}`)) continue;
+    try {
       removeIfThere(path.join(path.dirname(lock), name));
+    } catch {
+      // EPERM / EACCES: not ours to remove
+    }
   }
 }
 
@@ -269,7 +274,16 @@ export class FileLock {
   private place(): void {
     if (this.linkable) {
       for (let attempt = 0; ; attempt++) {
-        const owner = ownerFile(this.path);
+        let owner: string;
+        try {
+          owner = ownerFile(this.path);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err; // no folder
+          // A file of that name this process may not replace (another user's, in a folder
+          // shared on purpose): a lock file made each time instead.
+          this.linkable = false;
+          break;
+        }
         try {
           fs.linkSync(owner, this.path);
           return;

@@ -211,4 +211,21 @@ void describe('waiting for the database lock', () => {
       return true;
     });
   });
+
+  void it('a lock whose owner file cannot be made still works (a lock file made at each take)', async () => {
+    const dir = tempDir('lock-no-owner');
+    const lock = path.join(dir, 'airlock.db.lock');
+    // Something this process cannot replace where its owner file would go.
+    fs.mkdirSync(`${lock}-${process.pid}`);
+    fs.writeFileSync(path.join(`${lock}-${process.pid}`, 'x'), 'x');
+    const fileLock = new FileLock(lock, 60_000);
+    await fileLock.acquire();
+    assert.equal(fs.readFileSync(lock, 'utf8').split(':')[1], String(process.pid));
+    assert.equal(fs.statSync(lock).mode & 0o777, 0o600);
+    fileLock.release();
+    assert.ok(!fs.existsSync(lock), 'released');
+    const other = otherProcess(lock, false);
+    await other.held; // another process takes it after
+    await exited(other.child);
+  });
 });
