@@ -86,6 +86,23 @@ function removeIfThere(file: string): void {
   }
 }
 
+/**
+ * The files in `dir` that `pidOf` names by the pid of a process on this host, other than this
+ * one, that is gone: what a killed process left (a snapshot's temp file, a lock's owner file).
+ */
+export function filesOfDeadProcesses(
+  dir: string,
+  pidOf: (name: string) => string | undefined,
+): string[] {
+  const dead: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const pid = pidOf(name);
+    if (pid === undefined || Number(pid) === process.pid) continue;
+    if (!processAlive(`${os.hostname()}:${pid}`)) dead.push(path.join(dir, name));
+  }
+  return dead;
+}
+
 /** This process's owner file by lock path (see the top of this file). */
 const owners = new Map<string, string>();
 
@@ -125,12 +142,11 @@ function removeOwnerFiles(): void {
 /** Best effort: an owner file this process may not remove (another user's) stays. */
 function removeDeadOwners(lock: string): void {
   const prefix = `${path.basename(lock)}-`;
-  for (const name of fs.readdirSync(path.dirname(lock))) {
-    const pid = name.startsWith(prefix) ? /^\d+$/.exec(name.slice(prefix.length))?.[0] : undefined;
-    if (pid === undefined || Number(pid) === process.pid) continue;
-    if (processAlive(`${os.hostname()}:${pid}`)) continue;
+  const pidOf = (name: string): string | undefined =>
+    name.startsWith(prefix) ? /^\d+$/.exec(name.slice(prefix.length))?.[0] : undefined;
+  for (const file of filesOfDeadProcesses(path.dirname(lock), pidOf)) {
     try {
-      removeIfThere(path.join(path.dirname(lock), name));
+      removeIfThere(file);
     } catch {
       // EPERM / EACCES: not ours to remove
     }
@@ -199,10 +215,9 @@ export class FileLock {
     }
   }
 
-  /** The files this lock keeps: its path, and this process's owner file once made. */
-  files(): string[] {
-    const owner = owners.get(this.path);
-    return owner ? [this.path, owner] : [this.path];
+  /** This process's owner file for this lock, once made (the lock, when held here, is it too). */
+  ownerFile(): string | undefined {
+    return owners.get(this.path);
   }
 
   /**

@@ -3,12 +3,11 @@
 // might fail; a small manifest records each snapshot's checksum and journal position, so a
 // corrupt snapshot is detected and the previous one used with the journal since it.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { fsyncDir, writeDurably } from './durable-file.js';
-import { processAlive } from './file-lock.js';
+import { filesOfDeadProcesses } from './file-lock.js';
 
 const SnapshotInfo = z.object({ seq: z.number().int().min(0), crc: z.number(), size: z.number() });
 type SnapshotInfo = z.infer<typeof SnapshotInfo>;
@@ -210,13 +209,10 @@ export function writeSnapshot(
  * old bytes.
  */
 export function removeDeadTempFiles(file: string): void {
-  const dir = path.dirname(file);
   const base = path.basename(file);
-  for (const name of fs.readdirSync(dir)) {
-    if (!name.startsWith(`${base}.`)) continue;
-    const pid = /\.tmp-(\d+)$/.exec(name)?.[1];
-    if (pid === undefined || Number(pid) === process.pid) continue;
-    if (processAlive(`${os.hostname()}:${pid}`)) continue;
-    fs.rmSync(path.join(dir, name), { force: true });
+  const pidOf = (name: string): string | undefined =>
+    name.startsWith(`${base}.`) ? /\.tmp-(\d+)$/.exec(name)?.[1] : undefined;
+  for (const dead of filesOfDeadProcesses(path.dirname(file), pidOf)) {
+    fs.rmSync(dead, { force: true });
   }
 }

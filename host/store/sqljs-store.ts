@@ -265,10 +265,9 @@ export class SqlJsStore implements Store {
     // Raw run state lives in these files while its run is live: the folder Airlock creates is
     // the owner's alone, and files an older Airlock left readable to others are made so too.
     makePrivateDir(path.dirname(file));
+    const owner = this.lock.ownerFile();
     const owned = [file, prevPath(file), `${file}.manifest`, this.journal, cachePath(file)];
-    for (const own of [...owned, ...this.lock.files()]) {
-      tightenMode(own, OWNER_ONLY);
-    }
+    for (const own of owner ? [...owned, owner] : owned) tightenMode(own, OWNER_ONLY);
     try {
       this.lock.with(() => this.recover());
     } catch (err) {
@@ -292,7 +291,7 @@ export class SqlJsStore implements Store {
       // commit, snapshot or compaction), so the constructor's synchronous `with` never waits.
       makePrivateDir(path.dirname(resolved));
       const lock = FileLock.for(`${resolved}.lock`);
-      const hadOwnerFile = lock.files().length > 1;
+      const hadOwnerFile = lock.ownerFile() !== undefined;
       await lock.acquire();
       try {
         return new SqlJsStore(SQL, resolved, options);
